@@ -1,0 +1,59 @@
+"""folio: import portfolio holdings files and analyse them from a notebook.
+
+The whole public surface, grouped::
+
+    # import
+    job = folio.submit_import("holdings.csv", portfolio="TRESO-SN")   # an ImportJob, at once
+    result = folio.import_file("holdings.csv", portfolio="TRESO-SN")  # wait for the result
+    folio.save_mapping("custodian-x", {"Code valeur": "identifier", ...})
+    folio.load_reference()               # instruments, FX rates, prices from data/reference
+
+    # the store
+    folio.portfolios(); folio.positions("TRESO-SN"); folio.imports(); folio.get_import(id)
+    folio.create_portfolio("TRESO-SN", base_currency="XOF")
+
+    # settings
+    folio.configure(home="/tmp/folio")   # or FOLIO_HOME, FOLIO_DATABASE_URL, ...
+"""
+
+from folio.catalog import (
+    create_portfolio,
+    get_import,
+    imports,
+    mappings,
+    portfolios,
+    positions,
+    save_mapping,
+)
+from folio.config import Settings, configure, get_settings, reset_configuration
+from folio.errors import (
+    ConfigError,
+    ExecutionError,
+    FolioError,
+    JobTimeout,
+    MappingError,
+    NotFound,
+    ReadError,
+    StoreError,
+    ValidationError,
+    WorkerUnavailable,
+)
+from folio.execution.jobs import ImportJob
+from folio.execution.submit import import_file, submit_import
+from folio.result import ImportResult
+from folio.store.reference import load_reference
+
+__version__ = "0.1.0"
+
+__all__ = [
+    # import
+    "submit_import", "import_file", "ImportJob", "ImportResult", "save_mapping", "mappings",
+    "load_reference",
+    # the store
+    "portfolios", "positions", "imports", "get_import", "create_portfolio",
+    # settings
+    "configure", "get_settings", "reset_configuration", "Settings",
+    # errors
+    "FolioError", "ConfigError", "ReadError", "MappingError", "ValidationError", "StoreError",
+    "NotFound", "ExecutionError", "WorkerUnavailable", "JobTimeout",
+]

@@ -1,0 +1,81 @@
+"""The store as a notebook user sees it: portfolios, positions, imports, mappings.
+
+Owns the small user-facing functions over ``store.queries``: they take plain
+arguments, use the settings in force, and return DataFrames or results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import pandas as pd
+
+from folio.config import Settings, get_settings
+from folio.errors import ConfigError, MappingError
+from folio.ingest.columns import FIELDS
+from folio.ingest.parse import check_currencies
+from folio.result import ImportResult
+from folio.store import queries
+from folio.store.db import get_engine
+
+
+def _engine(settings: Settings | None):
+    return get_engine(settings or get_settings())
+
+
+def create_portfolio(name: str, base_currency: str, *, settings: Settings | None = None) -> None:
+    """Create a portfolio with its base currency (or change the base of an existing one)."""
+    code = str(base_currency).strip().upper()
+    if check_currencies(pd.Series([code]))[0]:
+        raise ConfigError(f"base currency {base_currency!r} is not an ISO 4217 code",
+                          setting="base_currency", value=base_currency)
+    queries.create_portfolio(_engine(settings), str(name).strip(), code)
+
+
+def portfolios(*, settings: Settings | None = None) -> pd.DataFrame:
+    """Every portfolio with its base currency, number of snapshots and latest date."""
+    return queries.list_portfolios(_engine(settings))
+
+
+def positions(portfolio: str, as_of: date | str | None = None, *,
+              settings: Settings | None = None) -> pd.DataFrame:
+    """The stored positions of a portfolio, one snapshot or all of them."""
+    if isinstance(as_of, str):
+        as_of = date.fromisoformat(as_of)
+    return queries.read_positions(_engine(settings), portfolio, as_of)
+
+
+def imports(portfolio: str | None = None, *, settings: Settings | None = None) -> pd.DataFrame:
+    """The history of imports, oldest first, optionally for one portfolio."""
+    return queries.list_imports(_engine(settings), portfolio)
+
+
+def get_import(import_id: str, *, settings: Settings | None = None) -> ImportResult:
+    """The stored result of an import (its status while it runs)."""
+    from folio.ingest.pipeline import result_from_store
+
+    return result_from_store(import_id, settings)
+
+
+def save_mapping(name: str, mapping: Mapping[str, str], *,
+                 settings: Settings | None = None) -> None:
+    """Save ``{"file column": "field"}`` under ``name`` for later imports.
+
+    A saved mapping is used automatically when a file's header holds all its
+    columns, and by name with ``mapping="NAME"`` or ``folio import --mapping NAME``.
+    """
+    bad = {col: field for col, field in mapping.items() if field not in FIELDS}
+    if bad:
+        col, field = next(iter(bad.items()))
+        raise MappingError(f"mapping {name!r}: {field!r} (for column {col!r}) is not a field; "
+                           f"fields are {', '.join(FIELDS)}", file=None, found=tuple(mapping),
+                           missing=(), value=field)
+    if not str(name).strip():
+        raise ConfigError("a mapping needs a name", setting="name", value=name)
+    queries.save_mapping(_engine(settings), str(name).strip(), dict(mapping))
+
+
+def mappings(*, settings: Settings | None = None) -> dict[str, dict[str, str]]:
+    """Saved mappings by name."""
+    return queries.load_mappings(_engine(settings))

@@ -1,0 +1,198 @@
+"""The ``folio`` command: import, status, issues, reference, mapping, demo.
+
+Owns argument parsing, output (text or ``--json``) and exit status: 0 when an
+import succeeded, partly succeeded or was unchanged; 1 when it failed or could
+not run, with a one-line reason on stderr; 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from folio import catalog
+from folio.config import PROJECT_DATA, configure, get_settings
+from folio.errors import FolioError
+from folio.execution.submit import submit_import
+from folio.result import ImportResult
+from folio.store.reference import load_reference
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _print_json(obj) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+
+
+def _fail(exc: FolioError, as_json: bool, **extra) -> int:
+    if as_json:
+        _print_json({"import_id": getattr(exc, "import_id", None), "status": "failed",
+                     **extra, "error": exc.message, "details": exc.to_dict()})
+    print(f"folio: {exc.message}".splitlines()[0], file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _exit_for(result: ImportResult) -> int:
+    if result.ok:
+        return EXIT_OK
+    print(f"folio: import {result.import_id} of {result.file} failed: {result.error}",
+          file=sys.stderr)
+    return EXIT_FAILED
+
+
+def cmd_import(args) -> int:
+    job = submit_import(args.file, args.portfolio, as_of=args.as_of, via=args.via,
+                        mapping=args.mapping, sheet=args.sheet, dry_run=args.dry_run,
+                        base_currency=args.base_currency)
+    try:
+        if not args.json and not args.dry_run:
+            print(f"import {job.id}: {job.file} -> {job.portfolio} via {job.via}", file=sys.stderr)
+        result = job.result()
+    except FolioError as exc:
+        if not getattr(exc, "import_id", None) and not job.dry_run:
+            exc.import_id = job.id
+        return _fail(exc, args.json, via=job.via, task_id=job.task_id,
+                     fallback_reason=job.fallback_reason)
+    if args.missing_csv is not None and result.missing_instruments is not None:
+        result.missing_instruments.to_csv(args.missing_csv, index=False)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(result.summary())
+        if result.preview is not None and not result.preview.empty:
+            print("  preview:")
+            print("    " + result.preview.head(5).to_string(index=False).replace("\n", "\n    "))
+    return _exit_for(result)
+
+
+def cmd_status(args) -> int:
+    result = catalog.get_import(args.import_id)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(result.summary())
+    return EXIT_OK if result.status != "failed" else EXIT_FAILED
+
+
+def cmd_issues(args) -> int:
+    result = catalog.get_import(args.import_id)
+    if args.csv:
+        sys.stdout.write(result.issues_csv())
+    elif result.issues.empty:
+        print(f"import {args.import_id}: no issues")
+    else:
+        print(result.issues.to_string(index=False))
+    return EXIT_OK
+
+
+def cmd_reference(args) -> int:
+    counts = load_reference(args.folder)
+    print(", ".join(f"{n} {kind}" for kind, n in counts.items()) + " loaded")
+    return EXIT_OK
+
+
+def cmd_mapping(args) -> int:
+    if args.action == "list":
+        saved = catalog.mappings()
+        if args.json:
+            _print_json(saved)
+        for name, cols in saved.items():
+            if not args.json:
+                print(f"{name}: " + ", ".join(f"{c!r} -> {f}" for c, f in cols.items()))
+        return EXIT_OK
+    pairs = {}
+    for item in args.pairs:
+        column, sep, field = item.rpartition("=")
+        if not sep or not column:
+            raise SystemExit(f"folio: mapping pair {item!r} is not 'file column=field'")
+        pairs[column] = field.strip()
+    catalog.save_mapping(args.name, pairs)
+    print(f"saved mapping {args.name!r}: {len(pairs)} columns")
+    return EXIT_OK
+
+
+def cmd_portfolios(args) -> int:
+    frame = catalog.portfolios()
+    if args.json:
+        _print_json(frame.to_dict("records"))
+    else:
+        print(frame.to_string(index=False) if not frame.empty else "no portfolios yet")
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from folio.demo import run_demo
+
+    return run_demo(Path(args.data) if args.data else PROJECT_DATA, via=args.via)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="folio", description=__doc__.splitlines()[0])
+    parser.add_argument("--home", help="folder of the embedded store (default FOLIO_HOME)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("import", help="import a holdings file (CSV or XLSX)")
+    p.add_argument("file")
+    p.add_argument("--portfolio", "-p", required=True)
+    p.add_argument("--as-of", help="snapshot date YYYY-MM-DD (default: the file's date column)")
+    p.add_argument("--via", choices=["local", "celery", "auto"], default=None,
+                   help="where to run it (default FOLIO_EXECUTION)")
+    p.add_argument("--mapping", help="name of a saved column mapping")
+    p.add_argument("--sheet", help="XLSX sheet name")
+    p.add_argument("--base-currency", help="base currency of a new portfolio")
+    p.add_argument("--dry-run", action="store_true", help="read, map and validate; write nothing")
+    p.add_argument("--missing-csv", metavar="PATH",
+                   help="with --dry-run: write instruments missing from the reference here")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("status", help="show an import")
+    p.add_argument("import_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("issues", help="list the issues of an import")
+    p.add_argument("import_id")
+    p.add_argument("--csv", action="store_true", help="as CSV, for a spreadsheet")
+    p.set_defaults(func=cmd_issues)
+
+    p = sub.add_parser("reference", help="load instruments, FX rates and prices")
+    p.add_argument("folder", nargs="?", help="default: the project's data/reference")
+    p.set_defaults(func=cmd_reference)
+
+    p = sub.add_parser("mapping", help="save or list column mappings")
+    msub = p.add_subparsers(dest="action", required=True)
+    m = msub.add_parser("save", help="save NAME 'file column=field' ...")
+    m.add_argument("name")
+    m.add_argument("pairs", nargs="+")
+    m = msub.add_parser("list")
+    m.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_mapping)
+
+    p = sub.add_parser("portfolios", help="list portfolios")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_portfolios)
+
+    p = sub.add_parser("demo", help="load the sample reference data and import every sample file")
+    p.add_argument("--data", help="default: the project's data/")
+    p.add_argument("--via", choices=["local", "celery", "auto"], default=None)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.home:
+        configure(home=args.home)
+    try:
+        get_settings()
+        return args.func(args)
+    except FolioError as exc:
+        return _fail(exc, getattr(args, "json", False) and args.command == "import")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""Settings: the only module that reads ``os.environ``.
+
+Precedence, highest first: an explicit argument (``get_settings(home=...)``), the
+innermost ``configure(...)`` context, a ``FOLIO_*`` environment variable, the
+default. Everything else in folio asks ``get_settings()`` and never the
+environment, so a notebook can point folio elsewhere with one call.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from folio.errors import ConfigError
+
+PROJECT_DATA = Path(__file__).resolve().parents[2] / "data"
+EXECUTION_MODES = ("auto", "celery", "local")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where folio keeps its data and how it runs imports.
+
+    Attributes
+    ----------
+    home
+        Folder for the embedded store, broker, uploads and logs (``FOLIO_HOME``).
+    database_url
+        SQLAlchemy URL of the store (``FOLIO_DATABASE_URL``); default a SQLite file
+        under ``home``.
+    broker_url, result_backend
+        Celery broker and result backend (``FOLIO_BROKER_URL``,
+        ``FOLIO_RESULT_BACKEND``); default SQLite files under ``home``.
+    execution
+        Default ``via`` of ``submit_import``: auto, celery or local (``FOLIO_EXECUTION``).
+    import_roots
+        Folders a worker may read files from (``FOLIO_IMPORT_ROOTS``, separated by
+        ``os.pathsep``); default ``home/uploads`` and the project's ``data/``.
+    max_file_mb
+        Files larger than this are refused before reading (``FOLIO_MAX_FILE_MB``).
+    auto_timeout
+        Seconds ``via="auto"`` waits for a live worker (``FOLIO_AUTO_TIMEOUT``).
+    queue_timeout
+        Seconds a queued job may wait before it says no worker has taken it
+        (``FOLIO_QUEUE_TIMEOUT``).
+    queue
+        Celery queue name (``FOLIO_QUEUE``).
+    mv_tolerance
+        Relative gap between market value and quantity x price before a warning
+        (``FOLIO_MV_TOLERANCE``).
+    stale_fx_days
+        An FX rate older than this many days is flagged stale (``FOLIO_STALE_FX_DAYS``).
+    """
+
+    home: Path
+    database_url: str
+    broker_url: str
+    result_backend: str
+    execution: str = "local"
+    import_roots: tuple[Path, ...] = ()
+    max_file_mb: float = 1536.0
+    auto_timeout: float = 1.0
+    queue_timeout: float = 10.0
+    queue: str = "folio"
+    mv_tolerance: float = 0.01
+    stale_fx_days: int = 7
+
+    @property
+    def uploads(self) -> Path:
+        """Where files from outside the import roots are staged."""
+        return self.home / "uploads"
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    def describe(self) -> dict[str, str]:
+        """The settings with every password masked, for logs and reprs."""
+        return {
+            "home": str(self.home),
+            "store": mask_url(self.database_url),
+            "broker": mask_url(self.broker_url),
+            "result_backend": mask_url(self.result_backend),
+            "execution": self.execution,
+            "queue": self.queue,
+        }
+
+
+_ENV = {
+    "home": "FOLIO_HOME",
+    "database_url": "FOLIO_DATABASE_URL",
+    "broker_url": "FOLIO_BROKER_URL",
+    "result_backend": "FOLIO_RESULT_BACKEND",
+    "execution": "FOLIO_EXECUTION",
+    "import_roots": "FOLIO_IMPORT_ROOTS",
+    "max_file_mb": "FOLIO_MAX_FILE_MB",
+    "auto_timeout": "FOLIO_AUTO_TIMEOUT",
+    "queue_timeout": "FOLIO_QUEUE_TIMEOUT",
+    "queue": "FOLIO_QUEUE",
+    "mv_tolerance": "FOLIO_MV_TOLERANCE",
+    "stale_fx_days": "FOLIO_STALE_FX_DAYS",
+}
+_NAMES = {f.name for f in fields(Settings)}
+_overrides: list[dict[str, Any]] = []
+_lock = threading.Lock()
+
+
+def _default_home() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("folio", appauthor=False))
+
+
+def _coerce(name: str, value: Any) -> Any:
+    try:
+        if name == "home":
+            return Path(value).expanduser().resolve()
+        if name == "import_roots":
+            if isinstance(value, str):
+                value = [p for p in value.split(os.pathsep) if p]
+            return tuple(Path(p).expanduser().resolve() for p in value)
+        if name in ("max_file_mb", "auto_timeout", "queue_timeout", "mv_tolerance"):
+            out = float(value)
+            if out < 0:
+                raise ValueError("must not be negative")
+            return out
+        if name == "stale_fx_days":
+            return int(value)
+        if name == "execution":
+            if value not in EXECUTION_MODES:
+                raise ValueError(f"must be one of {', '.join(EXECUTION_MODES)}")
+        return value
+    except (TypeError, ValueError) as exc:
+        env = _ENV.get(name, name)
+        raise ConfigError(
+            f"setting {name} ({env}) = {value!r}: {exc}", setting=name, value=str(value)
+        ) from None
+
+
+def get_settings(**arguments: Any) -> Settings:
+    """The settings in force: arguments > configure() > FOLIO_* variables > defaults."""
+    unknown = set(arguments) - _NAMES
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}", setting=None)
+    raw: dict[str, Any] = {}
+    for name, env in _ENV.items():
+        if os.environ.get(env):
+            raw[name] = os.environ[env]
+    with _lock:
+        for layer in _overrides:
+            raw.update(layer)
+    raw.update({k: v for k, v in arguments.items() if v is not None})
+    values = {name: _coerce(name, value) for name, value in raw.items()}
+    home = values.setdefault("home", _default_home())
+    values.setdefault("database_url", f"sqlite:///{(home / 'folio.db').as_posix()}")
+    values.setdefault("broker_url", f"sqla+sqlite:///{(home / 'broker.db').as_posix()}")
+    values.setdefault("result_backend", f"db+sqlite:///{(home / 'results.db').as_posix()}")
+    if "import_roots" not in values:
+        roots = [home / "uploads"]
+        if PROJECT_DATA.is_dir():
+            roots.append(PROJECT_DATA)
+        values["import_roots"] = tuple(roots)
+    return Settings(**values)
+
+
+@contextlib.contextmanager
+def _popping(layer: dict[str, Any]) -> Iterator[Settings]:
+    try:
+        yield get_settings()
+    finally:
+        with _lock:
+            if layer in _overrides:
+                _overrides.remove(layer)
+
+
+def configure(**overrides: Any):
+    """Override settings for this process, e.g. ``folio.configure(home="/tmp/x")``.
+
+    Takes effect at once. Used as ``with folio.configure(...):`` the overrides last
+    until the block ends; otherwise until ``reset_configuration()``.
+    """
+    unknown = set(overrides) - _NAMES
+    if unknown:
+        raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}", setting=None)
+    for name, value in overrides.items():
+        _coerce(name, value)  # fail now, not at first use
+    layer = {k: v for k, v in overrides.items() if v is not None}
+    with _lock:
+        _overrides.append(layer)
+    return _popping(layer)
+
+
+def reset_configuration() -> None:
+    """Drop every ``configure`` override."""
+    with _lock:
+        _overrides.clear()
+
+
+def with_settings(settings: Settings, **changes: Any) -> Settings:
+    """A copy of ``settings`` with some fields changed (coerced as usual)."""
+    return replace(settings, **{k: _coerce(k, v) for k, v in changes.items()})
+
+
+_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z0-9+.\-]+://)(?P<user>[^:/@]*):(?P<pw>[^@]*)@")
+
+
+def mask_url(url: str) -> str:
+    """``redis://user:secret@host`` -> ``redis://user:***@host``; other text unchanged."""
+    return _PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", str(url))

@@ -1,0 +1,184 @@
+"""``ImportJob``: the future a caller holds for one import, however it runs.
+
+Owns the caller's view of a job: id, status, progress, waiting, the result or
+the error, done-callbacks, and its display (HTML for notebooks, text elsewhere).
+What actually runs the import sits behind a ``Handle``, the one small interface
+every execution backend implements, so the job never asks which way it runs.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from folio.errors import FolioError, JobTimeout
+from folio.result import ImportResult
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a backend knows about its job at one moment."""
+
+    state: str  # pending, queued, running, done, error
+    done: int = 0
+    total: int = 0
+    message: str | None = None  # e.g. "queued, no worker has taken it"
+
+
+class Handle(Protocol):
+    """How a backend exposes one running import."""
+
+    def poll(self) -> Snapshot: ...
+
+    def wait(self, timeout: float | None) -> bool:
+        """Block until finished or ``timeout`` seconds pass; True when finished."""
+        ...
+
+    def outcome(self) -> ImportResult | BaseException:
+        """The result or the error of a finished job."""
+        ...
+
+
+class ImportJob:
+    """A running or finished import, returned at once by ``submit_import``.
+
+    Attributes
+    ----------
+    id : str
+        The import id, valid at once (``folio status ID``).
+    via : str
+        Where it runs: ``local`` or ``celery``.
+    fallback_reason : str or None
+        Why ``via="auto"`` ran it locally, when it did.
+    task_id : str or None
+        The Celery task id, when it runs on a worker.
+    """
+
+    def __init__(self, import_id: str, handle: Handle, *, file: str, portfolio: str,
+                 via: str, dry_run: bool = False, task_id: str | None = None,
+                 fallback_reason: str | None = None) -> None:
+        self.id = import_id
+        self.file = file
+        self.portfolio = portfolio
+        self.via = via
+        self.dry_run = dry_run
+        self.task_id = task_id
+        self.fallback_reason = fallback_reason
+        self._handle = handle
+        self._callbacks: list[Callable[[ImportJob], None]] = []
+        self._lock = threading.Lock()
+        self._fired = False
+        self.submitted_at = time.time()
+
+    # ------------------------------------------------------------------ state
+    @property
+    def status(self) -> str:
+        """pending, queued, running, or the final status of the import
+        (succeeded, partially_succeeded, unchanged, failed; dry_run for a preview)."""
+        snap = self._handle.poll()
+        if snap.state == "done":
+            outcome = self._handle.outcome()
+            return outcome.status if isinstance(outcome, ImportResult) else "failed"
+        if snap.state == "error":
+            return "failed"
+        return snap.state
+
+    @property
+    def status_message(self) -> str:
+        """The status with what the backend adds, e.g. ``queued, no worker has taken it``."""
+        snap = self._handle.poll()
+        return snap.message or self.status
+
+    @property
+    def progress(self) -> tuple[int, int]:
+        """(done, total) rows written so far; (0, 0) before the total is known."""
+        snap = self._handle.poll()
+        return snap.done, snap.total
+
+    def done(self) -> bool:
+        return self._handle.poll().state in ("done", "error")
+
+    # ---------------------------------------------------------------- waiting
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds (forever if None); True when the job finished."""
+        finished = self._handle.wait(timeout)
+        if finished:
+            self._fire()
+        return finished
+
+    def _outcome(self, timeout: float | None) -> ImportResult | BaseException:
+        if not self.wait(timeout):
+            raise JobTimeout(
+                f"import {self.id} is still {self.status_message} after {timeout} s",
+                import_id=self.id, timeout=timeout)
+        return self._handle.outcome()
+
+    def result(self, timeout: float | None = None) -> ImportResult:
+        """The ``ImportResult``; raises the import's error if it failed to run.
+
+        Raises
+        ------
+        JobTimeout
+            The job did not finish within ``timeout`` seconds (it keeps running).
+        FolioError
+            The import could not run (unreadable file, missing columns, store down...).
+        """
+        outcome = self._outcome(timeout)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome
+
+    def exception(self, timeout: float | None = None) -> BaseException | None:
+        """The error the import raised, or None if it produced a result."""
+        outcome = self._outcome(timeout)
+        return outcome if isinstance(outcome, BaseException) else None
+
+    def add_done_callback(self, fn: Callable[[ImportJob], None]) -> None:
+        """Call ``fn(job)`` once the job finishes (at once if it already has).
+
+        Callbacks run in the thread that notices the end: the local worker
+        thread, or whoever waits on a Celery job.
+        """
+        with self._lock:
+            fired = self._fired
+            if not fired:
+                self._callbacks.append(fn)
+        if fired:
+            fn(self)
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._fired:
+                return
+            self._fired = True
+            callbacks, self._callbacks = self._callbacks, []
+        for fn in callbacks:
+            fn(self)
+
+    # ---------------------------------------------------------------- display
+    def __repr__(self) -> str:
+        done, total = self.progress
+        extra = f" {done}/{total}" if total and not self.done() else ""
+        return (f"<ImportJob {self.id} {self.file} -> {self.portfolio} via {self.via}: "
+                f"{self.status_message}{extra}>")
+
+    def _repr_html_(self) -> str:
+        if self.done():
+            outcome = self._handle.outcome()
+            if isinstance(outcome, ImportResult):
+                return outcome._repr_html_()
+            message = outcome.message if isinstance(outcome, FolioError) else str(outcome)
+            return (f"<div><b>{html.escape(self.file)}</b> &rarr; {html.escape(self.portfolio)}"
+                    f" <span style='color:#cf222e;font-weight:bold'>failed</span>"
+                    f" <small>via {html.escape(self.via)}</small></div>"
+                    f"<div style='color:#cf222e'>{html.escape(message)}</div>")
+        done, total = self.progress
+        pct = int(100 * done / total) if total else 0
+        return (f"<div><b>{html.escape(self.file)}</b> &rarr; {html.escape(self.portfolio)}"
+                f" <small>via {html.escape(self.via)}</small>: "
+                f"{html.escape(self.status_message)}</div>"
+                f"<progress value='{pct}' max='100'></progress> {done}/{total} rows")

@@ -1,0 +1,117 @@
+"""``submit_import``: turn a call into an import record and a running job.
+
+Owns the choice of backend (a small registry by name, as joblib does it) and
+what every submission does first whichever way it runs: check arguments,
+create the import record so its id is valid at once, and wrap the backend's
+handle in an ``ImportJob``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+
+from folio.config import Settings, get_settings
+from folio.errors import ConfigError, ReadError
+from folio.execution.jobs import Handle, ImportJob
+from folio.execution.local import submit_local
+from folio.ingest.pipeline import ImportRequest, new_import_id
+from folio.store import queries
+from folio.store.db import get_engine
+
+# name -> function(request, settings) -> Handle. Running in-process is a backend
+# like any other, not a flag.
+Backend = Callable[[ImportRequest, Settings], Handle]
+BACKENDS: dict[str, Backend] = {"local": submit_local}
+
+
+def register_backend(name: str, backend: Backend) -> None:
+    BACKENDS[name] = backend
+
+
+def _as_of(value: str | date | datetime | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    try:
+        return date.fromisoformat(str(value).strip()[:10]).isoformat()
+    except ValueError:
+        raise ConfigError(f"as_of={value!r} is not a date (use YYYY-MM-DD)",
+                          setting="as_of", value=str(value)) from None
+
+
+def submit_import(
+    path: str | os.PathLike,
+    portfolio: str,
+    as_of: str | date | None = None,
+    via: str | None = None,
+    mapping: Mapping[str, str] | str | None = None,
+    *,
+    sheet: str | None = None,
+    dry_run: bool = False,
+    base_currency: str | None = None,
+    settings: Settings | None = None,
+) -> ImportJob:
+    """Start importing a holdings file; return an ``ImportJob`` at once.
+
+    Parameters
+    ----------
+    path
+        A CSV or XLSX holdings file.
+    portfolio
+        The portfolio the file's positions belong to.
+    as_of
+        The snapshot date; optional when the file has a single as-of date column.
+    via
+        ``"local"`` (a thread of this process); default from ``FOLIO_EXECUTION``.
+    mapping
+        ``{"file column": "field"}`` overriding the automatic match, or the name of
+        a mapping saved with ``folio.save_mapping``.
+    sheet
+        XLSX sheet name; default the first sheet with a recognisable header.
+    dry_run
+        Read, map and validate only; the result previews what would be written.
+    base_currency
+        For a new portfolio; default the currency holding the largest value.
+    """
+    settings = settings or get_settings()
+    via = via or settings.execution
+    if not str(portfolio or "").strip():
+        raise ConfigError("portfolio must be a non-empty name", setting="portfolio", value=portfolio)
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise ReadError(f"{file}: no such file", file=str(file))
+    backend = BACKENDS.get(via)
+    if backend is None:
+        raise ConfigError(f"via={via!r}: choose one of {', '.join(sorted(BACKENDS))}",
+                          setting="via", value=via)
+    if base_currency:
+        base_currency = base_currency.strip().upper()
+    request = ImportRequest(
+        path=str(file.resolve()), portfolio=str(portfolio).strip(), as_of=_as_of(as_of),
+        mapping=dict(mapping) if isinstance(mapping, Mapping) else mapping, sheet=sheet,
+        dry_run=dry_run, import_id=new_import_id(), via=via, base_currency=base_currency,
+        file_name=file.name,
+    )
+    if not dry_run:
+        queries.create_import(get_engine(settings), import_id=request.import_id,
+                              portfolio=request.portfolio, file_name=request.file_name,
+                              file_path=request.path, via=via)
+    handle = backend(request, settings)
+    job = ImportJob(request.import_id, handle, file=file.name, portfolio=request.portfolio,
+                    via=via, dry_run=dry_run)
+    if hasattr(handle, "on_finish"):
+        handle.on_finish(job._fire)
+    return job
+
+
+def import_file(path: str | os.PathLike, portfolio: str, as_of: str | date | None = None,
+                via: str | None = None, mapping: Mapping[str, str] | str | None = None,
+                *, timeout: float | None = None, **options):
+    """Import a file and wait for the ``ImportResult`` (``submit_import`` + ``result``)."""
+    return submit_import(path, portfolio, as_of, via, mapping, **options).result(timeout)

@@ -1,0 +1,222 @@
+"""Column mapping: which file column holds which canonical holdings field.
+
+Owns the canonical field names, their English and French aliases, header
+normalisation (case-, accent- and punctuation-insensitive) and the resolution of
+a file header into a mapping, with an explicit mapping taking precedence.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from folio.errors import MappingError
+
+# Canonical fields, in the order positions are stored and shown.
+FIELDS: tuple[str, ...] = (
+    "portfolio",
+    "as_of",
+    "identifier",
+    "name",
+    "quantity",
+    "price",
+    "market_value",
+    "accrued_interest",
+    "currency",
+    "issuer",
+    "country",
+    "asset_class",
+    "maturity_date",
+)
+REQUIRED: tuple[str, ...] = ("identifier", "quantity", "currency")
+# A position must be valued somehow: by its market value or by quantity x price.
+ONE_OF: tuple[tuple[str, ...], ...] = (("market_value", "price"),)
+NUMERIC: tuple[str, ...] = ("quantity", "price", "market_value", "accrued_interest")
+DATES: tuple[str, ...] = ("as_of", "maturity_date")
+
+# Aliases are written naturally; they are normalised once at import time.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "portfolio": (
+        "portfolio", "portfolio code", "portfolio id", "fund", "fund code", "account",
+        "account number", "portefeuille", "code portefeuille", "fonds", "compte",
+        "numero de compte",
+    ),
+    "as_of": (
+        "as of", "as of date", "as-of date", "asof", "date", "valuation date",
+        "position date", "report date", "holding date", "date de valorisation",
+        "date d'arrete", "date arrete", "date de position", "date d'evaluation",
+        "date de situation",
+    ),
+    "identifier": (
+        "isin", "isin code", "code isin", "identifier", "instrument id", "security id",
+        "instrument code", "security code", "code", "code valeur", "code titre",
+        "identifiant", "code instrument", "id",
+    ),
+    "name": (
+        "name", "instrument name", "security name", "security description", "description",
+        "security", "instrument", "libelle", "libelle valeur", "designation", "nom",
+        "titre", "valeur", "libelle titre",
+    ),
+    "quantity": (
+        "quantity", "qty", "nominal", "units", "shares", "holding", "position",
+        "face value", "quantite", "nombre", "nombre de titres", "nominal detenu",
+    ),
+    "price": (
+        "price", "clean price", "market price", "unit price", "cours", "prix",
+        "cours pied de coupon", "cours de cloture", "prix unitaire", "cours unitaire",
+    ),
+    "market_value": (
+        "market value", "mv", "valuation", "value", "market val", "mkt value",
+        "valeur de marche", "valorisation", "montant", "encours", "valeur boursiere",
+        "valeur actuelle",
+    ),
+    "accrued_interest": (
+        "accrued interest", "accrued", "accrued int", "interest accrued",
+        "coupon couru", "coupons courus", "interets courus", "interet couru",
+    ),
+    "currency": (
+        "currency", "ccy", "curr", "currency code", "devise", "monnaie",
+        "code devise", "devise de cotation",
+    ),
+    "issuer": ("issuer", "issuer name", "emetteur", "nom emetteur", "nom de l'emetteur"),
+    "country": (
+        "country", "country of risk", "country code", "issuer country", "pays",
+        "pays emetteur", "pays de risque", "pays de l'emetteur",
+    ),
+    "asset_class": (
+        "asset class", "asset type", "security type", "instrument type", "class",
+        "classe d'actif", "classe d'actifs", "type d'actif", "categorie", "type de titre",
+        "type d'instrument", "nature",
+    ),
+    "maturity_date": (
+        "maturity", "maturity date", "expiry", "echeance", "date d'echeance",
+        "date echeance", "maturite",
+    ),
+}
+
+
+def normalise(header: object) -> str:
+    """Fold a header to a comparable key: no accents, lower case, single spaces.
+
+    ``"Date d'Échéance"``, ``"date_d_echeance"`` and ``" DATE D'ECHEANCE "`` all
+    give ``"date d'echeance"`` or ``"date d echeance"``; apostrophes are kept as
+    spaces-equivalent by dropping them on both sides of the comparison.
+    """
+    text = unicodedata.normalize("NFKD", str(header))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = text.replace("\u2019", "'").replace("'", " ")
+    text = re.sub(r"[^0-9a-z%]+", " ", text)
+    return " ".join(text.split())
+
+
+ALIASES: dict[str, str] = {}
+for _field, _names in _ALIASES.items():
+    for _name in (_field, *_names):
+        ALIASES.setdefault(normalise(_name), _field)
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """The resolved mapping of one file: file column -> canonical field."""
+
+    columns: dict[str, str]
+    found: tuple[str, ...]
+    name: str | None = None  # the saved mapping used, if any
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Canonical field -> file column."""
+        return {field: col for col, field in self.columns.items()}
+
+
+def score_header(cells: Iterable[object], known: Iterable[str] = ()) -> int:
+    """How many distinct fields a candidate header row names.
+
+    ``known`` adds column names from explicit or saved mappings, so a header of
+    custom names is still found when a mapping names them.
+    """
+    extra = {normalise(k) for k in known}
+    keys = [normalise(c) for c in cells]
+    return len({ALIASES[k] for k in keys if k in ALIASES} | {k for k in keys if k in extra})
+
+
+def missing_fields(fields: Iterable[str]) -> list[str]:
+    """Required fields (and one-of groups) that a set of mapped fields lacks."""
+    have = set(fields)
+    missing = [f for f in REQUIRED if f not in have]
+    missing += [" or ".join(group) for group in ONE_OF if not have.intersection(group)]
+    return missing
+
+
+def resolve(
+    header: Iterable[object],
+    explicit: Mapping[str, str] | None = None,
+    *,
+    file: str | None = None,
+    name: str | None = None,
+) -> ColumnMapping:
+    """Map a file header to canonical fields.
+
+    Parameters
+    ----------
+    header
+        The file's column names, as read.
+    explicit
+        ``{"file column": "field"}``; wins over aliases. File columns are matched
+        case- and accent-insensitively, so a mapping saved from one custodian's
+        file applies to the same header however it is spelt.
+    file
+        The file name, for error messages.
+    name
+        The saved mapping's name, carried into the result for the summary.
+
+    Raises
+    ------
+    MappingError
+        When a required field has no column, or the explicit mapping names a
+        field that does not exist or a column the file does not have.
+    """
+    found = tuple(str(h) for h in header)
+    by_key = {normalise(h): h for h in found}
+    columns: dict[str, str] = {}
+    taken: set[str] = set()
+    for col, field in (explicit or {}).items():
+        if field not in FIELDS:
+            raise MappingError(
+                f"{file or 'mapping'}: unknown field {field!r} for column {col!r}; "
+                f"fields are {', '.join(FIELDS)}",
+                file=file, found=found, missing=(), unknown=(field,),
+            )
+        actual = by_key.get(normalise(col))
+        if actual is None:
+            raise MappingError(
+                f"{file or 'mapping'}: the mapping names column {col!r}, which the file "
+                f"does not have; columns found: {', '.join(found)}",
+                file=file, found=found, missing=(col,),
+            )
+        columns[actual] = field
+        taken.add(field)
+    for col in found:
+        if col in columns:
+            continue
+        field = ALIASES.get(normalise(col))
+        if field and field not in taken:
+            columns[col] = field
+            taken.add(field)
+    missing = missing_fields(taken)
+    if missing:
+        raise MappingError(
+            f"{file or 'file'}: missing required column(s) {', '.join(missing)}; "
+            f"columns found: {', '.join(found) or '(none)'}. Pass mapping={{'<file column>': "
+            f"'<field>'}} or save one with folio.save_mapping",
+            file=file, found=found, missing=tuple(missing),
+        )
+    return ColumnMapping(columns=columns, found=found, name=name)
+
+
+def matches(saved: Mapping[str, str], header: Iterable[object]) -> bool:
+    """Whether a saved mapping's file columns all appear in a header."""
+    keys = {normalise(h) for h in header}
+    return bool(saved) and all(normalise(c) in keys for c in saved)

@@ -1,0 +1,185 @@
+"""Vectorised parsing of text cells: numbers, dates, ISINs and currency codes.
+
+Owns the conversions from the text a custodian writes (``1 234 567,89``,
+``(1'250.00)``, ``31/01/2024``, an Excel serial) to typed arrays with a mask of
+cells that did not parse. Nothing here loops over rows in Python: work is done on
+whole columns, and on unique values where values repeat (dates, codes).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from folio.ingest.currencies import ISO_4217
+
+_SPACES = r"[\s\u00a0\u202f\u2009'\u2019]"
+_THOUSANDS_DOT = r"^[+-]?\d{1,3}(\.\d{3})+$"
+_THOUSANDS_COMMA = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
+
+
+def clean_text(column: pd.Series) -> pd.Series:
+    """Strip whitespace; empty cells become missing."""
+    out = column.astype(pd.StringDtype("pyarrow")).str.strip()
+    return out.mask(out == "")
+
+
+def detect_decimal(columns: list[pd.Series], delimiter: str | None) -> str:
+    """The file's decimal mark, from the shapes of its numeric cells.
+
+    A comma followed by other than three digits (``12,5``) can only be a decimal
+    comma; likewise a dot. Ties go to the comma in semicolon files (the European
+    convention that is why they use semicolons) and to the dot elsewhere.
+    """
+    comma = dot = 0
+    for column in columns:
+        sample = column.dropna().head(5000).str.replace(_SPACES, "", regex=True)
+        both = sample.str.contains(",", regex=False) & sample.str.contains(".", regex=False)
+        last_comma = sample.str.rfind(",") > sample.str.rfind(".")
+        comma += int((both & last_comma).sum()) + int(
+            sample.str.match(r"^[+-]?\(?\d*,(\d{1,2}|\d{4,})\)?$").sum())
+        dot += int((both & ~last_comma).sum()) + int(
+            sample.str.match(r"^[+-]?\(?\d*\.(\d{1,2}|\d{4,})\)?$").sum())
+    if comma != dot:
+        return "," if comma > dot else "."
+    return "," if delimiter == ";" else "."
+
+
+def parse_numbers(column: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a text column to float64.
+
+    Returns
+    -------
+    values, invalid
+        ``values`` is NaN where the cell is empty or invalid; ``invalid`` marks
+        non-empty cells that are not a finite number.
+    """
+    text = clean_text(column)
+    present = text.notna().to_numpy()
+    s = text.str.replace(_SPACES, "", regex=True)
+    negative = s.str.match(r"^\(.*\)$").fillna(False).to_numpy(dtype=bool)
+    s = s.str.replace(r"^\((.*)\)$", r"\1", regex=True)
+    has_comma = s.str.contains(",", regex=False).fillna(False)
+    has_dot = s.str.contains(".", regex=False).fillna(False)
+    both = has_comma & has_dot
+    if both.any():
+        comma_last = s.str.rfind(",") > s.str.rfind(".")
+        s = s.mask(both & comma_last, s.str.replace(".", "", regex=False).str.replace(",", "."))
+        s = s.mask(both & ~comma_last, s.str.replace(",", "", regex=False))
+    only_comma = has_comma & ~has_dot
+    only_dot = has_dot & ~has_comma
+    if decimal == ",":
+        if only_dot.any():
+            thousands = only_dot & s.str.match(_THOUSANDS_DOT).fillna(False)
+            s = s.mask(thousands, s.str.replace(".", "", regex=False))
+        s = s.mask(only_comma, s.str.replace(",", ".", regex=False))
+    elif only_comma.any():
+        thousands = only_comma & s.str.match(_THOUSANDS_COMMA).fillna(False)
+        # A lone comma in a dot-decimal file (``12,5``) is ambiguous: left invalid.
+        s = s.mask(thousands, s.str.replace(",", "", regex=False))
+    shaped = s.str.match(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$").fillna(False).to_numpy(bool)
+    values = pd.to_numeric(s.where(shaped), errors="coerce").to_numpy(dtype=np.float64,
+                                                                       na_value=np.nan)
+    values = np.where(negative, -values, values)
+    invalid = present & ~np.isfinite(values)
+    values = np.where(invalid | ~present, np.nan, values) + 0.0  # -0 -> 0
+    return values, invalid
+
+
+_DATE_FORMATS = (
+    (r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$", "%Y-%m-%d", 10),
+    (r"^\d{1,2}/\d{1,2}/\d{4}$", "%d/%m/%Y", None),
+    (r"^\d{1,2}\.\d{1,2}\.\d{4}$", "%d.%m.%Y", None),
+    (r"^\d{1,2}-\d{1,2}-\d{4}$", "%d-%m-%Y", None),
+    (r"^\d{8}$", "%Y%m%d", None),
+)
+EXCEL_EPOCH = np.datetime64("1899-12-30")
+
+
+def parse_dates(column: pd.Series, *, excel_serials: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a text column of dates (ISO, dd/mm/yyyy, dd.mm.yyyy, yyyymmdd).
+
+    Day-first, as custodians in the franc zone and Europe write them. With
+    ``excel_serials``, numbers such as ``45322`` are Excel day counts.
+
+    Returns
+    -------
+    values, invalid
+        ``datetime64[D]`` values (NaT where empty or invalid) and a mask of
+        non-empty cells that are not a real date (``31/02/2024``, ``0000-00-00``).
+    """
+    text = clean_text(column)
+    codes, uniques = pd.factorize(text)  # dates repeat: parse each once
+    uniq = pd.Series(uniques, dtype=pd.StringDtype("pyarrow"))
+    parsed = pd.Series(pd.NaT, index=uniq.index, dtype="datetime64[s]")
+    for pattern, fmt, width in _DATE_FORMATS:
+        mask = uniq.str.match(pattern).fillna(False) & parsed.isna()
+        if mask.any():
+            part = uniq[mask].str.slice(0, width) if width else uniq[mask]
+            parsed[mask] = pd.to_datetime(part, format=fmt, errors="coerce")
+    if excel_serials:
+        mask = uniq.str.match(r"^\d{1,6}(\.\d+)?$").fillna(False) & parsed.isna()
+        if mask.any():
+            days = pd.to_numeric(uniq[mask], errors="coerce")
+            ok = (days >= 1) & (days < 2958466)
+            parsed[mask & ok.reindex(uniq.index, fill_value=False)] = (
+                EXCEL_EPOCH + days[ok].astype("int64").to_numpy().astype("timedelta64[D]"))
+    # A trailing NaT stands for empty cells (code -1), so an all-empty column works.
+    days = np.append(parsed.to_numpy(dtype="datetime64[D]"), np.datetime64("NaT", "D"))
+    values = days[codes]
+    invalid = (codes >= 0) & np.isnat(values)
+    return values, invalid
+
+
+def _luhn_ok(isins: np.ndarray) -> np.ndarray:
+    """ISIN check digits for an array of 12-character upper-case codes."""
+    if len(isins) == 0:
+        return np.zeros(0, dtype=bool)
+    raw = np.frombuffer("".join(isins).encode("ascii"), dtype=np.uint8).reshape(-1, 12)
+    vals = np.where(raw >= 65, raw.astype(np.int16) - 55, raw.astype(np.int16) - 48)
+    payload = vals[:, :11]
+    tens = np.where(payload >= 10, payload // 10, -1)
+    ones = payload % 10
+    digits = np.stack([tens, ones], axis=2).reshape(len(isins), 22)
+    present = digits >= 0
+    # Luhn: from the rightmost payload digit leftwards, double every other digit.
+    rank = np.cumsum(present[:, ::-1], axis=1)[:, ::-1] - 1
+    d = np.where(present, digits, 0)
+    doubled = np.where(rank % 2 == 0, d * 2, d)
+    doubled = np.where(doubled > 9, doubled - 9, doubled)
+    total = np.where(present, doubled, 0).sum(axis=1)
+    check = (10 - total % 10) % 10
+    return check == vals[:, 11]
+
+
+def check_isins(identifiers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Which identifiers look like ISINs, and which of those have a wrong check digit.
+
+    Returns
+    -------
+    looks_like, bad
+        Boolean arrays over the input.
+    """
+    codes, uniques = pd.factorize(identifiers)
+    uniq = pd.Series(uniques, dtype=pd.StringDtype("pyarrow"))
+    shaped = uniq.str.match(r"^[A-Z]{2}[A-Z0-9]{9}[0-9]$").fillna(False).to_numpy(bool)
+    ok = np.ones(len(uniq), dtype=bool)
+    ok[shaped] = _luhn_ok(uniq[shaped].to_numpy(dtype=object))
+    valid_code = codes >= 0
+    idx = np.maximum(codes, 0)
+    looks_like = valid_code & shaped[idx]
+    bad = looks_like & ~ok[idx]
+    return looks_like, bad
+
+
+AMBIGUOUS_CURRENCIES = {
+    "FCFA": "FCFA is ambiguous: XAF (Central Africa, CEMAC) or XOF (West Africa, UEMOA)",
+    "CFA": "CFA is ambiguous: XAF (Central Africa, CEMAC) or XOF (West Africa, UEMOA)",
+}
+
+
+def check_currencies(codes: pd.Series) -> np.ndarray:
+    """Mask of non-empty codes that are not ISO 4217 (compared upper-case)."""
+    factor, uniques = pd.factorize(codes)
+    ok = np.array([u in ISO_4217 for u in uniques], dtype=bool)  # unique values only
+    return (factor >= 0) & ~ok[np.maximum(factor, 0)]

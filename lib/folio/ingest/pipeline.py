@@ -1,0 +1,278 @@
+"""``run_import``: the one import pipeline, identical wherever it runs.
+
+Owns the sequence read -> map -> validate -> store for one file, the import
+record's life (claimed, then final), idempotency by content hash, and dry runs.
+It knows nothing of threads or Celery: a backend calls it with a request and a
+progress callback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import traceback
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection
+
+from folio.config import Settings, get_settings
+from folio.errors import ExecutionError, FolioError, MappingError
+from folio.ingest.columns import ColumnMapping, matches, resolve
+from folio.ingest.readers import RawTable, read_table
+from folio.ingest.validate import Validated, validate
+from folio.result import ImportResult
+from folio.store import queries
+from folio.store.db import get_engine
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    """One import, as plain JSON-friendly data (it travels to Celery workers)."""
+
+    path: str
+    portfolio: str
+    as_of: str | None = None  # ISO date
+    mapping: dict[str, str] | str | None = None  # explicit columns or a saved name
+    sheet: str | None = None
+    dry_run: bool = False
+    import_id: str | None = None
+    via: str = "local"
+    task_id: str | None = None
+    fallback_reason: str | None = None
+    base_currency: str | None = None
+    file_name: str | None = None  # as the user named it, before any staging
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def display_name(self) -> str:
+        return self.file_name or Path(self.path).name
+
+    @property
+    def as_of_date(self) -> date | None:
+        return date.fromisoformat(self.as_of) if self.as_of else None
+
+
+def new_import_id() -> str:
+    return uuid.uuid4().hex
+
+
+def file_hash(path: str | Path) -> str:
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+@dataclass
+class Prepared:
+    table: RawTable
+    mapping: ColumnMapping
+    checked: Validated
+
+
+def _saved_mappings(engine) -> dict[str, dict[str, str]]:
+    return queries.load_mappings(engine)
+
+
+def prepare(request: ImportRequest, settings: Settings) -> Prepared:
+    """Read, map and validate: everything an import does before it writes."""
+    engine = get_engine(settings)
+    saved = _saved_mappings(engine)
+    explicit: Mapping[str, str] | None = None
+    name: str | None = None
+    if isinstance(request.mapping, str):
+        if request.mapping not in saved:
+            raise MappingError(
+                f"no saved mapping named {request.mapping!r}; saved: "
+                f"{', '.join(saved) or '(none)'}", file=request.display_name, found=(),
+                missing=(request.mapping,))
+        name, explicit = request.mapping, saved[request.mapping]
+    elif request.mapping:
+        explicit = request.mapping
+    known = list(explicit or {}) or [c for cols in saved.values() for c in cols]
+    table = read_table(request.path, sheet=request.sheet, max_bytes=settings.max_file_bytes,
+                       display_name=request.display_name, known=known)
+    if explicit is None:
+        # The most specific saved mapping whose columns the header has.
+        for saved_name, cols in sorted(saved.items(), key=lambda kv: -len(kv[1])):
+            if matches(cols, table.header):
+                name, explicit = saved_name, cols
+                break
+    mapping = resolve(table.header, explicit, file=request.display_name, name=name)
+    checked = validate(table, mapping, portfolio=request.portfolio, as_of=request.as_of_date,
+                       mv_tolerance=settings.mv_tolerance)
+    return Prepared(table=table, mapping=mapping, checked=checked)
+
+
+def _content_hash(request: ImportRequest, prepared: Prepared) -> str:
+    digest = hashlib.sha256(file_hash(request.path).encode())
+    digest.update(json.dumps(prepared.mapping.columns, sort_keys=True).encode())
+    digest.update(str(prepared.table.sheet).encode())
+    return digest.hexdigest()
+
+
+def _status(checked: Validated) -> str:
+    if checked.rows_total and checked.rows_rejected == checked.rows_total:
+        return "failed"
+    return "partially_succeeded" if checked.rows_rejected else "succeeded"
+
+
+def _result(request: ImportRequest, prepared: Prepared, *, import_id: str | None,
+            status: str, error: str | None = None) -> ImportResult:
+    checked = prepared.checked
+    return ImportResult(
+        import_id=import_id, file=request.display_name, portfolio=request.portfolio,
+        as_of=checked.as_of, status=status, via=request.via,
+        rows_total=checked.rows_total,
+        rows_imported=(0 if status in ("failed", "unchanged")
+                       else checked.rows_total - checked.rows_rejected),
+        rows_rejected=checked.rows_rejected, warnings=checked.warnings, issues=checked.issues,
+        mapping=dict(prepared.mapping.columns), mapping_name=prepared.mapping.name,
+        reader=dict(prepared.table.describe(), decimal=checked.decimal),
+        task_id=request.task_id, fallback_reason=request.fallback_reason, error=error,
+    )
+
+
+def result_from_store(import_id: str, settings: Settings | None = None) -> ImportResult:
+    """Rebuild the result of a finished import from its record."""
+    engine = get_engine(settings or get_settings())
+    rec = queries.get_import(engine, import_id)
+    return ImportResult(
+        import_id=import_id, file=rec["file_name"], portfolio=rec["portfolio"],
+        as_of=rec["as_of"], status=rec["status"], via=rec["via"],
+        rows_total=rec["rows_total"], rows_imported=rec["rows_imported"],
+        rows_rejected=rec["rows_rejected"], warnings=rec["warnings"],
+        issues=queries.get_issues(engine, import_id), mapping=rec["mapping"] or {},
+        mapping_name=rec["mapping_name"], task_id=rec["task_id"],
+        fallback_reason=rec["fallback_reason"], error=rec["error"],
+    )
+
+
+def preflight(request: ImportRequest, settings: Settings | None = None) -> ImportResult:
+    """A dry run: what the import would do, writing nothing."""
+    settings = settings or get_settings()
+    prepared = prepare(request, settings)
+    result = _result(request, prepared, import_id=None, status="dry_run")
+    positions = prepared.checked.positions
+    result.rows_imported = len(positions)
+    result.preview = positions.head(10).reset_index(drop=True)
+    ids = positions["identifier"].drop_duplicates().tolist()
+    known = queries.known_instruments(get_engine(settings), ids)
+    missing = positions[~positions["identifier"].isin(known)]
+    cols = ["identifier", "name", "currency", "issuer", "country", "asset_class", "maturity_date"]
+    result.missing_instruments = missing.drop_duplicates("identifier")[cols].reset_index(drop=True)
+    return result
+
+
+def run_import(
+    request: ImportRequest,
+    *,
+    progress: Progress | None = None,
+    settings: Settings | None = None,
+    redelivered: bool = False,
+    before_commit: Callable[[Connection], None] | None = None,
+) -> ImportResult:
+    """Import one file into the store, atomically.
+
+    Parameters
+    ----------
+    request
+        What to import. With ``import_id`` set, the record must exist (created at
+        submission) and is claimed; without, one is created.
+    progress
+        Called as ``progress(done, total)`` in rows while positions are written.
+    redelivered
+        The task was delivered again after its worker died: a record left
+        ``running`` may be taken over.
+    before_commit
+        Called inside the write transaction just before it commits (tests inject
+        failures here).
+
+    Returns
+    -------
+    ImportResult
+        With status succeeded, partially_succeeded, unchanged or failed (every
+        row rejected).
+
+    Raises
+    ------
+    FolioError
+        The file cannot be read, mapped or validated as a whole, or the store
+        failed; the import record is marked failed with the message and the
+        portfolio data is left as it was.
+    """
+    if request.dry_run:
+        return preflight(request, settings)
+    settings = settings or get_settings()
+    engine = get_engine(settings)
+    report = progress or (lambda done, total: None)
+    import_id = request.import_id or new_import_id()
+    if request.import_id is None:
+        queries.create_import(engine, import_id=import_id, portfolio=request.portfolio,
+                              file_name=request.display_name, file_path=request.path,
+                              via=request.via, task_id=request.task_id,
+                              fallback_reason=request.fallback_reason)
+    if queries.claim_import(engine, import_id, stale_running=redelivered) is None:
+        record = queries.get_import(engine, import_id)
+        if queries.is_final(record["status"]):
+            return result_from_store(import_id, settings)  # delivered twice: same answer
+        raise ExecutionError(
+            f"import {import_id} is already being run by {record['claimed_by']}",
+            import_id=import_id, claimed_by=record["claimed_by"])
+    try:
+        prepared = prepare(request, settings)
+        checked = prepared.checked
+        report(0, len(checked.positions))
+        status = _status(checked)
+        write = queries.SnapshotWrite(
+            import_id=import_id, portfolio=request.portfolio, as_of=checked.as_of,
+            content_hash=_content_hash(request, prepared), positions=checked.positions,
+            issues=checked.issues, status=status,
+            counts={"rows_total": checked.rows_total,
+                    "rows_imported": 0 if status == "failed" else len(checked.positions),
+                    "rows_rejected": checked.rows_rejected, "warnings": checked.warnings},
+            mapping=prepared.mapping.columns, mapping_name=prepared.mapping.name,
+            base_currency=request.base_currency,
+        )
+        status = queries.write_snapshot(engine, write, progress=report, before_commit=before_commit)
+        report(len(checked.positions), len(checked.positions))
+        error = "every row was rejected" if status == "failed" else None
+        return _result(request, prepared, import_id=import_id, status=status, error=error)
+    except FolioError as exc:
+        _mark_failed(engine, import_id, exc.message)
+        if not getattr(exc, "import_id", None):
+            exc.import_id = import_id
+            exc.fields["import_id"] = import_id
+        raise
+    except Exception as exc:
+        _mark_failed(engine, import_id, f"{type(exc).__name__}: {exc}")
+        raise ExecutionError(
+            f"import {import_id} of {request.display_name} failed: {type(exc).__name__}: {exc}",
+            import_id=import_id, file=request.display_name,
+            remote_traceback=traceback.format_exc(),
+        ) from exc
+
+
+def _mark_failed(engine, import_id: str, message: str) -> None:
+    try:
+        queries.set_import(engine, import_id, status="failed", error=message,
+                           finished_at=queries.now())
+    except Exception:  # the store itself may be what failed; the caller gets the error
+        pass
+
+
+def positions_frame(result: ImportResult, settings: Settings | None = None) -> pd.DataFrame:
+    """The positions an import wrote (empty for one that wrote none)."""
+    engine = get_engine(settings or get_settings())
+    rec = queries.get_import(engine, result.import_id) if result.import_id else None
+    if not rec or rec["as_of"] is None:
+        return pd.DataFrame()
+    return queries.read_positions(engine, rec["portfolio"], rec["as_of"])

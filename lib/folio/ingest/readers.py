@@ -1,0 +1,387 @@
+"""Readers: turn a CSV or XLSX file into a table of text cells with file row numbers.
+
+Owns file sniffing (format by content, encoding, delimiter), header detection
+below preamble lines, sheet choice, and the row number a user sees for every
+record (the editor's line number for CSV, the spreadsheet row for XLSX). Cells
+stay text here; typing them is ``parse``'s job, so CSV and XLSX share one path.
+"""
+
+from __future__ import annotations
+
+import csv
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from folio.errors import FileTooLarge, ReadError
+from folio.ingest.columns import score_header
+
+HEADER_SCAN_LINES = 64
+DELIMITERS = (";", ",", "\t", "|")
+MIN_HEADER_SCORE = 2
+# An XLSX is a zip: refuse one whose parts expand beyond this many times the limit
+# before anything is decompressed (a zip bomb expands a few KB into gigabytes).
+XLSX_EXPANSION_FACTOR = 4
+
+
+@dataclass
+class RawTable:
+    """One file's data rows as text, with where each row stands in the file."""
+
+    file: str
+    kind: str  # "csv" or "xlsx"
+    header: list[str]
+    header_row: int
+    frame: pd.DataFrame  # one str column per header cell, data rows only
+    rows: np.ndarray  # file row number of each frame row
+    encoding: str | None = None
+    delimiter: str | None = None
+    sheet: str | None = None
+    ragged: list[tuple[int, int, str]] = field(default_factory=list)  # (row, cells, text)
+
+    def describe(self) -> dict[str, object]:
+        return {
+            "kind": self.kind, "encoding": self.encoding, "delimiter": self.delimiter,
+            "sheet": self.sheet, "header_row": self.header_row,
+        }
+
+
+def read_table(path: str | Path, *, sheet: str | None = None, max_bytes: int | None = None,
+               display_name: str | None = None, known: Iterable[str] = ()) -> RawTable:
+    """Read a holdings file into a ``RawTable``, choosing the reader by content.
+
+    Parameters
+    ----------
+    path
+        A CSV (any of ``, ; tab |``) or XLSX file.
+    sheet
+        XLSX sheet name; default the first sheet with a recognisable header.
+    max_bytes
+        Refuse larger files before reading them.
+    display_name
+        The name errors use for the file (default its name).
+    known
+        Column names of explicit or saved mappings, which help find the header.
+
+    Raises
+    ------
+    ReadError
+        Missing, empty, binary or unreadable files, or no recognisable header.
+    """
+    path = Path(path)
+    name = display_name or path.name
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ReadError(f"{name}: no such file", file=name) from None
+    except OSError as exc:
+        raise ReadError(f"{name}: cannot open: {exc.strerror}", file=name) from None
+    if path.is_dir():
+        raise ReadError(f"{name}: is a folder, not a file", file=name)
+    if max_bytes is not None and size > max_bytes:
+        raise FileTooLarge(
+            f"{name}: {size / 2**20:.1f} MB is over the limit of {max_bytes / 2**20:.0f} MB "
+            f"(FOLIO_MAX_FILE_MB)", file=name, size=size, limit=max_bytes,
+        )
+    if size == 0:
+        raise ReadError(f"{name}: the file is empty", file=name)
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        return _read_xlsx(path, name, sheet, max_bytes, known)
+    if head.startswith(b"%PDF"):
+        raise ReadError(f"{name}: this is a PDF, not a CSV or XLSX file; export the "
+                        f"holdings as CSV or XLSX", file=name)
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ReadError(f"{name}: this is an old binary Excel file (.xls); save it as "
+                        f".xlsx or CSV", file=name)
+    return _read_csv(path.read_bytes(), name, known)
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    else:
+        encoding = "utf-8"
+    if encoding != "utf-16" and b"\x00" in data[:65536]:
+        raise ReadError(f"{name}: binary content (NUL bytes), not a text CSV file", file=name)
+    try:
+        return data.decode(encoding), encoding
+    except UnicodeDecodeError as exc:
+        if encoding != "utf-8":
+            raise ReadError(f"{name}: not valid {encoding} text at byte {exc.start}",
+                            file=name, value=data[exc.start:exc.start + 8].hex()) from None
+    # Not UTF-8: Windows exports are cp1252; latin-1 is the last resort that
+    # maps every byte (cp1252 leaves five bytes undefined).
+    try:
+        text = data.decode("cp1252")
+        encoding = "cp1252"
+    except UnicodeDecodeError:
+        text, encoding = data.decode("latin-1"), "latin-1"
+    if sum(not (c.isprintable() or c in "\r\n\t") for c in text[:65536]) > 0.05 * min(len(text), 65536):
+        raise ReadError(f"{name}: binary content, not a text CSV file", file=name)
+    return text, encoding
+
+
+def _split_cells(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        return line.split(delimiter)
+
+
+def _find_header(lines: list[str], known: Iterable[str]) -> tuple[int, str, list[str]]:
+    best: tuple[int, int, str, list[str]] | None = None
+    for index, line in enumerate(lines):
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        for delimiter in DELIMITERS:
+            if delimiter not in line:
+                continue
+            cells = _split_cells(line, delimiter)
+            score = score_header(cells, known)
+            if score >= MIN_HEADER_SCORE and (best is None or score > best[0]):
+                best = (score, index, delimiter, cells)
+    if best is None:
+        raise ReadError("", file=None)
+    return best[1], best[2], best[3]
+
+
+def _plain_table_header(lines: list[str]) -> tuple[int, str, list[str]] | None:
+    """The first non-empty line, if it and the next one split alike into 2+ cells."""
+    filled = [(i, line.rstrip("\r")) for i, line in enumerate(lines) if line.strip()]
+    if len(filled) < 2:
+        return None
+    (index, first), (_, second) = filled[0], filled[1]
+    for delimiter in DELIMITERS:
+        cells = _split_cells(first, delimiter)
+        if len(cells) >= 2 and len(cells) == len(_split_cells(second, delimiter)):
+            return index, delimiter, cells
+    return None
+
+
+def unique_names(cells: list[str]) -> list[str]:
+    """Header cells made unique and non-empty (``Date``, ``Date (2)``, ``column 5``)."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for position, cell in enumerate(cells, start=1):
+        base = str(cell).strip() or f"column {position}"
+        count = seen.get(base, 0) + 1
+        seen[base] = count
+        out.append(base if count == 1 else f"{base} ({count})")
+    return out
+
+
+def _record_starts(data: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """Start offset and 1-based line number of each record of ``data``.
+
+    Newlines inside quoted cells do not end a record but do advance the line
+    number, as an editor counts them.
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    ends = newlines
+    if b'"' in data:
+        quotes = np.flatnonzero(buf == 34)
+        inside = np.searchsorted(quotes, newlines) % 2 == 1
+        ends = newlines[~inside]
+    starts = np.concatenate(([0], ends + 1))
+    line_numbers = np.searchsorted(newlines, starts) + 1  # newlines before start, + 1
+    if starts[-1] >= len(data):  # nothing after the final newline
+        starts, line_numbers = starts[:-1], line_numbers[:-1]
+    return starts, line_numbers
+
+
+def _read_csv(data: bytes, name: str, known: Iterable[str] = ()) -> RawTable:
+    text, encoding = _decode(data, name)
+    if "\n" not in text and "\r" in text:
+        text = text.replace("\r", "\n")  # classic Mac line endings
+    head_lines = text.split("\n", HEADER_SCAN_LINES)[:HEADER_SCAN_LINES]
+    try:
+        header_index, delimiter, cells = _find_header(head_lines, known)
+    except ReadError:
+        found = _plain_table_header(head_lines)
+        if found is not None:
+            # A table whose header folio does not recognise: read it anyway, so
+            # the mapping step can say which columns it found and which it lacks.
+            header_index, delimiter, cells = found
+        else:
+            header_index = -1
+    if header_index < 0:
+        first = next((line.strip() for line in head_lines if line.strip()), "")
+        raise ReadError(
+            f"{name}: no header row found in the first {HEADER_SCAN_LINES} lines; expected "
+            f"columns such as ISIN, Quantity, Currency (or Code ISIN, Quantité, Devise); "
+            f"first line: {first[:120]!r}", file=name, row=1, value=first[:200],
+        ) from None
+    header = unique_names(cells)
+    parts = text.split("\n", header_index + 1)
+    body_text = parts[header_index + 1] if len(parts) > header_index + 1 else ""
+    body = body_text.encode("utf-8")
+    first_line = header_index + 2  # 1-based line of the first data record
+    if not body.strip():
+        raise ReadError(f"{name}: the file has a header (line {header_index + 1}) but no data "
+                        f"rows", file=name, row=header_index + 1)
+    starts, lines = _record_starts(body)
+    lines = lines + first_line - 1
+    ragged: list[tuple[str, int]] = []
+
+    def on_invalid(row) -> str:
+        ragged.append((row.text, row.actual_columns))
+        return "skip"
+
+    try:
+        table = pacsv.read_csv(
+            pa.py_buffer(body),
+            read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, ignore_empty_lines=False, newlines_in_values=True,
+                invalid_row_handler=on_invalid,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={h: pa.string() for h in header}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise ReadError(f"{name}: cannot parse as {delimiter!r}-delimited text: {exc}",
+                        file=name) from None
+    frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if t == pa.string() else None)
+    bad_rows: list[tuple[int, int, str]] = []
+    if ragged:
+        keep, bad_rows = _locate_ragged(body, starts, lines, delimiter, len(header), ragged)
+        rows = lines[keep]
+    else:
+        rows = lines
+    if len(rows) != len(frame):
+        # Should not happen; never guess a row number silently.
+        raise ReadError(f"{name}: could not number the rows ({len(rows)} records, "
+                        f"{len(frame)} parsed)", file=name)
+    return RawTable(
+        file=name, kind="csv", header=header, header_row=header_index + 1, frame=frame,
+        rows=np.asarray(rows, dtype=np.int64), encoding=encoding, delimiter=delimiter,
+        ragged=bad_rows,
+    )
+
+
+def _locate_ragged(body: bytes, starts: np.ndarray, lines: np.ndarray, delimiter: str,
+                   ncols: int, ragged: list[tuple[str, int]]) -> tuple[np.ndarray, list]:
+    """Which records the parser skipped for having the wrong number of cells."""
+    keep = np.ones(len(starts), dtype=bool)
+    bad: list[tuple[int, int, str]] = []
+    ends = np.append(starts[1:] - 1, len(body))
+    expected = iter(ragged)
+    wanted = next(expected, None)
+    for index in range(len(starts)):
+        if wanted is None:
+            break
+        record = body[starts[index]:ends[index]].rstrip(b"\r\n").decode("utf-8")
+        if not record:
+            continue  # empty lines are kept as empty rows by the parser
+        cells = len(_split_cells(record, delimiter))
+        if cells != ncols and record.strip("\r") == wanted[0].strip("\r"):
+            keep[index] = False
+            bad.append((int(lines[index]), wanted[1], wanted[0]))
+            wanted = next(expected, None)
+    return keep, bad
+
+
+# -------------------------------------------------------------------------- XLSX
+
+
+def _xlsx_guard(path: Path, name: str, max_bytes: int | None) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+            names = set(archive.namelist())
+    except zipfile.BadZipFile:
+        raise ReadError(f"{name}: a damaged or truncated XLSX (not a valid zip archive)",
+                        file=name) from None
+    if "[Content_Types].xml" not in names:
+        raise ReadError(f"{name}: a zip archive, not an XLSX workbook", file=name)
+    if max_bytes is not None and expanded > XLSX_EXPANSION_FACTOR * max_bytes:
+        raise FileTooLarge(
+            f"{name}: the workbook expands to {expanded / 2**20:.0f} MB, over "
+            f"{XLSX_EXPANSION_FACTOR} x the limit; refused before expanding it",
+            file=name, size=expanded, limit=max_bytes,
+        )
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_xlsx(path: Path, name: str, sheet: str | None, max_bytes: int | None,
+               known: Iterable[str] = ()) -> RawTable:
+    from python_calamine import CalamineWorkbook
+
+    _xlsx_guard(path, name, max_bytes)
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine raises its own error types
+        raise ReadError(f"{name}: cannot open the workbook: {exc}", file=name) from None
+    names = list(workbook.sheet_names)
+    if sheet is not None and sheet not in names:
+        raise ReadError(f"{name}: no sheet named {sheet!r}; sheets: {', '.join(names)}",
+                        file=name, value=sheet)
+    tried: list[str] = []
+    for candidate in [sheet] if sheet else names:
+        try:
+            rows = workbook.get_sheet_by_name(candidate).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise ReadError(f"{name}: cannot read sheet {candidate!r}: {exc}", file=name) from None
+        best: tuple[int, int] | None = None
+        for index, row in enumerate(rows[:HEADER_SCAN_LINES]):
+            score = score_header((_cell_text(c) for c in row), known)
+            if score >= MIN_HEADER_SCORE and (best is None or score > best[0]):
+                best = (score, index)
+        if best is None:
+            tried.append(candidate)
+            continue
+        index = best[1]
+        header = unique_names([_cell_text(c) for c in rows[index]])
+        while header and header[-1].startswith("column ") and all(
+            _cell_text(r[len(header) - 1]) == "" for r in rows[index + 1:] if len(r) >= len(header)
+        ):
+            header.pop()  # trailing unnamed, empty columns
+        data = rows[index + 1:]
+        if not data:
+            raise ReadError(f"{name}: sheet {candidate!r} has a header (row {index + 1}) but no "
+                            f"data rows", file=name, row=index + 1)
+        width = len(header)
+        frame = pd.DataFrame(
+            [[_cell_text(c) for c in r[:width]] + [""] * (width - len(r)) for r in data],
+            columns=header, dtype=pd.StringDtype("pyarrow"),
+        )
+        return RawTable(
+            file=name, kind="xlsx", header=header, header_row=index + 1, frame=frame,
+            rows=np.arange(index + 2, index + 2 + len(data), dtype=np.int64), sheet=candidate,
+        )
+    raise ReadError(
+        f"{name}: no sheet has a recognisable header (columns such as ISIN, Quantity, "
+        f"Currency) in its first {HEADER_SCAN_LINES} rows; sheets tried: {', '.join(tried)}",
+        file=name, value=", ".join(tried),
+    )

@@ -1,0 +1,296 @@
+"""Validation: typed positions and one issue record per problem, computed column-wise.
+
+Owns the row rules (required values, numbers, ISIN check digits, ISO currencies,
+dates against the as-of date, portfolio, duplicates, market value against
+quantity x price) and what counts as data at all (blank, totals and trailer rows
+are dropped, not reported). Errors reject a row; warnings keep it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from folio.errors import ValidationError
+from folio.ingest.columns import DATES, NUMERIC, ColumnMapping, normalise
+from folio.ingest.parse import (
+    AMBIGUOUS_CURRENCIES,
+    check_currencies,
+    check_isins,
+    clean_text,
+    detect_decimal,
+    parse_dates,
+    parse_numbers,
+)
+from folio.ingest.readers import RawTable
+
+ISSUE_COLUMNS = ["row", "column", "code", "severity", "value", "message"]
+POSITION_COLUMNS = [
+    "row", "identifier", "name", "quantity", "price", "market_value", "accrued_interest",
+    "currency", "issuer", "country", "asset_class", "maturity_date",
+]
+_TOTAL = re.compile(r"^(sous )?(grand )?(total|totals|totaux|sub ?total|subtotal)\b")
+
+
+@dataclass
+class Validated:
+    """What validation found: the positions to keep and every issue."""
+
+    positions: pd.DataFrame  # POSITION_COLUMNS, typed
+    issues: pd.DataFrame  # ISSUE_COLUMNS, ordered by row
+    rows_total: int
+    rows_rejected: int
+    as_of: date
+    decimal: str
+
+    @property
+    def warnings(self) -> int:
+        return int((self.issues["severity"] == "warning").sum())
+
+
+class _Issues:
+    """Collects issue blocks column-wise, then concatenates once."""
+
+    def __init__(self) -> None:
+        self.blocks: list[pd.DataFrame] = []
+
+    def add(self, rows: np.ndarray, column: str | None, code: str, severity: str,
+            values: pd.Series | np.ndarray | str, messages: pd.Series | str) -> None:
+        if len(rows) == 0:
+            return
+        n = len(rows)
+        self.blocks.append(pd.DataFrame({
+            "row": np.asarray(rows, dtype=np.int64),
+            "column": [column] * n,
+            "code": [code] * n,
+            "severity": [severity] * n,
+            "value": _as_list(values, n),
+            "message": _as_list(messages, n),
+        }))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.blocks:
+            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object)
+                                 for c in ISSUE_COLUMNS})
+        out = pd.concat(self.blocks, ignore_index=True)
+        return out.sort_values(["row"], kind="stable").reset_index(drop=True)
+
+
+def _as_list(values, n: int) -> list:
+    if isinstance(values, str):
+        return [values] * n
+    return [None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
+            for v in (values.tolist() if hasattr(values, "tolist") else list(values))]
+
+
+def _data_rows(table: RawTable, id_col: str) -> np.ndarray:
+    """Mask of rows that are data: not blank, not a totals line, not below the data."""
+    frame = table.frame
+    stripped = {c: frame[c].str.strip() for c in frame.columns}
+    blank = np.logical_and.reduce([(s == "").fillna(True).to_numpy(bool) for s in stripped.values()])
+    ident = stripped[id_col].fillna("")
+    has_id = (ident != "").to_numpy(bool)
+    total_like = np.zeros(len(frame), dtype=bool)
+    for s in stripped.values():
+        # Only cells that contain "tot" go through the slower exact test.
+        candidates = s.fillna("").str.slice(0, 40).str.lower().str.contains("tot", regex=False)
+        for i in np.flatnonzero(candidates.to_numpy(bool) & ~total_like):
+            total_like[i] = bool(_TOTAL.match(normalise(s.iloc[i])))
+    # A totals line has no instrument of its own (or "Total" stands in its place).
+    id_is_total = np.array([bool(_TOTAL.match(normalise(v))) for v in ident[total_like]])
+    if total_like.any():
+        total_like[np.flatnonzero(total_like)] = ~has_id[total_like] | id_is_total
+    keep = ~blank & ~total_like
+    if has_id.any():
+        last = np.flatnonzero(has_id & keep)
+        if len(last):
+            keep[last[-1] + 1:] = False  # footers below the last holding
+    return keep
+
+
+def validate(
+    table: RawTable,
+    mapping: ColumnMapping,
+    *,
+    portfolio: str,
+    as_of: date | None,
+    mv_tolerance: float = 0.01,
+) -> Validated:
+    """Type the mapped columns and report every problem as an issue row.
+
+    Raises
+    ------
+    ValidationError
+        When the as-of date cannot be settled (no column and none given, or the
+        file holds several dates and none was given).
+    """
+    cols = mapping.fields  # field -> file column
+    keep = _data_rows(table, cols["identifier"])
+    frame = table.frame.loc[keep].reset_index(drop=True)
+    rows = table.rows[keep]
+    n = len(frame)
+    issues = _Issues()
+    rejected = np.zeros(n, dtype=bool)
+
+    def error(mask: np.ndarray, field: str, code: str, messages, values=None) -> None:
+        col = cols.get(field)
+        raw = frame[col] if col else pd.Series([None] * n)
+        issues.add(rows[mask], col, code, "error", (values if values is not None else raw)[mask],
+                   messages[mask] if isinstance(messages, pd.Series) else messages)
+        rejected[mask] = True
+
+    for row, cells, text in table.ragged:
+        if text.strip() and not _TOTAL.match(normalise(text.strip(table.delimiter or ";"))):
+            issues.add(np.array([row]), None, "wrong_cell_count", "error", text[:200],
+                       f"row has {cells} cells, the header has {len(table.header)}")
+
+    text = {field: clean_text(frame[col]) for field, col in cols.items()}
+
+    # Required values.
+    for field in ("identifier", "quantity", "currency"):
+        missing = text[field].isna().to_numpy(bool)
+        error(missing, field, "missing_value", f"{cols[field]} is empty")
+
+    # Identifier: ISIN check digit where it looks like one.
+    ident = text["identifier"].str.upper()
+    _, bad_isin = check_isins(ident)
+    error(bad_isin, "identifier", "invalid_isin",
+          "ISIN check digit is wrong: " + ident.fillna("") + " fails the ISIN checksum")
+
+    # Numbers.
+    decimal = detect_decimal([text[f] for f in NUMERIC if f in text], table.delimiter)
+    numbers: dict[str, np.ndarray] = {}
+    for field in NUMERIC:
+        if field not in text:
+            numbers[field] = np.full(n, np.nan)
+            continue
+        values, invalid = parse_numbers(text[field], decimal)
+        numbers[field] = values
+        error(invalid, field, "invalid_number",
+              cols[field] + " is not a number: " + text[field].fillna("").str.slice(0, 60))
+
+    # Currency.
+    ccy = text["currency"].str.upper()
+    bad_ccy = check_currencies(ccy)
+    if bad_ccy.any():
+        explain = ccy.map(lambda v: AMBIGUOUS_CURRENCIES.get(v, f"{v} is not an ISO 4217 "
+                                                             f"currency code"))
+        error(bad_ccy, "currency", "invalid_currency", explain.astype(object))
+
+    # Dates.
+    excel = table.kind == "xlsx"
+    dates: dict[str, np.ndarray] = {}
+    for field in DATES:
+        if field not in text:
+            dates[field] = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+            continue
+        values, invalid = parse_dates(text[field], excel_serials=excel)
+        dates[field] = values
+        error(invalid, field, "invalid_date",
+              cols[field] + " is not a valid date: " + text[field].fillna("").str.slice(0, 40))
+
+    resolved = _resolve_as_of(as_of, dates["as_of"], cols.get("as_of"), table.file)
+    if "as_of" in cols:
+        row_dates = dates["as_of"]
+        target = np.datetime64(resolved, "D")
+        later = ~np.isnat(row_dates) & (row_dates > target)
+        earlier = ~np.isnat(row_dates) & (row_dates < target)
+        error(later, "as_of", "future_date",
+              f"{cols['as_of']} is after the import's as-of date {resolved.isoformat()}")
+        error(earlier, "as_of", "as_of_mismatch",
+              f"{cols['as_of']} differs from the import's as-of date {resolved.isoformat()}")
+
+    if "portfolio" in cols:
+        other = text["portfolio"].notna() & (text["portfolio"].str.upper() != portfolio.upper())
+        other = other.to_numpy(bool)
+        error(other, "portfolio", "portfolio_mismatch",
+              f"row belongs to another portfolio than {portfolio}")
+
+    # Duplicates: an identical row twice is an error (it would double count);
+    # the same instrument on two different rows (lots) is a warning.
+    mapped = frame[list(cols.values())]
+    id_col = cols["identifier"]
+    exact = mapped.duplicated(keep="first").to_numpy(bool) & ~rejected
+    if exact.any():
+        first = pd.Series(rows).groupby(
+            pd.MultiIndex.from_frame(mapped.fillna(""))).transform("first").to_numpy()
+        error(exact, "identifier", "duplicate_row",
+              pd.Series("same as row " + pd.Series(first).astype(str), dtype=object),
+              values=frame[id_col])
+    live = ~rejected
+    same_id = np.zeros(n, dtype=bool)
+    same_id[live] = ident[live].duplicated(keep="first").to_numpy(bool)
+    if same_id.any():
+        issues.add(rows[same_id], id_col, "duplicate_instrument", "warning",
+                   frame[id_col][same_id],
+                   "the same instrument appears on an earlier row; both rows are kept")
+
+    # Market value against quantity x price (bond prices are quoted per 100).
+    qty, price, mv = numbers["quantity"], numbers["price"], numbers["market_value"]
+    comparable = live & np.isfinite(qty) & np.isfinite(price) & np.isfinite(mv) & (mv != 0)
+    if comparable.any():
+        product = qty * price
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gap = np.abs(product - mv) / np.abs(mv)
+            gap_pct = np.abs(product / 100 - mv) / np.abs(mv)
+        off = comparable & (gap > mv_tolerance) & (gap_pct > mv_tolerance)
+        if off.any():
+            mv_col = cols["market_value"]
+            best = np.where(gap_pct < gap, product / 100, product)
+            msg = pd.Series(
+                [f"{mv_col} {m:,.2f} differs from quantity x price {b:,.2f} by {g:.1%}"
+                 for m, b, g in zip(mv[off], best[off], np.minimum(gap, gap_pct)[off], strict=True)],
+                dtype=object)
+            issues.add(rows[off], mv_col, "mv_mismatch", "warning", frame[mv_col][off], msg)
+
+    keep_rows = ~rejected
+    positions = pd.DataFrame({
+        "row": rows[keep_rows],
+        "identifier": ident[keep_rows].to_numpy(dtype=object),
+        "name": _text_or_none(text, "name", keep_rows),
+        "quantity": numbers["quantity"][keep_rows],
+        "price": numbers["price"][keep_rows],
+        "market_value": numbers["market_value"][keep_rows],
+        "accrued_interest": numbers["accrued_interest"][keep_rows],
+        "currency": ccy[keep_rows].to_numpy(dtype=object),
+        "issuer": _text_or_none(text, "issuer", keep_rows),
+        "country": _text_or_none(text, "country", keep_rows, upper_codes=True),
+        "asset_class": _text_or_none(text, "asset_class", keep_rows),
+        "maturity_date": dates["maturity_date"][keep_rows],
+    })
+    return Validated(positions=positions, issues=issues.frame(), rows_total=n,
+                     rows_rejected=int(rejected.sum()), as_of=resolved, decimal=decimal)
+
+
+def _text_or_none(text: dict[str, pd.Series], field: str, keep: np.ndarray,
+                  upper_codes: bool = False) -> np.ndarray:
+    if field not in text:
+        return np.full(int(keep.sum()), None, dtype=object)
+    s = text[field][keep]
+    if upper_codes:
+        s = s.mask(s.str.len() <= 3, s.str.upper())
+    return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
+
+
+def _resolve_as_of(given: date | None, row_dates: np.ndarray, column: str | None,
+                   file: str) -> date:
+    if given is not None:
+        return given
+    if column is None:
+        raise ValidationError(
+            f"{file}: no as-of date: the file has no as-of column; pass as_of= "
+            f"(or --as-of YYYY-MM-DD)", file=file, column=None)
+    found = np.unique(row_dates[~np.isnat(row_dates)])
+    if len(found) == 0:
+        raise ValidationError(f"{file}: column {column!r} holds no valid date; pass as_of=",
+                              file=file, column=column)
+    if len(found) > 1:
+        shown = ", ".join(str(d) for d in found[:5]) + (" ..." if len(found) > 5 else "")
+        raise ValidationError(
+            f"{file}: column {column!r} holds {len(found)} as-of dates ({shown}); pass "
+            f"as_of= to import one of them", file=file, column=column, value=shown)
+    return found[0].astype(object)

@@ -1,0 +1,146 @@
+"""The outcome of one import (or dry run) and the ways it shows itself.
+
+Owns ``ImportResult``: counts, status, issues, the mapping used and where the
+import ran, with a text summary for terminals, an HTML repr for notebooks, a
+JSON form for ``folio import --json`` and a spreadsheet-safe CSV of the issues.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+MAX_JSON_ISSUES = 100
+
+
+def safe_cell(value: object) -> object:
+    """Escape a cell a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``)."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def safe_csv(frame: pd.DataFrame) -> str:
+    """A CSV of ``frame`` that is safe to open in a spreadsheet."""
+    buffer = io.StringIO()
+    frame.map(safe_cell).to_csv(buffer, index=False)
+    return buffer.getvalue()
+
+
+@dataclass
+class ImportResult:
+    """What an import did. ``status`` is one of succeeded, partially_succeeded,
+    failed, unchanged (or ``dry_run`` for a preflight that wrote nothing)."""
+
+    import_id: str | None
+    file: str
+    portfolio: str
+    as_of: date | None
+    status: str
+    via: str
+    rows_total: int = 0
+    rows_imported: int = 0
+    rows_rejected: int = 0
+    warnings: int = 0
+    issues: pd.DataFrame = field(default_factory=pd.DataFrame)
+    mapping: dict[str, str] = field(default_factory=dict)
+    mapping_name: str | None = None
+    reader: dict[str, Any] = field(default_factory=dict)
+    task_id: str | None = None
+    fallback_reason: str | None = None
+    error: str | None = None
+    preview: pd.DataFrame | None = None  # dry run: the first positions
+    missing_instruments: pd.DataFrame | None = None  # dry run: not in the reference
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("succeeded", "partially_succeeded", "unchanged", "dry_run")
+
+    def to_dict(self, max_issues: int = MAX_JSON_ISSUES) -> dict[str, Any]:
+        """Plain data for ``--json``: the counts and the first ``max_issues`` issues."""
+        issues = self.issues.head(max_issues) if not self.issues.empty else self.issues
+        out: dict[str, Any] = {
+            "import_id": self.import_id,
+            "status": self.status,
+            "via": self.via,
+            "task_id": self.task_id,
+            "fallback_reason": self.fallback_reason,
+            "portfolio": self.portfolio,
+            "as_of": self.as_of.isoformat() if self.as_of else None,
+            "file": self.file,
+            "rows_total": self.rows_total,
+            "rows_imported": self.rows_imported,
+            "rows_rejected": self.rows_rejected,
+            "warnings": self.warnings,
+            "mapping": self.mapping,
+            "mapping_name": self.mapping_name,
+            "reader": self.reader,
+            "issues": [
+                {k: (None if pd.isna(v) else (int(v) if k == "row" else v)) for k, v in rec.items()}
+                for rec in issues.to_dict("records")
+            ],
+            "issues_total": len(self.issues),
+            "error": self.error,
+        }
+        if self.missing_instruments is not None:
+            out["missing_instruments"] = self.missing_instruments["identifier"].tolist()
+        return out
+
+    def summary(self) -> str:
+        """A few readable lines for a terminal."""
+        head = f"{self.file} -> {self.portfolio}"
+        if self.as_of:
+            head += f" @ {self.as_of.isoformat()}"
+        lines = [
+            f"{head}: {self.status.upper()} (via {self.via}"
+            + (f"; {self.fallback_reason}" if self.fallback_reason else "") + ")",
+            f"  rows: {self.rows_total} read, {self.rows_imported} imported, "
+            f"{self.rows_rejected} rejected, {self.warnings} warnings",
+        ]
+        if self.mapping_name:
+            lines.append(f"  mapping: saved mapping {self.mapping_name!r}")
+        if self.import_id:
+            lines.append(f"  import id: {self.import_id}")
+        if self.error:
+            lines.append(f"  error: {self.error}")
+        for rec in self.issues.head(10).to_dict("records"):
+            lines.append(f"  row {rec['row']}, {rec['column']}: [{rec['severity']}] "
+                         f"{rec['code']}: {rec['message']}")
+        if len(self.issues) > 10:
+            lines.append(f"  ... {len(self.issues) - 10} more issues (folio issues "
+                         f"{self.import_id} --csv)")
+        if self.missing_instruments is not None and len(self.missing_instruments):
+            lines.append(f"  not in the instrument reference: "
+                         f"{', '.join(self.missing_instruments['identifier'].head(10))}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def issues_csv(self) -> str:
+        """The issues as CSV, with formula-like cells escaped for spreadsheets."""
+        return safe_csv(self.issues)
+
+    def _repr_html_(self) -> str:
+        colour = {"succeeded": "#1a7f37", "partially_succeeded": "#9a6700", "unchanged": "#57606a",
+                  "failed": "#cf222e", "dry_run": "#0969da"}.get(self.status, "#57606a")
+        esc = html.escape
+        parts = [
+            f"<div><b>{esc(self.file)}</b> &rarr; <b>{esc(self.portfolio)}</b>"
+            + (f" @ {self.as_of.isoformat()}" if self.as_of else "")
+            + f" <span style='color:{colour};font-weight:bold'>{esc(self.status)}</span>"
+            f" <small>via {esc(self.via)}"
+            + (f"; {esc(self.fallback_reason)}" if self.fallback_reason else "") + "</small></div>",
+            f"<div>{self.rows_total} rows: {self.rows_imported} imported, "
+            f"{self.rows_rejected} rejected, {self.warnings} warnings</div>",
+        ]
+        if self.error:
+            parts.append(f"<div style='color:#cf222e'>{esc(self.error)}</div>")
+        if not self.issues.empty:
+            parts.append(self.issues.head(50).to_html(index=False, escape=True))
+        return "\n".join(parts)

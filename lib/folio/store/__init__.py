@@ -1,0 +1,1 @@
+"""The portfolio store: tables, engine, queries and reference data."""

@@ -1,0 +1,104 @@
+"""Connections to the store: one engine per URL and process, tables created on first use.
+
+Owns engine creation and the SQLite settings that let a kernel and a worker
+process share one file safely (WAL journal, a busy timeout, foreign keys).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from folio.config import Settings, get_settings, mask_url
+from folio.errors import ConfigError, StoreError
+from folio.store.schema import metadata
+
+_engines: dict[tuple[int, str], Engine] = {}
+_lock = threading.Lock()
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _begin(conn) -> None:
+    # A write takes SQLite's write lock up front: upgrading a read transaction to
+    # a write later can fail at once with "database is locked" when another
+    # process wrote in between, where waiting for the lock would have succeeded.
+    write = conn.get_execution_options().get("folio_write")
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _build(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"FOLIO_DATABASE_URL is not a database URL: {mask_url(url)}",
+                          setting="database_url") from exc
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling defers BEGIN; take it over so that
+        # a transaction starts when SQLAlchemy says so (atomic writes, claims).
+        event.listen(engine, "connect", lambda c, r: setattr(c, "isolation_level", None))
+        event.listen(engine, "begin", _begin)
+    else:
+        if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = create_engine(parsed, pool_pre_ping=True, connect_args=_connect_args(parsed))
+    try:
+        metadata.create_all(engine)
+    except OperationalError as exc:
+        raise StoreError(
+            f"cannot open the store at {mask_url(url)}: {str(exc.orig).strip()}",
+            url=mask_url(url),
+        ) from None
+    return engine
+
+
+def _connect_args(parsed) -> dict:
+    if parsed.get_backend_name() == "postgresql":
+        return {"connect_timeout": 5}
+    return {}
+
+
+def get_engine(settings: Settings | None = None) -> Engine:
+    """The engine for the store in force, created (with its tables) on first use."""
+    url = (settings or get_settings()).database_url
+    key = (os.getpid(), url)  # a forked worker must not reuse its parent's pool
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = _build(url)
+        return engine
+
+
+def dispose_all() -> None:
+    """Close every pooled connection (tests, and before a store file is removed)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+@contextlib.contextmanager
+def writing(engine: Engine) -> Iterator[Connection]:
+    """One write transaction: committed at the end of the block, rolled back on error."""
+    with engine.connect() as conn:
+        conn.execution_options(folio_write=True)
+        with conn.begin():
+            yield conn

@@ -1,0 +1,324 @@
+"""Reads and writes of the portfolio store, each in its own short transaction.
+
+Owns the SQL: creating and claiming import records, writing one snapshot
+atomically (positions, issues, snapshot pointer, import status), saved mappings,
+reference data, and the frames analytics read.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+
+from folio.errors import NotFound
+from folio.store.db import writing
+from folio.store.schema import (
+    FINAL_STATUSES,
+    fx_rates,
+    import_issues,
+    imports,
+    instruments,
+    mappings,
+    portfolios,
+    positions,
+    prices,
+    snapshots,
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def claimer() -> str:
+    """Who is writing: host and process, recorded on the import they claim."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+# ----------------------------------------------------------------- import records
+
+
+def create_import(engine: Engine, *, import_id: str, portfolio: str, file_name: str,
+                  file_path: str | None, via: str, as_of: date | None = None,
+                  status: str = "pending", task_id: str | None = None,
+                  fallback_reason: str | None = None) -> None:
+    """Record an import before it runs, so its id means something at once."""
+    with writing(engine) as conn:
+        conn.execute(insert(imports).values(
+            id=import_id, portfolio=portfolio, file_name=file_name, file_path=file_path,
+            via=via, as_of=as_of, status=status, task_id=task_id,
+            fallback_reason=fallback_reason, rows_total=0, rows_imported=0,
+            rows_rejected=0, warnings=0, created_at=now(),
+        ))
+
+
+def set_import(engine: Engine, import_id: str, **values: Any) -> None:
+    with writing(engine) as conn:
+        conn.execute(update(imports).where(imports.c.id == import_id).values(**values))
+
+
+def claim_import(engine: Engine, import_id: str, *, stale_running: bool = False) -> str | None:
+    """Take an import for running; return None if taken, else the status it had.
+
+    The compare-and-set happens in one UPDATE, so two processes can never both
+    run the same import. ``stale_running`` also takes one left ``running`` by a
+    process that died (a redelivered Celery task).
+    """
+    allowed = ("pending", "queued", "running") if stale_running else ("pending", "queued")
+    with writing(engine) as conn:
+        before = conn.execute(select(imports.c.status).where(imports.c.id == import_id)).scalar()
+        if before is None:
+            raise NotFound(f"no import {import_id}", kind="import", key=import_id)
+        result = conn.execute(
+            update(imports)
+            .where(imports.c.id == import_id, imports.c.status.in_(allowed))
+            .values(status="running", started_at=now(), claimed_by=claimer(), error=None)
+        )
+        return before if result.rowcount == 1 else None
+
+
+def get_import(engine: Engine, import_id: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        row = conn.execute(select(imports).where(imports.c.id == import_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"no import {import_id}", kind="import", key=import_id)
+    return dict(row)
+
+
+def get_issues(engine: Engine, import_id: str, limit: int | None = None) -> pd.DataFrame:
+    stmt = (select(import_issues.c.row, import_issues.c.column, import_issues.c.code,
+                   import_issues.c.severity, import_issues.c.value, import_issues.c.message)
+            .where(import_issues.c.import_id == import_id)
+            .order_by(import_issues.c.row, import_issues.c.id))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    frame = pd.DataFrame(rows, columns=["row", "column", "code", "severity", "value", "message"])
+    frame["row"] = frame["row"].astype("Int64")
+    return frame
+
+
+def list_imports(engine: Engine, portfolio: str | None = None) -> pd.DataFrame:
+    stmt = select(imports).order_by(imports.c.created_at)
+    if portfolio:
+        stmt = stmt.where(imports.c.portfolio == portfolio)
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(stmt).mappings().all())
+
+
+# ----------------------------------------------------------------------- snapshot
+
+
+@dataclass(frozen=True)
+class SnapshotWrite:
+    """Everything one import writes, handed to ``write_snapshot`` in one piece."""
+
+    import_id: str
+    portfolio: str
+    as_of: date
+    content_hash: str
+    positions: pd.DataFrame
+    issues: pd.DataFrame
+    status: str
+    counts: Mapping[str, int]
+    mapping: Mapping[str, str]
+    mapping_name: str | None
+    base_currency: str | None
+
+
+def _base_currency(frame: pd.DataFrame) -> str | None:
+    if frame.empty:
+        return None
+    value = frame["market_value"].abs().fillna((frame["quantity"] * frame["price"]).abs())
+    by_ccy = value.fillna(0).groupby(frame["currency"]).sum()
+    return str(by_ccy.idxmax()) if len(by_ccy) else None
+
+
+def _chunks(n: int, size: int):
+    for start in range(0, n, size):
+        yield start, min(n, start + size)
+
+
+def _position_params(write: SnapshotWrite) -> list[dict[str, Any]]:
+    frame = write.positions
+    maturity = frame["maturity_date"].to_numpy(dtype="datetime64[D]")
+    mat_obj = np.where(np.isnat(maturity), None, maturity.astype(object))
+    cols: dict[str, Any] = {
+        "row": frame["row"].astype("int64").tolist(),
+        "identifier": frame["identifier"].tolist(),
+        "name": frame["name"].tolist(),
+        "currency": frame["currency"].tolist(),
+        "issuer": frame["issuer"].tolist(),
+        "country": frame["country"].tolist(),
+        "asset_class": frame["asset_class"].tolist(),
+        "maturity_date": mat_obj.tolist(),
+    }
+    for name in ("quantity", "price", "market_value", "accrued_interest"):
+        arr = frame[name].to_numpy(dtype=np.float64)
+        cols[name] = np.where(np.isnan(arr), None, arr).tolist()
+    keys = list(cols)
+    fixed = {"import_id": write.import_id, "portfolio": write.portfolio, "as_of": write.as_of}
+    return [dict(fixed, **dict(zip(keys, values, strict=True)))
+            for values in zip(*cols.values(), strict=True)]
+
+
+def write_snapshot(engine: Engine, write: SnapshotWrite,
+                   progress: Callable[[int, int], None] | None = None,
+                   before_commit: Callable[[Connection], None] | None = None) -> str:
+    """Write one import in a single transaction; return its final status.
+
+    Same content as the current snapshot -> ``unchanged`` and no positions are
+    touched. A failed import writes its issues and status only. Any exception
+    rolls everything back, leaving the store as it was.
+    """
+    total = len(write.positions)
+    with writing(engine) as conn:
+        current = conn.execute(
+            select(snapshots.c.import_id, snapshots.c.content_hash)
+            .where(snapshots.c.portfolio == write.portfolio, snapshots.c.as_of == write.as_of)
+        ).first()
+        status = write.status
+        if status != "failed" and current is not None and current.content_hash == write.content_hash:
+            status = "unchanged"
+        if status not in ("failed", "unchanged"):
+            exists = conn.execute(
+                select(portfolios.c.name).where(portfolios.c.name == write.portfolio)).first()
+            if exists is None:
+                conn.execute(insert(portfolios).values(
+                    name=write.portfolio, created_at=now(),
+                    base_currency=write.base_currency or _base_currency(write.positions) or "EUR",
+                ))
+            if current is not None:
+                conn.execute(delete(positions).where(positions.c.portfolio == write.portfolio,
+                                                     positions.c.as_of == write.as_of))
+                conn.execute(update(snapshots)
+                             .where(snapshots.c.portfolio == write.portfolio,
+                                    snapshots.c.as_of == write.as_of)
+                             .values(import_id=write.import_id, content_hash=write.content_hash))
+            else:
+                conn.execute(insert(snapshots).values(
+                    portfolio=write.portfolio, as_of=write.as_of, import_id=write.import_id,
+                    content_hash=write.content_hash))
+            params = _position_params(write)
+            step = max(2000, total // 20)
+            for start, stop in _chunks(total, step):
+                conn.execute(insert(positions), params[start:stop])
+                if progress:
+                    progress(stop, total)
+        if not write.issues.empty:
+            issue_rows = write.issues.assign(import_id=write.import_id)
+            issue_rows["row"] = issue_rows["row"].astype(object).where(issue_rows["row"].notna(), None)
+            conn.execute(insert(import_issues), issue_rows.to_dict("records"))
+        counts = dict(write.counts)
+        if status == "unchanged":
+            counts["rows_imported"] = 0  # the snapshot already holds these rows
+        conn.execute(update(imports).where(imports.c.id == write.import_id).values(
+            status=status, as_of=write.as_of, content_hash=write.content_hash,
+            mapping=dict(write.mapping), mapping_name=write.mapping_name, finished_at=now(),
+            error=None if status != "failed" else "every row was rejected", **counts,
+        ))
+        if before_commit:
+            before_commit(conn)
+    return status
+
+
+def current_import(engine: Engine, portfolio: str, as_of: date) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(select(snapshots.c.import_id).where(
+            snapshots.c.portfolio == portfolio, snapshots.c.as_of == as_of)).scalar()
+
+
+# ------------------------------------------------------------------- portfolios
+
+
+def create_portfolio(engine: Engine, name: str, base_currency: str) -> None:
+    with writing(engine) as conn:
+        exists = conn.execute(select(portfolios.c.base_currency)
+                              .where(portfolios.c.name == name)).scalar()
+        if exists is None:
+            conn.execute(insert(portfolios).values(name=name, base_currency=base_currency,
+                                                   created_at=now()))
+        elif exists != base_currency:
+            conn.execute(update(portfolios).where(portfolios.c.name == name)
+                         .values(base_currency=base_currency))
+
+
+def list_portfolios(engine: Engine) -> pd.DataFrame:
+    stmt = (select(portfolios.c.name, portfolios.c.base_currency,
+                   func.count(snapshots.c.as_of).label("snapshots"),
+                   func.max(snapshots.c.as_of).label("latest"))
+            .select_from(portfolios.outerjoin(snapshots, snapshots.c.portfolio == portfolios.c.name))
+            .group_by(portfolios.c.name, portfolios.c.base_currency).order_by(portfolios.c.name))
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(stmt).all(),
+                            columns=["name", "base_currency", "snapshots", "latest"])
+
+
+def read_positions(engine: Engine, portfolio: str, as_of: date | None = None) -> pd.DataFrame:
+    stmt = select(positions).where(positions.c.portfolio == portfolio)
+    if as_of is not None:
+        stmt = stmt.where(positions.c.as_of == as_of)
+    with engine.connect() as conn:
+        return pd.read_sql(stmt.order_by(positions.c.as_of, positions.c.row), conn)
+
+
+# --------------------------------------------------------------------- mappings
+
+
+def save_mapping(engine: Engine, name: str, columns: Mapping[str, str]) -> None:
+    with writing(engine) as conn:
+        conn.execute(delete(mappings).where(mappings.c.name == name))
+        conn.execute(insert(mappings).values(name=name, columns=dict(columns), created_at=now()))
+
+
+def load_mappings(engine: Engine) -> dict[str, dict[str, str]]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(mappings.c.name, mappings.c.columns)
+                            .order_by(mappings.c.created_at)).all()
+    return {name: dict(columns) for name, columns in rows}
+
+
+# -------------------------------------------------------------------- reference
+
+
+REFERENCE_TABLES = {"instruments": instruments, "fx_rates": fx_rates, "prices": prices}
+
+
+def replace_reference(engine: Engine, kind: str, frame: pd.DataFrame) -> int:
+    """Replace the rows of a reference table whose keys appear in ``frame``."""
+    table = REFERENCE_TABLES[kind]
+    keys = [c.name for c in table.primary_key.columns]
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    with writing(engine) as conn:
+        for record in records:
+            conn.execute(delete(table).where(*[table.c[k] == record[k] for k in keys]))
+        if records:
+            conn.execute(insert(table), records)
+    return len(records)
+
+
+def read_reference(engine: Engine, kind: str) -> pd.DataFrame:
+    with engine.connect() as conn:
+        return pd.read_sql(select(REFERENCE_TABLES[kind]), conn)
+
+
+def known_instruments(engine: Engine, identifiers: list[str]) -> set[str]:
+    found: set[str] = set()
+    with engine.connect() as conn:
+        for start, stop in _chunks(len(identifiers), 500):
+            found.update(conn.execute(select(instruments.c.identifier).where(
+                instruments.c.identifier.in_(identifiers[start:stop]))).scalars())
+    return found
+
+
+def is_final(status: str) -> bool:
+    return status in FINAL_STATUSES

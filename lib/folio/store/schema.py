@@ -1,0 +1,163 @@
+"""The portfolio store's tables (SQLAlchemy 2 Core), the same on SQLite and PostgreSQL.
+
+Owns table definitions only. ``snapshots`` points each (portfolio, as-of date) at
+the import whose positions are current; ``imports`` keeps every attempt, so the
+history of a date survives a replacement.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+STATUSES = ("pending", "queued", "running", "succeeded", "partially_succeeded", "failed", "unchanged")
+FINAL_STATUSES = ("succeeded", "partially_succeeded", "failed", "unchanged")
+
+portfolios = Table(
+    "portfolios",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("base_currency", String(3), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    # Plain text, not a foreign key: a failed first import has no portfolio row.
+    Column("portfolio", String(100), nullable=False),
+    Column("as_of", Date),
+    Column("file_name", Text, nullable=False),
+    Column("file_path", Text),
+    Column("content_hash", String(64)),
+    Column("status", String(24), nullable=False),
+    Column("via", String(16), nullable=False),
+    Column("task_id", String(64)),
+    Column("fallback_reason", Text),
+    Column("mapping_name", String(100)),
+    Column("mapping", JSON),
+    Column("rows_total", Integer, nullable=False, default=0),
+    Column("rows_imported", Integer, nullable=False, default=0),
+    Column("rows_rejected", Integer, nullable=False, default=0),
+    Column("warnings", Integer, nullable=False, default=0),
+    Column("error", Text),
+    Column("claimed_by", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True)),
+    Column("finished_at", DateTime(timezone=True)),
+    Index("ix_imports_portfolio_as_of", "portfolio", "as_of"),
+)
+
+import_issues = Table(
+    "import_issues",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("import_id", String(36), ForeignKey("imports.id", ondelete="CASCADE"), nullable=False),
+    Column("row", Integer),
+    Column("column", Text),
+    Column("code", String(40), nullable=False),
+    Column("severity", String(8), nullable=False),
+    Column("value", Text),
+    Column("message", Text, nullable=False),
+    Index("ix_import_issues_import", "import_id"),
+)
+
+snapshots = Table(
+    "snapshots",
+    metadata,
+    Column("portfolio", String(100), ForeignKey("portfolios.name"), primary_key=True),
+    Column("as_of", Date, primary_key=True),
+    Column("import_id", String(36), ForeignKey("imports.id"), nullable=False),
+    Column("content_hash", String(64), nullable=False),
+)
+
+positions = Table(
+    "positions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("import_id", String(36), ForeignKey("imports.id"), nullable=False),
+    Column("portfolio", String(100), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("row", Integer, nullable=False),
+    Column("identifier", String(64), nullable=False),
+    Column("name", Text),
+    Column("quantity", Float, nullable=False),
+    Column("price", Float),
+    Column("market_value", Float),
+    Column("accrued_interest", Float),
+    Column("currency", String(3), nullable=False),
+    Column("issuer", Text),
+    Column("country", Text),
+    Column("asset_class", Text),
+    Column("maturity_date", Date),
+    Index("ix_positions_snapshot", "portfolio", "as_of"),
+    Index("ix_positions_import", "import_id"),
+)
+
+instruments = Table(
+    "instruments",
+    metadata,
+    Column("identifier", String(64), primary_key=True),
+    Column("name", Text),
+    Column("issuer", Text),
+    Column("country", String(64)),
+    Column("asset_class", String(64)),
+    Column("currency", String(3)),
+    Column("maturity_date", Date),
+    Column("coupon", Float),
+    Column("modified_duration", Float),
+)
+
+fx_rates = Table(
+    "fx_rates",
+    metadata,
+    Column("date", Date, primary_key=True),
+    Column("base", String(3), primary_key=True),
+    Column("quote", String(3), primary_key=True),
+    Column("rate", Float, nullable=False),  # 1 base = rate quote
+)
+
+prices = Table(
+    "prices",
+    metadata,
+    Column("date", Date, primary_key=True),
+    Column("identifier", String(64), primary_key=True),
+    Column("price", Float, nullable=False),
+    Column("currency", String(3)),
+)
+
+mappings = Table(
+    "mappings",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("columns", JSON, nullable=False),  # {"file column": "field"}
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("name"),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("hostname", String(200), primary_key=True),
+    Column("queue", String(100), nullable=False),
+    Column("pid", Integer),
+    Column("pool", String(20)),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+)

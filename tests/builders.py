@@ -1,0 +1,51 @@
+"""Small holdings files written by tests, so each test shows its own input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# Real ISINs with valid check digits.
+TOTAL = "FR0000120271"
+ORANGE = "FR0000133308"
+BNP = "FR0000131104"
+BAD_ISIN = "FR0000120272"  # TotalEnergies with the check digit changed
+
+FR_HEADER = ("Code ISIN;Libellé;Quantité;Cours;Valeur de marché;Devise;Émetteur;Pays;"
+             "Échéance;Date de valorisation")
+
+
+def french_csv(path: Path, rows: list[str], *, preamble: bool = True, totals: str | None = None,
+               encoding: str = "cp1252") -> Path:
+    """A custodian statement: cp1252, ``;``, decimal comma, preamble and totals lines."""
+    lines = []
+    if preamble:
+        lines += ["Relevé de portefeuille;;;", "Dépositaire : Société Générale Sénégal;;;",
+                  "Arrêté au 31/01/2024;;;", ""]
+    lines.append(FR_HEADER)
+    lines += rows
+    if totals is not None:
+        lines += [f"Total;;;;{totals};;;;;", ""]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode(encoding))
+    return path
+
+
+def fr_row(isin: str, name: str, qty: str, price: str, mv: str, ccy: str = "EUR",
+           issuer: str = "", country: str = "FR", maturity: str = "",
+           as_of: str = "31/01/2024") -> str:
+    return ";".join([isin, name, qty, price, mv, ccy, issuer, country, maturity, as_of])
+
+
+def english_csv(path: Path, rows: list[tuple], header: str | None = None) -> Path:
+    header = header or "ISIN,Security Name,Quantity,Price,Market Value,Currency,As Of Date"
+    text = header + "\n" + "".join(",".join(map(str, r)) + "\n" for r in rows)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def big_english_csv(path: Path, n: int, currency: str = "EUR") -> Path:
+    """``n`` valid equity rows (one instrument, several lots)."""
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write("ISIN,Quantity,Price,Market Value,Currency\n")
+        for i in range(n):
+            fh.write(f"{TOTAL},{i + 1},10.0,{(i + 1) * 10.0},{currency}\n")
+    return path

@@ -1,0 +1,100 @@
+"""Shared fixtures: a fresh FOLIO_HOME per test, and the real services.
+
+A test that needs PostgreSQL, Redis or RabbitMQ asks for it through
+``service_url``. When the variable naming the service is unset, the test skips
+and says which variable to set; when it is set (CI sets them all), an
+unreachable service fails the test instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+import folio
+from folio.store.db import dispose_all
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+HOLDINGS = DATA / "holdings"
+
+SERVICES = {
+    "postgresql": ("FOLIO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+    "redis": ("FOLIO_TEST_REDIS_URL", "redis://127.0.0.1:6379"),
+    "rabbitmq": ("FOLIO_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//"),
+}
+
+
+def service_url(name: str) -> str:
+    """The URL of a real service for this test, or skip/fail as explained above."""
+    variable, example = SERVICES[name]
+    url = os.environ.get(variable)
+    if not url:
+        pytest.skip(f"{name} tests need a server: set {variable} (e.g. {example})")
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=3).close()
+    except OSError as exc:
+        pytest.fail(f"{variable}={url} is set but {name} is unreachable: {exc}")
+    return url
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """Every test gets its own FOLIO_HOME and none of the caller's FOLIO_* settings."""
+    for key in list(os.environ):
+        if key.startswith("FOLIO_") and not key.startswith("FOLIO_TEST_"):
+            monkeypatch.delenv(key)
+    path = tmp_path / "home"
+    monkeypatch.setenv("FOLIO_HOME", str(path))
+    folio.reset_configuration()
+    yield path
+    folio.reset_configuration()
+    dispose_all()
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url():
+    return service_url("postgresql")
+
+
+@pytest.fixture
+def postgres_url(postgres_admin_url):
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    import sqlalchemy as sa
+
+    url = sa.engine.make_url(postgres_admin_url).set(drivername="postgresql+psycopg")
+    name = f"folio_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        dispose_all()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request, home, monkeypatch):
+    """Run a test against the embedded SQLite store and against PostgreSQL."""
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        monkeypatch.setenv("FOLIO_DATABASE_URL", url)
+    return request.param
+
+
+@pytest.fixture
+def samples(tmp_path):
+    """A private copy of data/ (tests may not change the checked-in samples)."""
+    target = tmp_path / "data"
+    shutil.copytree(DATA, target)
+    return target

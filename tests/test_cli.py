@@ -1,0 +1,95 @@
+"""The ``folio`` command run as a user runs it: a real process, real files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from builders import BAD_ISIN, ORANGE, TOTAL, english_csv, fr_row, french_csv
+
+FOLIO = Path(sys.executable).with_name("folio")
+
+
+def folio_cmd(*args, home: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
+    env["FOLIO_HOME"] = str(home)
+    return subprocess.run([str(FOLIO), *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=120)
+
+
+def test_french_semicolon_csv_through_import_json(tmp_path, home):
+    path = french_csv(tmp_path / "Relevé janvier.csv", [
+        fr_row(TOTAL, "TotalEnergies SE", "1 000", "60,50", "60 500,00", issuer="Société X"),
+        fr_row(ORANGE, "Orange SA", "2\u00a0500", "10,25", "25\u00a0625,00"),
+        fr_row(BAD_ISIN, "Clé fausse", "10", "1,00", "10,00"),
+    ], totals="86 135,00")
+    run = folio_cmd("import", path, "--portfolio", "TRESO-SN", "--json", home=home)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["status"] == "partially_succeeded" and out["via"] == "local"
+    assert (out["rows_total"], out["rows_imported"], out["rows_rejected"]) == (3, 2, 1)
+    assert out["as_of"] == "2024-01-31" and out["warnings"] == 0
+    assert out["task_id"] is None and out["fallback_reason"] is None
+    assert out["issues"] == [{"row": 8, "column": "Code ISIN", "code": "invalid_isin",
+                              "severity": "error", "value": BAD_ISIN,
+                              "message": f"ISIN check digit is wrong: {BAD_ISIN} fails the "
+                                         f"ISIN checksum"}]
+    import_id = out["import_id"]
+
+    status = folio_cmd("status", import_id, "--json", home=home)
+    assert status.returncode == 0 and json.loads(status.stdout)["status"] == "partially_succeeded"
+    text = folio_cmd("status", import_id, home=home)
+    assert "PARTIALLY_SUCCEEDED" in text.stdout and "row 8" in text.stdout
+
+    issues = folio_cmd("issues", import_id, "--csv", home=home)
+    rows = list(csv.DictReader(io.StringIO(issues.stdout)))
+    assert [(r["row"], r["code"]) for r in rows] == [("8", "invalid_isin")]
+
+    again = folio_cmd("import", path, "--portfolio", "TRESO-SN", "--json", home=home)
+    assert again.returncode == 0 and json.loads(again.stdout)["status"] == "unchanged"
+
+
+def test_failed_import_exits_non_zero_with_one_line(tmp_path, home):
+    path = tmp_path / "x.csv"
+    path.write_text("ISIN,Name\nFR0000120271,Total\n", encoding="utf-8")
+    run = folio_cmd("import", path, "--portfolio", "P", "--as-of", "2024-01-31", "--json",
+                    home=home)
+    assert run.returncode == 1
+    out = json.loads(run.stdout)
+    assert out["status"] == "failed" and "quantity" in out["error"]
+    assert out["details"]["missing"] and out["import_id"]
+    assert len(run.stderr.strip().splitlines()) == 1 and "x.csv" in run.stderr
+
+    rejected = english_csv(tmp_path / "all_bad.csv", [(BAD_ISIN, "x", 1, 1, 1, "EUR", "2024-01-31")])
+    run = folio_cmd("import", rejected, "--portfolio", "P", home=home)
+    assert run.returncode == 1 and "FAILED" in run.stdout
+    assert "every row was rejected" in run.stderr
+
+    missing = folio_cmd("status", "0" * 32, home=home)
+    assert missing.returncode == 1 and "no import" in missing.stderr
+
+
+def test_dry_run_and_mapping_commands(tmp_path, home):
+    path = tmp_path / "odd.csv"
+    path.write_text("Ref;Nb;Val;Dev\nFR0000120271;10;600,00;EUR\n", encoding="utf-8")
+    saved = folio_cmd("mapping", "save", "cx", "Ref=identifier", "Nb=quantity",
+                      "Val=market_value", "Dev=currency", home=home)
+    assert saved.returncode == 0, saved.stderr
+    missing = tmp_path / "missing.csv"
+    dry = folio_cmd("import", path, "-p", "P", "--as-of", "2024-01-31", "--dry-run",
+                    "--mapping", "cx", "--missing-csv", missing, home=home)
+    assert dry.returncode == 0, dry.stderr
+    assert "DRY_RUN" in dry.stdout and "saved mapping 'cx'" in dry.stdout
+    assert "preview" in dry.stdout
+    assert missing.read_text().splitlines()[1].startswith("FR0000120271")
+    assert "no portfolios yet" in folio_cmd("portfolios", home=home).stdout
+
+
+def test_usage_error_exits_2(home):
+    run = folio_cmd("import", home=home)
+    assert run.returncode == 2 and "--portfolio" in run.stderr

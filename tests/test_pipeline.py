@@ -1,0 +1,203 @@
+"""The import pipeline against a real store: SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+import folio
+from folio.config import get_settings
+from folio.ingest.pipeline import ImportRequest, run_import
+from folio.store.db import get_engine
+from folio.store.schema import import_issues, imports, portfolios, positions, snapshots
+
+from builders import BAD_ISIN, BNP, ORANGE, TOTAL, english_csv, fr_row, french_csv
+
+pytestmark = pytest.mark.usefixtures("store")
+
+
+def table_rows(table) -> list[tuple]:
+    with get_engine(get_settings()).connect() as conn:
+        rows = conn.execute(sa.select(table)).all()
+    return sorted(tuple(r) for r in rows)
+
+
+def state() -> dict[str, list[tuple]]:
+    """Everything an import may write, to compare before and after."""
+    return {t.name: table_rows(t) for t in (portfolios, snapshots, positions)}
+
+
+def french_file(tmp_path, name="releve.csv"):
+    return french_csv(tmp_path / name, [
+        fr_row(TOTAL, "TotalEnergies SE", "1 000", "60,50", "60 500,00", issuer="TotalEnergies"),
+        fr_row(ORANGE, "Orange SA", "2\u00a0500", "10,25", "25\u00a0625,00", issuer="Orange"),
+        fr_row(BAD_ISIN, "Clé fausse", "10", "1,00", "10,00"),
+        fr_row(BNP, "BNP Paribas", "abc", "60,00", "600,00"),
+    ], totals="86 735,00")
+
+
+def test_french_statement_imports_with_line_numbers(tmp_path):
+    result = folio.import_file(french_file(tmp_path), "TRESO-SN")
+    assert result.status == "partially_succeeded"
+    assert result.as_of == date(2024, 1, 31)  # from the Date de valorisation column
+    assert (result.rows_total, result.rows_imported, result.rows_rejected) == (4, 2, 2)
+    # Four preamble lines, the header on line 5: data starts on line 6.
+    issues = result.issues[["row", "column", "code", "severity", "value"]].values.tolist()
+    assert issues == [
+        [8, "Code ISIN", "invalid_isin", "error", BAD_ISIN],
+        [9, "Quantité", "invalid_number", "error", "abc"],
+    ]
+    stored = folio.positions("TRESO-SN").set_index("identifier")
+    assert stored.loc[TOTAL, "quantity"] == 1000
+    assert stored.loc[ORANGE, "market_value"] == pytest.approx(25625.0)
+    assert stored.loc[TOTAL, "name"] == "TotalEnergies SE"
+    assert list(stored["row"]) == [6, 7]
+    assert result.reader["encoding"] == "cp1252" and result.reader["delimiter"] == ";"
+    assert result.reader["decimal"] == ","
+
+
+def test_reimport_is_unchanged_and_writes_nothing(tmp_path):
+    path = french_file(tmp_path)
+    first = folio.import_file(path, "TRESO-SN")
+    before = state()
+    second = folio.import_file(path, "TRESO-SN")
+    assert second.status == "unchanged" and second.rows_imported == 0
+    assert state() == before
+    history = folio.imports("TRESO-SN")
+    assert list(history["status"]) == ["partially_succeeded", "unchanged"]
+    assert second.import_id != first.import_id
+
+
+def test_new_file_for_same_date_replaces_snapshot_and_keeps_history(tmp_path):
+    folio.import_file(french_file(tmp_path), "TRESO-SN")
+    corrected = french_csv(tmp_path / "corrige.csv", [
+        fr_row(TOTAL, "TotalEnergies SE", "1 200", "60,50", "72 600,00"),
+    ])
+    result = folio.import_file(corrected, "TRESO-SN")
+    assert result.status == "succeeded"
+    stored = folio.positions("TRESO-SN")
+    assert stored["identifier"].tolist() == [TOTAL] and stored["quantity"].tolist() == [1200]
+    assert set(stored["import_id"]) == {result.import_id}
+    assert len(folio.imports("TRESO-SN")) == 2
+
+
+def test_failure_inside_the_store_step_leaves_store_as_it_was(tmp_path):
+    folio.import_file(french_file(tmp_path), "TRESO-SN")
+    before = state()
+    replacement = french_csv(tmp_path / "autre.csv", [fr_row(ORANGE, "Orange", "1", "10", "10")])
+    seen = []
+
+    def crash(conn):
+        # Inside the transaction the new rows are visible...
+        seen.append(conn.execute(sa.select(sa.func.count()).select_from(positions)).scalar())
+        raise RuntimeError("disk full")
+
+    request = ImportRequest(path=str(replacement), portfolio="TRESO-SN")
+    with pytest.raises(folio.ExecutionError, match="disk full") as info:
+        run_import(request, before_commit=crash)
+    assert seen == [1]
+    assert state() == before  # ...and after the failure none of them are.
+    record = folio.get_import(info.value.import_id)
+    assert record.status == "failed" and "disk full" in record.error
+    assert "RuntimeError" in info.value.remote_traceback
+
+
+def test_failed_first_import_creates_no_portfolio(tmp_path):
+    path = english_csv(tmp_path / "h.csv", [(TOTAL, "Total", 10, 60, 600, "EUR", "2024-01-31")])
+    request = ImportRequest(path=str(path), portfolio="NEW")
+
+    def crash(conn):
+        raise OSError("connection lost")
+
+    with pytest.raises(folio.FolioError):
+        run_import(request, before_commit=crash)
+    assert state() == {"portfolios": [], "snapshots": [], "positions": []}
+
+
+def test_base_currency_given_or_largest_value(tmp_path):
+    rows = [(TOTAL, "Total", 10, 60, 600, "EUR", "2024-01-31"),
+            ("CM0000000018", "Cameroun 2029", 1000, 100, 1000000, "XAF", "2024-01-31")]
+    path = english_csv(tmp_path / "h.csv", rows)
+    folio.import_file(path, "LARGEST")
+    folio.create_portfolio("GIVEN", "eur")
+    folio.import_file(path, "GIVEN")
+    folio.import_file(path, "ARG", base_currency="USD")
+    bases = folio.portfolios().set_index("name")["base_currency"].to_dict()
+    assert bases == {"LARGEST": "XAF", "GIVEN": "EUR", "ARG": "USD"}
+    with pytest.raises(folio.ConfigError, match="ISO 4217"):
+        folio.create_portfolio("X", "FCFA")
+
+
+def test_dry_run_writes_nothing(tmp_path):
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    (ref / "instruments.csv").write_text(f"identifier,name,currency\n{TOTAL},Total,EUR\n")
+    assert folio.load_reference(ref) == {"instruments": 1}
+    job = folio.submit_import(french_file(tmp_path), "TRESO-SN", dry_run=True)
+    result = job.result(60)
+    assert result.status == "dry_run" and result.import_id is None
+    assert result.rows_imported == 2 and len(result.issues) == 2
+    assert list(result.preview["identifier"]) == [TOTAL, ORANGE]
+    assert list(result.missing_instruments["identifier"]) == [ORANGE]
+    assert state() == {"portfolios": [], "snapshots": [], "positions": []}
+    assert table_rows(imports) == [] and table_rows(import_issues) == []
+
+
+def test_missing_columns_lists_found_and_missing(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("ISIN,Libellé,Cours\nFR0000120271,Total,60\n", encoding="utf-8")
+    with pytest.raises(folio.MappingError) as info:
+        folio.import_file(path, "P", as_of="2024-01-31")
+    err = info.value
+    assert "quantity" in err.missing and "currency" in err.missing
+    assert "ISIN" in err.found and "Libellé" in err.found
+    assert folio.imports().iloc[0]["status"] == "failed"
+
+
+def test_explicit_and_saved_mappings(tmp_path):
+    path = tmp_path / "odd.csv"
+    path.write_text("Ref;Nb;Val;Dev\nFR0000120271;10;600,00;EUR\n", encoding="utf-8")
+    with pytest.raises(folio.MappingError):
+        folio.import_file(path, "P", as_of="2024-01-31")
+    cols = {"Ref": "identifier", "Nb": "quantity", "Val": "market_value", "Dev": "currency"}
+    result = folio.import_file(path, "P", as_of="2024-01-31", mapping=cols)
+    assert result.status == "succeeded" and result.mapping_name is None
+    folio.save_mapping("custodian-x", cols)
+    auto = folio.import_file(path, "Q", as_of="2024-01-31")  # used because the header matches
+    assert auto.status == "succeeded" and auto.mapping_name == "custodian-x"
+    assert "custodian-x" in auto.summary()
+    named = folio.import_file(path, "R", as_of="2024-01-31", mapping="custodian-x")
+    assert named.mapping_name == "custodian-x"
+    with pytest.raises(folio.MappingError, match="no saved mapping named 'nope'"):
+        folio.import_file(path, "S", as_of="2024-01-31", mapping="nope")
+    with pytest.raises(folio.MappingError, match="not a field"):
+        folio.save_mapping("bad", {"Ref": "isin_code"})
+
+
+def test_every_row_rejected_is_a_failed_import(tmp_path):
+    path = english_csv(tmp_path / "h.csv", [(BAD_ISIN, "x", 1, 1, 1, "EUR", "2024-01-31")])
+    result = folio.import_file(path, "P")
+    assert result.status == "failed" and not result.ok and result.rows_imported == 0
+    assert state()["positions"] == []
+
+
+def test_several_as_of_dates_need_an_explicit_date(tmp_path):
+    path = english_csv(tmp_path / "h.csv", [(TOTAL, "a", 1, 1, 1, "EUR", "2024-01-31"),
+                                            (ORANGE, "b", 1, 1, 1, "EUR", "2024-02-29")])
+    with pytest.raises(folio.ValidationError, match="2 as-of dates"):
+        folio.import_file(path, "P")
+    result = folio.import_file(path, "P", as_of="2024-02-29")
+    assert result.issues["code"].tolist() == ["as_of_mismatch"]
+    assert result.issues["row"].tolist() == [2]
+
+
+def test_positions_frame_matches_file(tmp_path):
+    path = english_csv(tmp_path / "h.csv", [(TOTAL, "Total", 10, 60.5, 605, "EUR", "2024-01-31")])
+    folio.import_file(path, "P")
+    frame = folio.positions("P", "2024-01-31")
+    assert isinstance(frame, pd.DataFrame) and len(frame) == 1
+    row = frame.iloc[0]
+    assert (row["quantity"], row["price"], row["market_value"], row["currency"]) == (10, 60.5, 605, "EUR")
