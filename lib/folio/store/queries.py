@@ -11,7 +11,7 @@ import os
 import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -31,6 +31,7 @@ from folio.store.schema import (
     positions,
     prices,
     snapshots,
+    workers,
 )
 
 
@@ -49,13 +50,15 @@ def claimer() -> str:
 def create_import(engine: Engine, *, import_id: str, portfolio: str, file_name: str,
                   file_path: str | None, via: str, as_of: date | None = None,
                   status: str = "pending", task_id: str | None = None,
-                  fallback_reason: str | None = None) -> None:
+                  fallback_reason: str | None = None,
+                  request: Mapping[str, Any] | None = None) -> None:
     """Record an import before it runs, so its id means something at once."""
     with writing(engine) as conn:
         conn.execute(insert(imports).values(
             id=import_id, portfolio=portfolio, file_name=file_name, file_path=file_path,
             via=via, as_of=as_of, status=status, task_id=task_id,
-            fallback_reason=fallback_reason, rows_total=0, rows_imported=0,
+            fallback_reason=fallback_reason, request=dict(request) if request else None,
+            rows_total=0, rows_imported=0,
             rows_rejected=0, warnings=0, created_at=now(),
         ))
 
@@ -65,24 +68,30 @@ def set_import(engine: Engine, import_id: str, **values: Any) -> None:
         conn.execute(update(imports).where(imports.c.id == import_id).values(**values))
 
 
-def claim_import(engine: Engine, import_id: str, *, stale_running: bool = False) -> str | None:
+def claim_import(engine: Engine, import_id: str, *, stale_running: bool = False,
+                 within: float = 15.0) -> str | None:
     """Take an import for running; return None if taken, else the status it had.
 
     The compare-and-set happens in one UPDATE, so two processes can never both
     run the same import. ``stale_running`` also takes one left ``running`` by a
-    process that died (a redelivered Celery task).
+    process that has died (a redelivered Celery task), never one still alive.
     """
-    allowed = ("pending", "queued", "running") if stale_running else ("pending", "queued")
+    with engine.connect() as conn:
+        row = conn.execute(select(imports.c.status, imports.c.claimed_by)
+                           .where(imports.c.id == import_id)).first()
+    if row is None:
+        raise NotFound(f"no import {import_id}", kind="import", key=import_id)
+    condition = imports.c.status.in_(("pending", "queued"))
+    if stale_running and row.status == "running":
+        if claimer_alive(engine, row.claimed_by, within):
+            return None
+        condition = (imports.c.status == "running") & (imports.c.claimed_by == row.claimed_by)
     with writing(engine) as conn:
-        before = conn.execute(select(imports.c.status).where(imports.c.id == import_id)).scalar()
-        if before is None:
-            raise NotFound(f"no import {import_id}", kind="import", key=import_id)
         result = conn.execute(
-            update(imports)
-            .where(imports.c.id == import_id, imports.c.status.in_(allowed))
+            update(imports).where(imports.c.id == import_id, condition)
             .values(status="running", started_at=now(), claimed_by=claimer(), error=None)
         )
-        return before if result.rowcount == 1 else None
+        return row.status if result.rowcount == 1 else None
 
 
 def get_import(engine: Engine, import_id: str) -> dict[str, Any]:
@@ -148,27 +157,55 @@ def _chunks(n: int, size: int):
         yield start, min(n, start + size)
 
 
-def _position_params(write: SnapshotWrite) -> list[dict[str, Any]]:
-    frame = write.positions
-    maturity = frame["maturity_date"].to_numpy(dtype="datetime64[D]")
-    mat_obj = np.where(np.isnat(maturity), None, maturity.astype(object))
-    cols: dict[str, Any] = {
-        "row": frame["row"].astype("int64").tolist(),
-        "identifier": frame["identifier"].tolist(),
-        "name": frame["name"].tolist(),
-        "currency": frame["currency"].tolist(),
-        "issuer": frame["issuer"].tolist(),
-        "country": frame["country"].tolist(),
-        "asset_class": frame["asset_class"].tolist(),
-        "maturity_date": mat_obj.tolist(),
-    }
-    for name in ("quantity", "price", "market_value", "accrued_interest"):
-        arr = frame[name].to_numpy(dtype=np.float64)
-        cols[name] = np.where(np.isnan(arr), None, arr).tolist()
-    keys = list(cols)
-    fixed = {"import_id": write.import_id, "portfolio": write.portfolio, "as_of": write.as_of}
-    return [dict(fixed, **dict(zip(keys, values, strict=True)))
-            for values in zip(*cols.values(), strict=True)]
+def _column_values(frame: pd.DataFrame, name: str, sqlite: bool) -> list:
+    """One column as DBAPI values: None for missing, dates as the dialect stores them."""
+    series = frame[name]
+    if name == "maturity_date":
+        days = series.to_numpy(dtype="datetime64[D]")
+        # SQLAlchemy keeps SQLite dates as ISO text; write them the same way.
+        values = days.astype(str).astype(object) if sqlite else days.astype(object)
+        return np.where(np.isnat(days), None, values).tolist()
+    if name in ("quantity", "price", "market_value", "accrued_interest"):
+        arr = series.to_numpy(dtype=np.float64)
+        return np.where(np.isnan(arr), None, arr).tolist()
+    if name == "row":
+        return series.astype("int64").tolist()
+    return series.astype(object).where(series.notna(), None).tolist()
+
+
+POSITION_FIELDS = ("row", "identifier", "name", "quantity", "price", "market_value",
+                   "accrued_interest", "currency", "issuer", "country", "asset_class",
+                   "maturity_date")
+ISSUE_FIELDS = ("row", "column", "code", "severity", "value", "message")
+
+
+def _bulk_insert(conn: Connection, table, fixed: Mapping[str, Any], frame: pd.DataFrame,
+                 fields: tuple[str, ...], progress: Callable[[int, int], None] | None = None
+                 ) -> None:
+    """Insert a frame through the driver's executemany, in chunks.
+
+    SQLAlchemy's per-row parameter processing costs more than the database
+    itself on large snapshots; rows go to the driver as plain tuples instead.
+    """
+    total = len(frame)
+    if total == 0:
+        return
+    sqlite = conn.dialect.name == "sqlite"
+    quote = conn.dialect.identifier_preparer.quote
+    names = list(fixed) + list(fields)
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+           f"VALUES ({', '.join([mark] * len(names))})")
+    fixed_values = [v.isoformat() if sqlite and isinstance(v, date) else v
+                    for v in fixed.values()]
+    step = max(2000, total // 20)  # progress at least every 5%
+    for start, stop in _chunks(total, step):
+        part = frame.iloc[start:stop]
+        columns = [_column_values(part, f, sqlite) for f in fields]
+        rows = [(*fixed_values, *values) for values in zip(*columns, strict=True)]
+        conn.exec_driver_sql(sql, rows)
+        if progress:
+            progress(stop, total)
 
 
 def write_snapshot(engine: Engine, write: SnapshotWrite,
@@ -180,7 +217,6 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
     touched. A failed import writes its issues and status only. Any exception
     rolls everything back, leaving the store as it was.
     """
-    total = len(write.positions)
     with writing(engine) as conn:
         current = conn.execute(
             select(snapshots.c.import_id, snapshots.c.content_hash)
@@ -208,16 +244,12 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
                 conn.execute(insert(snapshots).values(
                     portfolio=write.portfolio, as_of=write.as_of, import_id=write.import_id,
                     content_hash=write.content_hash))
-            params = _position_params(write)
-            step = max(2000, total // 20)
-            for start, stop in _chunks(total, step):
-                conn.execute(insert(positions), params[start:stop])
-                if progress:
-                    progress(stop, total)
+            _bulk_insert(conn, positions, {"import_id": write.import_id,
+                                           "portfolio": write.portfolio, "as_of": write.as_of},
+                         write.positions, POSITION_FIELDS, progress)
         if not write.issues.empty:
-            issue_rows = write.issues.assign(import_id=write.import_id)
-            issue_rows["row"] = issue_rows["row"].astype(object).where(issue_rows["row"].notna(), None)
-            conn.execute(insert(import_issues), issue_rows.to_dict("records"))
+            _bulk_insert(conn, import_issues, {"import_id": write.import_id}, write.issues,
+                         ISSUE_FIELDS)
         counts = dict(write.counts)
         if status == "unchanged":
             counts["rows_imported"] = 0  # the snapshot already holds these rows
@@ -322,3 +354,91 @@ def known_instruments(engine: Engine, identifiers: list[str]) -> set[str]:
 
 def is_final(status: str) -> bool:
     return status in FINAL_STATUSES
+
+
+# ---------------------------------------------------------------------- workers
+
+
+def beat(engine: Engine, worker: str, queue: str, pool: str) -> None:
+    """Record that ``worker`` (host:pid) is alive and consuming ``queue``."""
+    stamp = now()
+    with writing(engine) as conn:
+        done = conn.execute(update(workers).where(workers.c.hostname == worker)
+                            .values(heartbeat_at=stamp, queue=queue, pool=pool)).rowcount
+        if not done:
+            conn.execute(insert(workers).values(hostname=worker, queue=queue, pool=pool,
+                                                pid=os.getpid(), started_at=stamp,
+                                                heartbeat_at=stamp))
+
+
+def forget_worker(engine: Engine, worker: str) -> None:
+    with writing(engine) as conn:
+        conn.execute(delete(workers).where(workers.c.hostname == worker))
+
+
+def live_workers(engine: Engine, queue: str, within: float) -> list[str]:
+    """Workers on ``queue`` whose last heartbeat is under ``within`` seconds old."""
+    since = now() - timedelta(seconds=within)
+    with engine.connect() as conn:
+        rows = conn.execute(select(workers.c.hostname, workers.c.heartbeat_at)
+                            .where(workers.c.queue == queue)).all()
+    return [name for name, at in rows if _aware(at) >= since]
+
+
+def _aware(at: datetime) -> datetime:
+    # SQLite hands back naive datetimes; they were written in UTC.
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def claimer_alive(engine: Engine, claimed_by: str | None, within: float) -> bool:
+    """Whether the process that claimed an import may still be running it."""
+    if not claimed_by:
+        return False
+    host, _, pid = claimed_by.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        return _pid_alive(int(pid))
+    # Another machine: trust its heartbeat.
+    return claimed_by in live_workers_any(engine, within)
+
+
+def live_workers_any(engine: Engine, within: float) -> list[str]:
+    since = now() - timedelta(seconds=within)
+    with engine.connect() as conn:
+        rows = conn.execute(select(workers.c.hostname, workers.c.heartbeat_at)).all()
+    return [name for name, at in rows if _aware(at) >= since]
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name == "nt":  # os.kill(pid, 0) would terminate the process on Windows
+        import ctypes
+
+        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)
+        if handle:
+            ctypes.windll.kernel32.CloseHandle(handle)
+        return bool(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def orphaned_imports(engine: Engine, within: float) -> list[dict[str, Any]]:
+    """Imports left ``running`` or ``queued`` on Celery by a process that is gone."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(imports).where(imports.c.status == "running",
+                                                  imports.c.via == "celery")).mappings().all()
+    return [dict(r) for r in rows if not claimer_alive(engine, r["claimed_by"], within)]
+
+
+def release_import(engine: Engine, import_id: str, claimed_by: str | None) -> bool:
+    """Put an orphaned ``running`` import back to ``queued`` (compare-and-set)."""
+    with writing(engine) as conn:
+        return conn.execute(update(imports).where(
+            imports.c.id == import_id, imports.c.status == "running",
+            imports.c.claimed_by == claimed_by).values(status="queued", claimed_by=None)
+        ).rowcount == 1
