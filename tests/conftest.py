@@ -53,6 +53,8 @@ def home(tmp_path, monkeypatch):
             monkeypatch.delenv(key)
     path = tmp_path / "home"
     monkeypatch.setenv("FOLIO_HOME", str(path))
+    # Tests of other things run in-process; the Celery suite asks for its modes.
+    monkeypatch.setenv("FOLIO_EXECUTION", "local")
     folio.reset_configuration()
     yield path
     folio.reset_configuration()

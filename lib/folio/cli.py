@@ -129,6 +129,16 @@ def cmd_demo(args) -> int:
     return run_demo(Path(args.data) if args.data else PROJECT_DATA, via=args.via)
 
 
+def cmd_worker(args) -> int:
+    from folio.execution import worker
+
+    if args.reload:
+        forwarded = [a for a in sys.argv[1:] if a != "--reload"]
+        return worker.reload_worker(forwarded[forwarded.index("worker") + 1:])
+    return worker.run_worker(pool=args.pool, concurrency=args.concurrency,
+                             parent_pid=args.parent_pid, loglevel=args.loglevel)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="folio", description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="folder of the embedded store (default FOLIO_HOME)")
@@ -175,6 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("portfolios", help="list portfolios")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_portfolios)
+
+    p = sub.add_parser("worker", help="run a Celery worker for imports (solo pool by default)")
+    p.add_argument("--pool", choices=["solo", "prefork", "threads"],
+                   help="default solo (always solo on Windows)")
+    p.add_argument("--concurrency", type=int, help="processes, with --pool prefork")
+    p.add_argument("--reload", action="store_true", help="restart when folio's code changes")
+    p.add_argument("--loglevel", default="INFO")
+    p.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("demo", help="load the sample reference data and import every sample file")
     p.add_argument("--data", help="default: the project's data/")

@@ -62,7 +62,7 @@ class Settings:
     database_url: str
     broker_url: str
     result_backend: str
-    execution: str = "local"
+    execution: str = "auto"
     import_roots: tuple[Path, ...] = ()
     max_file_mb: float = 1536.0
     auto_timeout: float = 1.0

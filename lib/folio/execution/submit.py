@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 
-from folio.config import Settings, get_settings
-from folio.errors import ConfigError, ReadError
+from folio.config import Settings, get_settings, mask_url
+from folio.errors import ConfigError, ReadError, WorkerUnavailable
 from folio.execution.jobs import Handle, ImportJob
 from folio.execution.local import submit_local
+from folio.execution.staging import stage
 from folio.ingest.pipeline import ImportRequest, new_import_id
 from folio.store import queries
 from folio.store.db import get_engine
@@ -24,7 +25,37 @@ from folio.store.db import get_engine
 # name -> function(request, settings) -> Handle. Running in-process is a backend
 # like any other, not a flag.
 Backend = Callable[[ImportRequest, Settings], Handle]
-BACKENDS: dict[str, Backend] = {"local": submit_local}
+
+
+def submit_celery(request: ImportRequest, settings: Settings) -> Handle:
+    from folio.execution.celery_app import send  # Celery loads only when used
+
+    return send(request, settings)
+
+
+BACKENDS: dict[str, Backend] = {"local": submit_local, "celery": submit_celery}
+START_HINT = "start one with `folio worker` or folio.start_worker()"
+
+
+def find_worker(settings: Settings) -> str | None:
+    """None if a live worker serves the queue; else why not, within ``auto_timeout``."""
+    import time
+
+    from folio.execution.celery_app import broker_problem
+    from folio.execution.worker import FRESH_S
+
+    timeout = settings.auto_timeout
+    deadline = time.monotonic() + timeout
+    problem = broker_problem(settings, timeout)
+    if problem:
+        return problem
+    engine = get_engine(settings)
+    while True:
+        if queries.live_workers(engine, settings.queue, FRESH_S):
+            return None
+        if time.monotonic() >= deadline:
+            return f"no worker answered in {timeout:.1f} s"
+        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
 
 
 def register_backend(name: str, backend: Backend) -> None:
@@ -68,7 +99,10 @@ def submit_import(
     as_of
         The snapshot date; optional when the file has a single as-of date column.
     via
-        ``"local"`` (a thread of this process); default from ``FOLIO_EXECUTION``.
+        ``"celery"`` (a worker; fails at once if none answers), ``"local"`` (a
+        thread of this process) or ``"auto"`` (celery if a worker answers within
+        ``auto_timeout``, else local, and the job says why); default
+        ``FOLIO_EXECUTION``, itself ``auto`` by default.
     mapping
         ``{"file column": "field"}`` overriding the automatic match, or the name of
         a mapping saved with ``folio.save_mapping``.
@@ -86,25 +120,45 @@ def submit_import(
     file = Path(path).expanduser()
     if not file.is_file():
         raise ReadError(f"{file}: no such file", file=str(file))
-    backend = BACKENDS.get(via)
-    if backend is None:
-        raise ConfigError(f"via={via!r}: choose one of {', '.join(sorted(BACKENDS))}",
+    if via not in (*BACKENDS, "auto"):
+        raise ConfigError(f"via={via!r}: choose one of auto, {', '.join(sorted(BACKENDS))}",
                           setting="via", value=via)
+    reason = None
+    if via in ("auto", "celery") and not dry_run:
+        problem = find_worker(settings)
+        if via == "celery" and problem:
+            raise WorkerUnavailable(f"cannot run the import on Celery: {problem}; {START_HINT}, "
+                                    f"or use via='local'", broker=mask_url(settings.broker_url),
+                                    timeout=settings.auto_timeout)
+        via, reason = ("celery", None) if problem is None else ("local", problem)
+    elif via == "auto":
+        via = "local"  # a dry run writes nothing: no worker needed
+    source = stage(file, settings) if via == "celery" else file.resolve()
     if base_currency:
         base_currency = base_currency.strip().upper()
+    import_id = new_import_id()
     request = ImportRequest(
-        path=str(file.resolve()), portfolio=str(portfolio).strip(), as_of=_as_of(as_of),
+        path=str(source), portfolio=str(portfolio).strip(), as_of=_as_of(as_of),
         mapping=dict(mapping) if isinstance(mapping, Mapping) else mapping, sheet=sheet,
-        dry_run=dry_run, import_id=new_import_id(), via=via, base_currency=base_currency,
-        file_name=file.name,
+        dry_run=dry_run, import_id=import_id, via=via, base_currency=base_currency,
+        file_name=file.name, task_id=import_id if via == "celery" else None,
+        fallback_reason=reason,
     )
     if not dry_run:
         queries.create_import(get_engine(settings), import_id=request.import_id,
                               portfolio=request.portfolio, file_name=request.file_name,
-                              file_path=request.path, via=via)
-    handle = backend(request, settings)
+                              file_path=request.path, via=via, task_id=request.task_id,
+                              fallback_reason=reason, request=request.to_json(),
+                              status="queued" if via == "celery" else "pending")
+    try:
+        handle = BACKENDS[via](request, settings)
+    except WorkerUnavailable as exc:
+        if not dry_run:
+            queries.set_import(get_engine(settings), import_id, status="failed", error=exc.message,
+                               finished_at=queries.now())
+        raise
     job = ImportJob(request.import_id, handle, file=file.name, portfolio=request.portfolio,
-                    via=via, dry_run=dry_run)
+                    via=via, dry_run=dry_run, task_id=request.task_id, fallback_reason=reason)
     if hasattr(handle, "on_finish"):
         handle.on_finish(job._fire)
     return job

@@ -52,6 +52,8 @@ imports = Table(
     Column("fallback_reason", Text),
     Column("mapping_name", String(100)),
     Column("mapping", JSON),
+    # The submitted request, so a worker can run the import again after a crash.
+    Column("request", JSON),
     Column("rows_total", Integer, nullable=False, default=0),
     Column("rows_imported", Integer, nullable=False, default=0),
     Column("rows_rejected", Integer, nullable=False, default=0),

@@ -1,0 +1,234 @@
+"""The Celery app, its one thin task, and the handle a job holds on a Celery task.
+
+Owns Celery configuration (JSON only, late acknowledgement, rejection on worker
+loss, the embedded SQLite transport's fast polling) and the translation between
+task states and the job's view: queued, running with progress, done, error.
+The task only checks the path and calls the pipeline; all import logic stays
+in ``folio.ingest``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Any
+
+from celery import Celery
+from celery.result import AsyncResult
+
+from folio import errors
+from folio.config import Settings, get_settings
+from folio.errors import ExecutionError, FolioError
+from folio.execution import sqlite_transport
+from folio.execution.jobs import Snapshot
+from folio.execution.staging import check_allowed
+from folio.ingest.pipeline import ImportRequest, result_from_store, run_import
+from folio.result import ImportResult
+from folio.store import queries
+from folio.store.db import get_engine
+
+TASK_NAME = "folio.import"
+PROGRESS_EVERY_S = 0.5
+_apps: dict[tuple[str, str, str], Celery] = {}
+_lock = threading.Lock()
+
+
+def transport_options(url: str) -> dict[str, Any]:
+    if url.startswith(("redis://", "rediss://")):
+        return {"socket_connect_timeout": 2, "socket_timeout": 10}
+    return {}
+
+
+def get_app(settings: Settings | None = None) -> Celery:
+    """The Celery app for the broker, result backend and queue in force."""
+    settings = settings or get_settings()
+    key = (settings.broker_url, settings.result_backend, settings.queue)
+    with _lock:
+        app = _apps.get(key)
+        if app is None:
+            app = _apps[key] = _make_app(settings)
+        return app
+
+
+def _make_app(settings: Settings) -> Celery:
+    if settings.broker_url.startswith("sqla+sqlite"):
+        settings.home.mkdir(parents=True, exist_ok=True)
+    app = Celery("folio", broker=sqlite_transport.broker_url(settings.broker_url),
+                 backend=settings.result_backend,
+                 set_as_current=False)
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],  # a pickled message is refused, never loaded
+        result_accept_content=["json"],
+        task_acks_late=True,  # a task killed mid-import stays on the queue...
+        task_reject_on_worker_lost=True,  # ...and is redelivered, not lost
+        worker_prefetch_multiplier=1,
+        task_track_started=True,
+        task_default_queue=settings.queue,
+        broker_transport_options=transport_options(settings.broker_url),
+        broker_connection_retry_on_startup=True,
+        broker_connection_timeout=max(settings.auto_timeout, 1.0),
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        result_extended=False,
+        enable_utc=True,
+    )
+    app.task(name=TASK_NAME, bind=True)(import_task)
+    return app
+
+
+def import_task(self, request_json: dict[str, Any]) -> dict[str, Any]:
+    """Run one import on a worker; the outcome travels back as plain JSON."""
+    settings = get_settings()
+    request = ImportRequest(**request_json)
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - last[0] >= PROGRESS_EVERY_S:
+            last[0] = now
+            self.update_state(state="PROGRESS", meta={"done": done, "total": total,
+                                                      "import_id": request.import_id})
+
+    try:
+        check_allowed(request.path, settings)
+        # Always allowed to take over an import whose claimer has died: that is
+        # how a redelivered or recovered task finishes the job exactly once.
+        result = run_import(request, progress=progress, settings=settings, redelivered=True)
+    except FolioError as exc:
+        if request.import_id:
+            queries.set_import(get_engine(settings), request.import_id, status="failed",
+                               error=exc.message, finished_at=queries.now())
+        return {"ok": False, "import_id": request.import_id, "error": exc.to_dict(),
+                "traceback": exc.fields.get("remote_traceback") or traceback.format_exc()}
+    return {"ok": True, "import_id": result.import_id, "status": result.status}
+
+
+def rebuild_error(payload: dict[str, Any]) -> FolioError:
+    """The typed error a worker reported, with its fields and traceback."""
+    info = dict(payload["error"])
+    cls = getattr(errors, info.pop("error", ""), None)
+    if not (isinstance(cls, type) and issubclass(cls, FolioError)):
+        cls = ExecutionError
+    info.pop("code", None)
+    message = info.pop("message", "import failed on the worker")
+    info["remote_traceback"] = info.get("remote_traceback") or payload.get("traceback")
+    info["import_id"] = info.get("import_id") or payload.get("import_id")
+    return cls(message, **info)
+
+
+class CeleryHandle:
+    """A job's view of one Celery task, read from the result backend and the store."""
+
+    def __init__(self, app: Celery, task_id: str, import_id: str, settings: Settings) -> None:
+        self._result = AsyncResult(task_id, app=app)
+        self._import_id = import_id
+        self._settings = settings
+        self._submitted = time.monotonic()
+        self._outcome: ImportResult | BaseException | None = None
+        self._final: Snapshot | None = None
+        self._last = Snapshot("queued")
+
+    def poll(self) -> Snapshot:
+        if self._final is not None:
+            return self._final
+        try:
+            state, info = self._result.state, self._result.info
+        except Exception as exc:  # result backend unreachable: say so, keep the last state
+            return Snapshot(self._last.state, self._last.done, self._last.total,
+                            f"{self._last.state}; cannot read task state: {exc}")
+        if state == "SUCCESS":
+            self._finish(info)
+            return self._final
+        if state in ("FAILURE", "REVOKED"):
+            self._outcome = ExecutionError(
+                f"import {self._import_id} failed on the worker: {info!r}",
+                import_id=self._import_id, remote_traceback=self._result.traceback)
+            self._final = Snapshot("error", self._last.done, self._last.total)
+            return self._final
+        if state == "PROGRESS" and isinstance(info, dict):
+            self._last = Snapshot("running", int(info.get("done", 0)), int(info.get("total", 0)))
+        elif state == "STARTED":
+            self._last = Snapshot("running", self._last.done, self._last.total)
+        elif self._last.state == "queued":
+            waited = time.monotonic() - self._submitted
+            if waited > self._settings.queue_timeout:
+                return Snapshot("queued", 0, 0, f"queued, no worker has taken it "
+                                                f"({waited:.0f} s)")
+        return self._last
+
+    def _finish(self, payload: Any) -> None:
+        if isinstance(payload, dict) and payload.get("ok"):
+            result = result_from_store(self._import_id, self._settings)
+            result.task_id = self._result.id
+            self._outcome = result
+            total = result.rows_imported
+            self._final = Snapshot("done", max(self._last.done, total), max(self._last.total, total))
+        else:
+            self._outcome = rebuild_error(payload if isinstance(payload, dict) else
+                                          {"error": {"message": repr(payload)}})
+            self._final = Snapshot("error", self._last.done, self._last.total)
+
+    def wait(self, timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        delay = 0.02
+        while True:
+            if self.poll().state in ("done", "error"):
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            pause = delay if deadline is None else min(delay, max(0.0, deadline - time.monotonic()))
+            time.sleep(pause)
+            delay = min(delay * 1.5, 0.25)
+
+    def outcome(self) -> ImportResult | BaseException:
+        assert self._outcome is not None, "outcome() before the job finished"
+        return self._outcome
+
+
+def send(request: ImportRequest, settings: Settings) -> CeleryHandle:
+    """Publish the task (JSON arguments only) and return its handle."""
+    app = get_app(settings)
+    task_id = request.task_id or request.import_id
+    try:
+        app.send_task(TASK_NAME, args=[request.to_json()], task_id=task_id, queue=settings.queue,
+                      retry=True, retry_policy={"max_retries": 2, "interval_start": 0,
+                                                "interval_step": 0.2, "interval_max": 0.5})
+    except Exception as exc:
+        from folio.config import mask_url
+
+        raise errors.WorkerUnavailable(
+            f"cannot send the import to the broker at {mask_url(settings.broker_url)}: {exc}",
+            broker=mask_url(settings.broker_url), import_id=request.import_id) from None
+    return CeleryHandle(app, task_id, request.import_id, settings)
+
+
+def broker_problem(settings: Settings, timeout: float) -> str | None:
+    """Why the broker cannot be reached within ``timeout`` seconds, or None if it can."""
+    from folio.config import mask_url
+
+    url = settings.broker_url
+    if url.startswith("sqla+sqlite"):
+        return None  # a file under FOLIO_HOME: there whenever the store is
+    outcome: list[str | None] = []
+
+    def probe() -> None:
+        from kombu import Connection
+
+        try:
+            with Connection(url, connect_timeout=timeout,
+                            transport_options=transport_options(url)) as conn:
+                conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0,
+                                       timeout=timeout)
+            outcome.append(None)
+        except Exception as exc:
+            outcome.append(f"{type(exc).__name__}: {exc}")
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(timeout)  # the bound holds even if a client library ignores its timeout
+    if not outcome:
+        return f"no broker at {mask_url(url)} (no answer in {timeout:g} s)"
+    return f"no broker at {mask_url(url)} ({outcome[0]})" if outcome[0] else None
