@@ -42,10 +42,11 @@ def english_csv(path: Path, rows: list[tuple], header: str | None = None) -> Pat
     return path
 
 
-def big_english_csv(path: Path, n: int, currency: str = "EUR") -> Path:
-    """``n`` valid equity rows (one instrument, several lots)."""
+def big_english_csv(path: Path, n: int, currency: str = "EUR", lots: bool = True) -> Path:
+    """``n`` valid rows: lots of one instrument, or ``n`` internal codes."""
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("ISIN,Quantity,Price,Market Value,Currency\n")
         for i in range(n):
-            fh.write(f"{TOTAL},{i + 1},10.0,{(i + 1) * 10.0},{currency}\n")
+            ident = TOTAL if lots else f"SEC{i:07d}"
+            fh.write(f"{ident},{i + 1},10.0,{(i + 1) * 10.0},{currency}\n")
     return path

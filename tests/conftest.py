@@ -10,39 +10,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 import folio
 from folio.store.db import dispose_all
 
+from services import service_url
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 HOLDINGS = DATA / "holdings"
-
-SERVICES = {
-    "postgresql": ("FOLIO_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-    "redis": ("FOLIO_TEST_REDIS_URL", "redis://127.0.0.1:6379"),
-    "rabbitmq": ("FOLIO_TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//"),
-}
-
-
-def service_url(name: str) -> str:
-    """The URL of a real service for this test, or skip/fail as explained above."""
-    variable, example = SERVICES[name]
-    url = os.environ.get(variable)
-    if not url:
-        pytest.skip(f"{name} tests need a server: set {variable} (e.g. {example})")
-    parts = urlsplit(url)
-    try:
-        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 0), timeout=3).close()
-    except OSError as exc:
-        pytest.fail(f"{variable}={url} is set but {name} is unreachable: {exc}")
-    return url
 
 
 @pytest.fixture(autouse=True)

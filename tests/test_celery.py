@@ -1,0 +1,350 @@
+"""Imports on real Celery workers: the same behaviour as local, and what only
+a worker can get wrong (no worker, no broker, a killed worker, hostile messages).
+
+Every Celery test starts a real ``folio worker`` process; nothing runs eagerly.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+import folio
+from folio.config import get_settings
+from folio.execution.worker import choose_pool, start_worker
+from folio.store import queries
+from folio.store.db import get_engine
+from folio.store.schema import imports, positions, snapshots
+
+from builders import BAD_ISIN, ORANGE, TOTAL, big_english_csv, fr_row, french_csv
+from services import service_url
+
+MODES = ["local", "celery-embedded", "celery-redis", "celery-rabbitmq"]
+
+
+def use_broker(monkeypatch, mode: str) -> None:
+    monkeypatch.setenv("FOLIO_QUEUE", f"folio-test-{uuid.uuid4().hex[:8]}")
+    if mode == "celery-redis":
+        url = service_url("redis").rstrip("/") + "/0"
+        monkeypatch.setenv("FOLIO_BROKER_URL", url)
+        monkeypatch.setenv("FOLIO_RESULT_BACKEND", url)
+    elif mode == "celery-rabbitmq":
+        monkeypatch.setenv("FOLIO_BROKER_URL", service_url("rabbitmq"))
+
+
+@pytest.fixture
+def workers():
+    """Start workers on demand; every one is stopped at the end of the test."""
+    started = []
+
+    def start(**kwargs):
+        handle = start_worker(**kwargs)
+        started.append(handle)
+        return handle
+
+    yield start
+    for handle in started:
+        handle.stop()
+
+
+@pytest.fixture(params=MODES)
+def mode(request, monkeypatch, workers):
+    """An execution mode with what it needs running; returns the ``via`` to use."""
+    if request.param == "local":
+        return "local"
+    use_broker(monkeypatch, request.param)
+    workers()
+    return "celery"
+
+
+def french_file(tmp_path):
+    return french_csv(tmp_path / "releve.csv", [
+        fr_row(TOTAL, "TotalEnergies SE", "1 000", "60,50", "60 500,00"),
+        fr_row(ORANGE, "Orange SA", "2 500", "10,25", "25 625,00"),
+        fr_row(BAD_ISIN, "Clé fausse", "10", "1,00", "10,00"),
+    ], totals="86 135,00")
+
+
+# --------------------------------------------------------------- conformance
+
+
+def test_import_same_result_every_way(tmp_path, mode):
+    job = folio.submit_import(french_file(tmp_path), "TRESO-SN", via=mode)
+    result = job.result(timeout=60)
+    assert job.via == result.via == mode
+    assert result.status == "partially_succeeded"
+    assert (result.rows_total, result.rows_imported, result.rows_rejected) == (3, 2, 1)
+    assert result.issues[["row", "code"]].values.tolist() == [[8, "invalid_isin"]]
+    assert (result.task_id == job.id) if mode == "celery" else result.task_id is None
+    assert sorted(folio.positions("TRESO-SN")["identifier"]) == sorted([TOTAL, ORANGE])
+    again = folio.submit_import(french_file(tmp_path), "TRESO-SN", via=mode).result(60)
+    assert again.status == "unchanged"
+    assert len(folio.positions("TRESO-SN")) == 2
+
+
+def test_errors_arrive_typed_with_fields(tmp_path, mode):
+    path = tmp_path / "cols.csv"
+    path.write_text("ISIN;Libellé\nFR0000120271;Total\n", encoding="utf-8")
+    job = folio.submit_import(path, "P", as_of="2024-01-31", via=mode)
+    error = job.exception(timeout=60)
+    assert isinstance(error, folio.MappingError)
+    assert "quantity" in error.missing and "ISIN" in error.found
+    assert error.import_id == job.id
+    if mode == "celery":
+        assert "MappingError" in error.remote_traceback
+    assert job.status == "failed"
+    assert folio.get_import(job.id).status == "failed"
+
+
+def test_progress_reaches_the_job(tmp_path, mode):
+    n = 120_000
+    path = big_english_csv(tmp_path / "big.csv", n, lots=False)
+    job = folio.submit_import(path, "BIG", as_of="2024-01-31", via=mode)
+    seen = set()
+    while not job.wait(0.02):
+        seen.add(job.progress)
+    assert job.result().rows_imported == n
+    assert job.progress == (n, n)
+    assert any(0 < done < n for done, _ in seen), seen
+
+
+# ------------------------------------------------------------ worker choice
+
+
+def test_pool_choice_per_platform():
+    assert choose_pool(platform="linux")[0] == "solo"
+    assert choose_pool(platform="darwin")[0] == "solo"
+    assert choose_pool(platform="win32")[0] == "solo"
+    assert choose_pool("prefork", 4, platform="linux")[0] == "prefork"
+    assert choose_pool(None, 4, platform="darwin")[0] == "prefork"
+    pool, why = choose_pool("prefork", 4, platform="win32")
+    assert pool == "solo" and "Windows" in why
+    assert choose_pool("threads", platform="linux")[0] == "threads"
+
+
+def test_worker_from_a_notebook(tmp_path, workers):
+    handle = workers()
+    assert handle.alive
+    log = handle.log_tail(50)
+    assert "pool: solo" in log and "ready" in log and "queues: folio" in log
+    assert "store: sqlite" in log
+    assert queries.live_workers(get_engine(get_settings()), "folio", 6)
+    result = folio.import_file(french_file(tmp_path), "P", via="auto")
+    assert result.via == "celery" and result.fallback_reason is None
+    handle.stop()
+    assert not handle.alive
+    assert not queries.live_workers(get_engine(get_settings()), "folio", 6)
+    fallback = folio.import_file(french_file(tmp_path), "Q", via="auto")
+    assert fallback.via == "local" and fallback.fallback_reason == "no worker answered in 1.0 s"
+
+
+def test_worker_banner_masks_the_password(tmp_path):
+    url = service_url("redis")
+    secret = url.replace("redis://", "redis://folio:s3cret@", 1)
+    env = {"FOLIO_HOME": str(tmp_path / "h"), "FOLIO_BROKER_URL": secret,
+           "FOLIO_RESULT_BACKEND": secret, "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen([sys.executable, "-m", "folio.cli", "worker"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(3)]
+    finally:
+        proc.kill()
+        proc.wait()
+    banner = "".join(lines)
+    assert "folio:***@" in banner and "s3cret" not in banner
+
+
+# ------------------------------------------------------------ no worker, no broker
+
+
+def test_auto_without_worker_falls_back_in_bounded_time(tmp_path):
+    start = time.monotonic()
+    job = folio.submit_import(french_file(tmp_path), "P", via="auto")
+    decided = time.monotonic() - start
+    assert job.via == "local" and job.fallback_reason == "no worker answered in 1.0 s"
+    assert decided < 1.0 + 0.5
+    result = job.result(60)
+    assert result.fallback_reason == "no worker answered in 1.0 s"
+    assert folio.imports().iloc[0]["fallback_reason"] == "no worker answered in 1.0 s"
+
+
+def test_no_broker_is_said_quickly(tmp_path, monkeypatch):
+    monkeypatch.setenv("FOLIO_BROKER_URL", "redis://user:pw@127.0.0.1:1/0")
+    start = time.monotonic()
+    job = folio.submit_import(french_file(tmp_path), "P", via="auto")
+    assert time.monotonic() - start < 1.5
+    assert job.fallback_reason.startswith("no broker at redis://user:***@127.0.0.1:1/0")
+    assert job.result(60).status == "partially_succeeded"
+    start = time.monotonic()
+    with pytest.raises(folio.WorkerUnavailable, match="no broker at"):
+        folio.submit_import(french_file(tmp_path), "P2", via="celery")
+    assert time.monotonic() - start < 1.5
+
+
+def test_celery_without_worker_fails_fast(tmp_path):
+    start = time.monotonic()
+    with pytest.raises(folio.WorkerUnavailable, match="no worker answered in 1.0 s"):
+        folio.submit_import(french_file(tmp_path), "P", via="celery")
+    assert time.monotonic() - start < 1.5
+
+
+def test_queued_job_says_no_worker_has_taken_it(tmp_path, workers, monkeypatch):
+    monkeypatch.setenv("FOLIO_QUEUE_TIMEOUT", "0.5")
+    handle = workers()
+    handle.process.kill()  # its heartbeat still looks fresh for a few seconds
+    handle.process.wait()
+    job = folio.submit_import(french_file(tmp_path), "P", via="celery")
+    time.sleep(1.0)
+    assert job.status == "queued"
+    assert job.status_message.startswith("queued, no worker has taken it")
+    assert "no worker has taken it" in repr(job)
+    workers()  # a worker comes: the waiting task runs
+    assert job.result(60).status == "partially_succeeded"
+
+
+# ------------------------------------------------------------------ crash safety
+
+
+def store_rows(table, portfolio):
+    with get_engine(get_settings()).connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)
+                            .where(table.c.portfolio == portfolio)).scalar()
+
+
+@pytest.mark.parametrize("broker", ["celery-embedded", "celery-redis"])
+def test_killed_worker_leaves_store_unchanged_and_import_completes_once(
+        tmp_path, workers, monkeypatch, broker):
+    use_broker(monkeypatch, broker)
+    n = 150_000
+    path = big_english_csv(tmp_path / "big.csv", n, lots=False)
+    handle = workers()
+    job = folio.submit_import(path, "CRASH", as_of="2024-01-31", via="celery")
+    deadline = time.monotonic() + 60
+    while job.progress[0] == 0 and time.monotonic() < deadline:  # mid-write
+        time.sleep(0.01)
+    assert 0 < job.progress[0] < n, job.progress
+    handle.process.kill()  # SIGKILL: no cleanup of any kind
+    handle.process.wait()
+    assert store_rows(positions, "CRASH") == 0 and store_rows(snapshots, "CRASH") == 0
+    assert folio.get_import(job.id).status == "running"
+
+    workers()  # back: the interrupted import is found and run again
+    result = job.result(timeout=120)
+    assert result.status == "succeeded" and result.rows_imported == n
+    assert store_rows(positions, "CRASH") == n
+    frame = folio.positions("CRASH")
+    assert frame["identifier"].is_unique and set(frame["import_id"]) == {job.id}
+    with get_engine(get_settings()).connect() as conn:
+        records = conn.execute(sa.select(imports.c.id, imports.c.status)
+                               .where(imports.c.portfolio == "CRASH")).all()
+    assert [tuple(r) for r in records] == [(job.id, "succeeded")]
+
+
+def test_two_claims_cannot_both_run(tmp_path):
+    engine = get_engine(get_settings())
+    queries.create_import(engine, import_id="a" * 32, portfolio="P", file_name="f",
+                          file_path=None, via="celery", status="queued")
+    results = []
+    barrier = threading.Barrier(4)
+
+    def claim():
+        barrier.wait()
+        results.append(queries.claim_import(engine, "a" * 32, stale_running=True))
+
+    threads = [threading.Thread(target=claim) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count("queued") == 1 and results.count(None) == 3
+
+
+# ------------------------------------------------------------------------ security
+
+
+def test_pickled_message_is_refused(tmp_path, workers):
+    from kombu import Exchange, Queue
+
+    from folio.execution.celery_app import get_app
+
+    handle = workers()
+    settings = get_settings()
+    marker = tmp_path / "pwned"
+    payload = Exploit(str(marker))
+    app = get_app(settings)
+    queue = Queue(settings.queue, Exchange(settings.queue), routing_key=settings.queue)
+    with app.connection_for_write() as conn:
+        conn.Producer().publish(
+            ((payload,), {}, {}), exchange=queue.exchange, routing_key=settings.queue,
+            declare=[queue], serializer="pickle",
+            headers={"task": "folio.import", "id": uuid.uuid4().hex, "lang": "py"})
+    deadline = time.monotonic() + 20
+    while "Refusing" not in handle.log_tail(100) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    log = handle.log_tail(100)
+    assert "Refusing to deserialize untrusted content of type pickle" in log
+    assert not marker.exists()
+    assert handle.alive  # and the worker keeps serving
+    assert folio.import_file(french_file(tmp_path), "P", via="celery", timeout=60).ok
+
+
+class Exploit:
+    """Unpickling this would create a file: proof that nothing was unpickled."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_path_outside_roots_is_refused_by_the_worker(tmp_path, workers):
+    from folio.execution.celery_app import send
+    from folio.ingest.pipeline import ImportRequest
+
+    workers()
+    secret = tmp_path / "elsewhere" / "secret.csv"
+    secret.parent.mkdir()
+    secret.write_text("ISIN,Quantity,Market Value,Currency\nFR0000120271,1,1,EUR\n")
+    engine = get_engine(get_settings())
+    request = ImportRequest(path=str(secret), portfolio="P", as_of="2024-01-31",
+                            import_id=uuid.uuid4().hex, via="celery")
+    queries.create_import(engine, import_id=request.import_id, portfolio="P",
+                          file_name="secret.csv", file_path=str(secret), via="celery",
+                          status="queued")
+    handle = send(request, get_settings())
+    assert handle.wait(60)
+    error = handle.outcome()
+    assert isinstance(error, folio.FolioError) and error.code == "path_not_allowed"
+    assert str(secret) in error.message and error.roots
+    assert folio.get_import(request.import_id).status == "failed"
+    # Through submit_import the same file is staged into uploads and imports fine.
+    result = folio.import_file(secret, "P", as_of="2024-01-31", via="celery", timeout=60)
+    assert result.status == "succeeded"
+    staged = list(get_settings().uploads.iterdir())
+    assert len(staged) == 1 and staged[0].suffix == ".csv"
+
+
+def test_two_workers_on_redis_import_two_portfolios_at_once(tmp_path, workers, monkeypatch):
+    use_broker(monkeypatch, "celery-redis")
+    workers()
+    workers()
+    a = big_english_csv(tmp_path / "a.csv", 60_000, lots=False)
+    b = big_english_csv(tmp_path / "b.csv", 60_000, currency="USD", lots=False)
+    jobs = [folio.submit_import(a, "A", as_of="2024-01-31", via="celery"),
+            folio.submit_import(b, "B", as_of="2024-01-31", via="celery")]
+    results = [job.result(timeout=120) for job in jobs]
+    assert [r.status for r in results] == ["succeeded", "succeeded"]
+    claimers = {folio.get_import(j.id).via for j in jobs}
+    assert claimers == {"celery"}
+    with get_engine(get_settings()).connect() as conn:
+        who = conn.execute(sa.select(imports.c.claimed_by)
+                           .where(imports.c.id.in_([j.id for j in jobs]))).scalars().all()
+    assert len(set(who)) == 2  # each worker took one
+    assert store_rows(positions, "A") == store_rows(positions, "B") == 60_000
