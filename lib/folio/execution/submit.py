@@ -45,7 +45,8 @@ def find_worker(settings: Settings) -> str | None:
     from folio.execution.worker import FRESH_S
 
     timeout = settings.auto_timeout
-    deadline = time.monotonic() + timeout
+    # Stop looking a little before the bound, so the whole decision stays within it.
+    deadline = time.monotonic() + timeout * 0.95
     problem = broker_problem(settings, timeout)
     if problem:
         return problem
