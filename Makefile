@@ -19,7 +19,7 @@ demo: $(STAMP)
 	$(BIN)/folio demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check lib tests benchmarks
+	$(BIN)/ruff check lib tests benchmarks data
 
 test: $(STAMP) lint
 	$(BIN)/python -m pytest

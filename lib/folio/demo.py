@@ -14,7 +14,7 @@ from pathlib import Path
 from folio import catalog
 from folio.config import get_settings
 from folio.errors import FolioError
-from folio.execution.submit import submit_import
+from folio.execution.submit import find_worker, submit_import
 from folio.store.reference import load_reference
 
 
@@ -28,6 +28,12 @@ def read_manifest(data: Path) -> list[dict[str, str]]:
 def run_demo(data: Path, via: str | None = None) -> int:
     settings = get_settings()
     print(f"folio demo: store {settings.describe()['store']}")
+    if (via or settings.execution) == "auto":
+        # Decide once for the whole demo rather than waiting for a worker per file.
+        reason = find_worker(settings)
+        via = "celery" if reason is None else "local"
+        print(f"execution: {via}" + (f" ({reason}; start `folio worker` to use Celery)"
+                                     if reason else " (a worker is running)"))
     counts = load_reference(data / "reference")
     print("reference: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     failures = 0

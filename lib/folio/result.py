@@ -109,7 +109,8 @@ class ImportResult:
         if self.error:
             lines.append(f"  error: {self.error}")
         for rec in self.issues.head(10).to_dict("records"):
-            lines.append(f"  row {rec['row']}, {rec['column']}: [{rec['severity']}] "
+            where = f"row {rec['row']}" + (f", {rec['column']}" if rec["column"] else "")
+            lines.append(f"  {where}: [{rec['severity']}] "
                          f"{rec['code']}: {rec['message']}")
         if len(self.issues) > 10:
             lines.append(f"  ... {len(self.issues) - 10} more issues (folio issues "

@@ -83,7 +83,9 @@ class _Issues:
 def _as_list(values, n: int) -> list:
     if isinstance(values, str):
         return [values] * n
-    return [None if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) else str(v)
+    # An empty cell's value is reported as none (null in JSON), not "".
+    return [None if v is None or v is pd.NA or v == "" or (isinstance(v, float) and np.isnan(v))
+            else str(v)
             for v in (values.tolist() if hasattr(values, "tolist") else list(values))]
 
 
@@ -143,7 +145,11 @@ def validate(
                    messages[mask] if isinstance(messages, pd.Series) else messages)
         rejected[mask] = True
 
+    # Ragged lines below the last holding are footers ("Document généré le ..."), not data.
+    last_data_row = int(rows.max()) if len(rows) else 0
     for row, cells, text in table.ragged:
+        if row > last_data_row:
+            continue
         if text.strip() and not _TOTAL.match(normalise(text.strip(table.delimiter or ";"))):
             issues.add(np.array([row]), None, "wrong_cell_count", "error", text[:200],
                        f"row has {cells} cells, the header has {len(table.header)}")
