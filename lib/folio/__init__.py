@@ -43,12 +43,27 @@ from folio.execution.submit import import_file, submit_import
 from folio.result import ImportResult
 from folio.store.reference import load_reference
 
+
+def progress(job, **options):
+    """Show an import's progress: a live widget in a kernel, a text bar elsewhere."""
+    from folio.widgets.progress import progress as show
+
+    return show(job, **options)
+
+
+def start_worker(**options):
+    """Start a solo Celery worker tied to this process; returns a handle (``.stop()``)."""
+    from folio.execution.worker import start_worker as start
+
+    return start(**options)
+
+
 __version__ = "0.1.0"
 
 __all__ = [
     # import
     "submit_import", "import_file", "ImportJob", "ImportResult", "save_mapping", "mappings",
-    "load_reference",
+    "load_reference", "progress", "start_worker",
     # the store
     "portfolios", "positions", "imports", "get_import", "create_portfolio",
     # settings

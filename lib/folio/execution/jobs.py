@@ -166,6 +166,17 @@ class ImportJob:
         return (f"<ImportJob {self.id} {self.file} -> {self.portfolio} via {self.via}: "
                 f"{self.status_message}{extra}>")
 
+    def _ipython_display_(self) -> None:
+        # In a kernel a job draws itself as a live bar; elsewhere, its HTML or text.
+        from folio.widgets.progress import in_kernel, progress
+
+        if in_kernel():
+            progress(self, notebook=True)
+        else:
+            from IPython.display import HTML, display
+
+            display(HTML(self._repr_html_()))
+
     def _repr_html_(self) -> str:
         if self.done():
             outcome = self._handle.outcome()

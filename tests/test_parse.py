@@ -1,0 +1,85 @@
+"""Cell parsing: numbers, dates, ISINs and currencies as custodians write them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from folio.ingest.columns import normalise, resolve
+from folio.ingest.parse import (
+    check_currencies,
+    check_isins,
+    detect_decimal,
+    parse_dates,
+    parse_numbers,
+)
+
+
+def numbers(values, decimal):
+    parsed, invalid = parse_numbers(pd.Series(values, dtype="str"), decimal)
+    return [None if np.isnan(v) else v for v in parsed], invalid.tolist()
+
+
+@pytest.mark.parametrize("text,decimal,value", [
+    ("1 234 567,89", ",", 1234567.89),
+    ("1\u00a0234,5", ",", 1234.5),
+    ("1.234.567,89", ",", 1234567.89),
+    ("1,234,567.89", ".", 1234567.89),
+    ("1'250'000.50", ".", 1250000.50),
+    ("(1 000,00)", ",", -1000.0),
+    ("-12.5", ".", -12.5),
+    ("60,5", ",", 60.5),
+    ("45000", ".", 45000.0),
+])
+def test_numbers(text, decimal, value):
+    assert numbers([text], decimal) == ([pytest.approx(value)], [False])
+
+
+def test_invalid_numbers_are_flagged_not_guessed():
+    values, invalid = numbers(["12 5OO,00", "n/a", "", "1e400", "NaN", "3"], ",")
+    assert invalid == [True, True, False, True, True, False]
+    assert values[2] is None and values[5] == 3
+
+
+def test_decimal_comma_is_detected_from_the_column():
+    cols = [pd.Series(["1 000,50", "2,25", "3"], dtype="str")]
+    assert detect_decimal(cols, ";") == ","
+    assert detect_decimal([pd.Series(["1,000.50", "2.25"], dtype="str")], ",") == "."
+
+
+def test_dates():
+    text = pd.Series(["2024-01-31", "31/01/2024", "31.01.2024", "20240131", "31/02/2024", "", "x"],
+                     dtype="str")
+    values, invalid = parse_dates(text)
+    assert [str(v) for v in values[:4]] == ["2024-01-31"] * 4
+    assert invalid.tolist() == [False, False, False, False, True, False, True]
+    serial, bad = parse_dates(pd.Series(["45322"], dtype="str"), excel_serials=True)
+    assert str(serial[0]) == "2024-01-31" and not bad[0]
+    _, bad = parse_dates(pd.Series(["45322"], dtype="str"))  # not an Excel file: not a date
+    assert bad[0]
+
+
+def test_all_empty_date_column():
+    values, invalid = parse_dates(pd.Series([None, ""], dtype="str"))
+    assert np.isnat(values).all() and not invalid.any()
+
+
+def test_isins_and_currencies():
+    ids = pd.Series(["FR0000120271", "FR0000120272", "SEC0000001", "US0378331005"], dtype="str")
+    looks, bad = check_isins(ids)
+    assert bad.tolist() == [False, True, False, False]
+    assert looks.tolist() == [True, True, False, True]
+    assert check_currencies(pd.Series(["XAF", "XOF", "EUR", "FCFA", "EURO"], dtype="str")).tolist() == [
+        False, False, False, True, True]
+
+
+def test_headers_fold_case_accents_and_punctuation():
+    assert normalise(" Date d'Échéance ") == normalise("DATE_D_ECHEANCE")
+    mapping = resolve(["QUANTITÉ", "code isin", "Valeur de Marché", "DEVISE"], None, file="f")
+    assert mapping.fields == {"quantity": "QUANTITÉ", "identifier": "code isin",
+                              "market_value": "Valeur de Marché", "currency": "DEVISE"}
+    explicit = resolve(["Ref", "Nb", "Val", "Dev"], {"Ref": "identifier", "Nb": "quantity",
+                                                    "Val": "market_value", "Dev": "currency"},
+                       file="f")
+    assert explicit.fields["identifier"] == "Ref"

@@ -1,0 +1,78 @@
+"""Readers: encodings, delimiters, preambles, sheets, and what they refuse."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from openpyxl import Workbook
+
+import folio
+from folio.ingest.readers import read_table
+
+from builders import TOTAL
+
+
+def test_utf16_and_latin1_and_tab(tmp_path):
+    text = "ISIN\tQuantité\tDevise\tValeur de marché\nFR0000120271\t10\tEUR\t605,00\n"
+    for encoding in ("utf-16", "latin-1", "utf-8-sig"):
+        path = tmp_path / f"{encoding}.txt"
+        path.write_bytes(text.encode(encoding))
+        table = read_table(path)
+        assert table.header == ["ISIN", "Quantité", "Devise", "Valeur de marché"]
+        assert table.delimiter == "\t" and table.rows.tolist() == [2]
+
+
+def test_quoted_newline_keeps_editor_line_numbers(tmp_path):
+    path = tmp_path / "q.csv"
+    path.write_text('ISIN,Name,Quantity,Currency,Market Value\n'
+                    'FR0000120271,"Total\nEnergies",1,EUR,1\n'
+                    'FR0000133308,Orange,2,EUR,2\n', encoding="utf-8")
+    assert read_table(path).rows.tolist() == [2, 4]
+
+
+def xlsx(path, sheets: dict[str, list[list]]):
+    wb = Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+    wb.save(path)
+    return path
+
+
+def test_xlsx_sheet_by_name_or_first_with_a_header(tmp_path):
+    rows = [["Title"], [], ["ISIN", "Quantity", "Market Value", "Currency", "Date"],
+            [TOTAL, 10, 605.0, "EUR", 45322]]
+    path = xlsx(tmp_path / "book.xlsx", {"Cover": [["hello"]], "Data": rows, "Other": rows})
+    table = read_table(path)
+    assert table.sheet == "Data" and table.header_row == 3 and table.rows.tolist() == [4]
+    assert read_table(path, sheet="Other").sheet == "Other"
+    with pytest.raises(folio.ReadError, match="Nope") as info:
+        read_table(path, sheet="Nope")
+    assert "Data" in info.value.message  # names the sheets there are
+    result = folio.import_file(path, "P")  # the Excel serial in the date column is a date
+    assert result.as_of == date(2024, 1, 31) and result.status == "succeeded"
+
+
+@pytest.mark.parametrize("content,match", [
+    (b"", "empty"),
+    (b"%PDF-1.7\n...", "PDF"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "xls"),
+    (b"PK\x03\x04not really a zip", "XLSX"),
+])
+def test_refusals_name_the_file(tmp_path, content, match):
+    path = tmp_path / "statement.csv"
+    path.write_bytes(content)
+    with pytest.raises(folio.ReadError, match=match) as info:
+        read_table(path)
+    assert info.value.file == "statement.csv"
+
+
+def test_too_large_is_refused_before_reading(tmp_path):
+    path = tmp_path / "big.csv"
+    path.write_bytes(b"ISIN,Quantity,Currency\n" + b"FR0000120271,1,EUR\n" * 1000)
+    with pytest.raises(folio.ReadError) as info:
+        read_table(path, max_bytes=1000)
+    assert info.value.code == "too_large" and info.value.limit == 1000
