@@ -201,3 +201,16 @@ def test_positions_frame_matches_file(tmp_path):
     assert isinstance(frame, pd.DataFrame) and len(frame) == 1
     row = frame.iloc[0]
     assert (row["quantity"], row["price"], row["market_value"], row["currency"]) == (10, 60.5, 605, "EUR")
+
+
+def test_subtotal_lines_drop_but_names_starting_with_total_stay(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "ISIN,Name,Quantity,Market Value,Currency\n"
+        f"{TOTAL},TotalEnergies SE,10,600,EUR\n"
+        ",Sous-total Actions,,600,\n"
+        f"{ORANGE},Orange,5,50,EUR\n"
+        "TOTAL GÉNÉRAL,,,650,\n", encoding="utf-8")
+    result = folio.import_file(path, "P", as_of="2024-01-31")
+    assert result.status == "succeeded" and result.issues.empty
+    assert folio.positions("P")["name"].tolist() == ["TotalEnergies SE", "Orange"]

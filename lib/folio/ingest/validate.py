@@ -33,6 +33,7 @@ POSITION_COLUMNS = [
     "row", "identifier", "name", "quantity", "price", "market_value", "accrued_interest",
     "currency", "issuer", "country", "asset_class", "maturity_date",
 ]
+_TOTAL_TEXT = r"^(sous[ _-]*)?(grand[ _-]*)?(total|totals|totaux|sub[ _-]?total|subtotal)\b"
 _TOTAL = re.compile(r"^(sous )?(grand )?(total|totals|totaux|sub ?total|subtotal)\b")
 
 
@@ -98,10 +99,9 @@ def _data_rows(table: RawTable, id_col: str) -> np.ndarray:
     has_id = (ident != "").to_numpy(bool)
     total_like = np.zeros(len(frame), dtype=bool)
     for s in stripped.values():
-        # Only cells that contain "tot" go through the slower exact test.
-        candidates = s.fillna("").str.slice(0, 40).str.lower().str.contains("tot", regex=False)
-        for i in np.flatnonzero(candidates.to_numpy(bool) & ~total_like):
-            total_like[i] = bool(_TOTAL.match(normalise(s.iloc[i])))
+        head = s.fillna("").str.slice(0, 40).str.lower()
+        # Column-wise; "TotalEnergies" is a name, not a totals line (no word break).
+        total_like |= head.str.match(_TOTAL_TEXT).fillna(False).to_numpy(bool)
     # A totals line has no instrument of its own (or "Total" stands in its place).
     id_is_total = np.array([bool(_TOTAL.match(normalise(v))) for v in ident[total_like]])
     if total_like.any():
@@ -183,9 +183,10 @@ def validate(
     ccy = text["currency"].str.upper()
     bad_ccy = check_currencies(ccy)
     if bad_ccy.any():
-        explain = ccy.map(lambda v: AMBIGUOUS_CURRENCIES.get(v, f"{v} is not an ISO 4217 "
-                                                             f"currency code"))
-        error(bad_ccy, "currency", "invalid_currency", explain.astype(object))
+        explain = pd.Series(None, index=ccy.index, dtype=object)
+        explain[bad_ccy] = [AMBIGUOUS_CURRENCIES.get(v, f"{v} is not an ISO 4217 currency code")
+                            for v in ccy[bad_ccy]]  # only the bad rows, not every row
+        error(bad_ccy, "currency", "invalid_currency", explain)
 
     # Dates.
     excel = table.kind == "xlsx"

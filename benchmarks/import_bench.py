@@ -1,0 +1,177 @@
+"""Import at scale: folio against the floor and the naive way, on one big file.
+
+Prints, each the median of --runs runs (default 3), with its ratio to the floor:
+  floor        pyarrow CSV read + ADBC bulk ingest of the raw rows into a fresh
+               SQLite file (no validation): about as fast as the hardware allows
+  naive        pandas.read_csv + DataFrame.to_sql into SQLite
+  folio local  folio.import_file(..., via="local"), full validation, fresh store
+  folio celery the same through a solo worker on the embedded broker
+  pg floor / pg folio  the same on PostgreSQL (COPY for the floor) when
+               FOLIO_DATABASE_URL (or FOLIO_TEST_DATABASE_URL) points at a server
+and the peak RSS of a folio local import (in a child process, so it is its own).
+
+Usage: python benchmarks/import_bench.py [--rows N] [--runs K] [--json] [--skip-celery]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import holdings_file  # noqa: E402
+
+
+def median_time(fn, runs: int) -> float:
+    times = []
+    for i in range(runs):
+        start = time.perf_counter()
+        fn(i)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def floor_sqlite(path: Path, folder: Path):
+    import adbc_driver_sqlite.dbapi as adbc
+    import pyarrow.csv as pacsv
+
+    def run(i: int) -> None:
+        table = pacsv.read_csv(path)
+        with adbc.connect(str(folder / f"floor-{i}-{uuid.uuid4().hex}.db")) as conn:
+            conn.cursor().adbc_ingest("positions", table, mode="create")
+            conn.commit()
+
+    return run
+
+
+def naive_sqlite(path: Path, folder: Path):
+    import pandas as pd
+    import sqlalchemy as sa
+
+    def run(i: int) -> None:
+        frame = pd.read_csv(path)
+        engine = sa.create_engine(f"sqlite:///{folder}/naive-{i}-{uuid.uuid4().hex}.db")
+        frame.to_sql("positions", engine, index=False)
+        engine.dispose()
+
+    return run
+
+
+def folio_import(path: Path, folder: Path, via: str, database_url: str | None = None):
+    import folio
+
+    def run(i: int) -> None:
+        home = folder / f"{via}-{i}-{uuid.uuid4().hex}"
+        overrides = {"home": home}
+        if database_url:
+            overrides["database_url"] = database_url
+        with folio.configure(**overrides):
+            worker = folio.start_worker() if via == "celery" else None
+            try:
+                # Time the import alone, not the worker's start.
+                start = time.perf_counter()
+                result = folio.import_file(path, "BACKFILL", via=via)  # a fresh home each run
+                run.last = time.perf_counter() - start
+                assert result.status == "partially_succeeded", result.summary()
+            finally:
+                if worker:
+                    worker.stop()
+
+    run.last = 0.0
+    return run
+
+
+def timed_import(fn, runs: int) -> float:
+    times = []
+    for i in range(runs):
+        fn(i)
+        times.append(fn.last)
+    return statistics.median(times)
+
+
+def pg_floor(path: Path, url: str):
+    import psycopg
+    import pyarrow.csv as pacsv
+
+    def run(i: int) -> None:
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            column_types={n: "string" for n in ("Quantity",)}))
+        name = f"floor_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(url.replace("postgresql+psycopg", "postgresql")) as conn:
+            cols = ", ".join(f'"{c}" text' for c in table.column_names)
+            conn.execute(f"CREATE TABLE {name} ({cols})")
+            with conn.cursor().copy(f"COPY {name} FROM STDIN (FORMAT csv, HEADER true)") as copy:
+                with open(path, "rb") as fh:
+                    while block := fh.read(1 << 20):
+                        copy.write(block)
+            conn.execute(f"DROP TABLE {name}")
+
+    return run
+
+
+def peak_rss_mb(path: Path, folder: Path) -> float:
+    """Peak RSS of one folio local import, measured in a fresh child process."""
+    code = (
+        "import resource, sys, folio\n"
+        f"folio.configure(home={str(folder / 'rss')!r})\n"
+        f"folio.import_file({str(path)!r}, 'BACKFILL', via='local')\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    kb = int(out.stdout.strip().splitlines()[-1])
+    return kb / 1024 if sys.platform != "darwin" else kb / 1024 / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--skip-celery", action="store_true")
+    args = parser.parse_args()
+    pg_url = os.environ.get("FOLIO_DATABASE_URL") or os.environ.get("FOLIO_TEST_DATABASE_URL")
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        path = folder / "holdings.csv"
+        bad = holdings_file.write(path, args.rows)
+        size_mb = path.stat().st_size / 1e6
+        print(f"{args.rows:,} rows, {size_mb:.0f} MB, {bad:,} bad rows; median of {args.runs}")
+        figures["floor_s"] = median_time(floor_sqlite(path, folder), args.runs)
+        figures["naive_s"] = median_time(naive_sqlite(path, folder), args.runs)
+        figures["folio_local_s"] = timed_import(folio_import(path, folder, "local"), args.runs)
+        if not args.skip_celery:
+            figures["folio_celery_s"] = timed_import(folio_import(path, folder, "celery"), args.runs)
+        if pg_url:
+            figures["pg_floor_s"] = median_time(pg_floor(path, pg_url), args.runs)
+            figures["pg_folio_s"] = timed_import(
+                folio_import(path, folder, "local", database_url=pg_url), args.runs)
+        figures["peak_rss_mb"] = peak_rss_mb(path, folder)
+    floor = figures["floor_s"]
+    for key, label in [("floor_s", "floor (pyarrow + ADBC ingest)"), ("naive_s", "naive (read_csv + to_sql)"),
+                       ("folio_local_s", "folio local"), ("folio_celery_s", "folio celery (solo, embedded)"),
+                       ("pg_floor_s", "PostgreSQL floor (COPY)"), ("pg_folio_s", "PostgreSQL folio local")]:
+        if key in figures:
+            base = figures["pg_floor_s"] if key == "pg_folio_s" else floor
+            print(f"  {label:32s} {figures[key]:7.2f} s   {figures[key] / base:5.2f}x floor")
+    print(f"  folio local vs naive: {figures['naive_s'] / figures['folio_local_s']:.2f}x faster")
+    if "folio_celery_s" in figures:
+        print(f"  folio celery / local: {figures['folio_celery_s'] / figures['folio_local_s']:.2f}x")
+    print(f"  peak RSS of folio local: {figures['peak_rss_mb']:.0f} MB")
+    if args.json:
+        print(json.dumps({k: round(v, 3) for k, v in figures.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
