@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -255,7 +257,8 @@ def treso_csv(month: int, name: str, broken: bool) -> None:
             "mv_mismatch", "warning")
     lines = preamble + [";".join(header)] + [";".join(r) for r in rows]
     lines += [f"Total;;;;{fr_number(total)};;;;;;;", "",
-              f"Document généré le {day.strftime('%d/%m/%Y')} à 18:05;;;;"]
+              f"Document généré le {day.strftime('%d/%m/%Y')} à 18:05 par le système de tenue de "
+              "compte. Ne vaut pas reçu.;;;;"]
     (HOLDINGS / name).write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
 
 
@@ -287,7 +290,31 @@ def global_xlsx(month: int, name: str) -> None:
     for row in ws.iter_rows(min_row=4, min_col=10, max_col=11):
         for cell in row:
             cell.number_format = "dd/mm/yyyy"
-    wb.save(HOLDINGS / name)
+    buf = io.BytesIO()
+    wb.save(buf)
+    (HOLDINGS / name).write_bytes(_fixed_zip(buf.getvalue(), datetime.combine(day, time(18, 0))))
+
+
+def _fixed_zip(data: bytes, stamp: datetime) -> bytes:
+    """The same workbook with fixed timestamps, so that every run writes the same bytes.
+
+    openpyxl stamps docProps/core.xml with the time of saving and each zip entry
+    with the local time; both are replaced by ``stamp`` (the statement's date).
+    """
+    iso = stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + iso, body)
+            entry = zipfile.ZipInfo(info.filename, date_time=stamp.timetuple()[:6])
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.create_system = 3  # as written on Unix, whatever the platform
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, body)
+    return out.getvalue()
 
 
 def global_csv(month: int, name: str) -> None:
@@ -344,24 +371,32 @@ def reference() -> None:
 # ------------------------------------------------------------------------ manifest
 
 
-FILES = [
-    ("pension_cm_2024-01-31.csv", "PENSION-CM", "", "XAF",
-     "English CSV: comma, UTF-8, ISO dates, dot decimals. Clean."),
-    ("pension_cm_2024-02-29.csv", "PENSION-CM", "", "",
-     "English CSV, as January, with bad rows and a quoted name containing a comma."),
-    ("pension_cm_2024-03-31.txt", "PENSION-CM", "", "",
-     "Tab-separated, UTF-8 with BOM, dates dd.mm.yyyy, apostrophe thousands (1'250'000.50), "
-     "no portfolio column."),
-    ("treso_sn_2024-01-31.csv", "TRESO-SN", "", "XOF",
-     "French custodian statement: cp1252, semicolons, decimal commas, space and non-breaking "
-     "space thousands, dd/mm/yyyy, 4 preamble lines, totals and footer lines. Clean."),
-    ("treso_sn_2024-02-29.csv", "TRESO-SN", "", "",
-     "As January, with bad rows."),
-    ("global_eur_2024-03-31.xlsx", "GLOBAL-EUR", "", "EUR",
-     "XLSX: sheet Notes (free text) then Positions, two title rows, header on row 3, real "
-     "numbers and date cells."),
-    ("global_eur_2024-04-30.csv", "GLOBAL-EUR", "2024-04-30", "",
-     "English CSV without an as-of column (the date is given to the import)."),
+FILES = [  # file, portfolio, as_of for the manifest, base currency, as-of date (and its source), format
+    ("pension_cm_2024-01-31.csv", "PENSION-CM", "", "XAF", "2024-01-31 (column As Of Date)",
+     "English CSV: comma, UTF-8 without BOM, LF line ends, header on line 1, ISO dates, dot "
+     "decimals, no thousands separators, 11 holdings. Clean."),
+    ("pension_cm_2024-02-29.csv", "PENSION-CM", "", "", "2024-02-29 (column As Of Date)",
+     "As January (quantities moved a little), 12 data rows (lines 2-13) with bad rows and a "
+     "quoted name containing a comma (line 2)."),
+    ("pension_cm_2024-03-31.txt", "PENSION-CM", "", "", "2024-03-31 (column As Of, 31.03.2024)",
+     "Tab-separated, UTF-8 with BOM, header on line 1, dates dd.mm.yyyy, dot decimals, "
+     "apostrophe thousands (1'250'000.50), no portfolio column, 11 holdings."),
+    ("treso_sn_2024-01-31.csv", "TRESO-SN", "", "XOF", "2024-01-31 (column Date de valorisation)",
+     "French custodian statement: cp1252, semicolons, CRLF, decimal commas, space and "
+     "non-breaking space (0xA0) thousands, dd/mm/yyyy; 4 preamble lines (title, custodian, "
+     "Arrêté au, blank), header on line 5, 9 holdings on lines 6-14, then a Total line (15), a "
+     "blank line (16) and a footer line (17). Clean."),
+    ("treso_sn_2024-02-29.csv", "TRESO-SN", "", "", "2024-02-29 (column Date de valorisation)",
+     "As January, with bad rows. The Total line is the custodian's total of the true values, "
+     "so it does not add up to the broken rows."),
+    ("global_eur_2024-03-31.xlsx", "GLOBAL-EUR", "", "EUR", "2024-03-31 (column Valuation Date)",
+     "XLSX: sheet Notes (three lines of free text) then Positions: two title rows, header on "
+     "row 3, 9 holdings on rows 4-12, numeric cells for numbers, date cells (dd/mm/yyyy "
+     "format) for dates."),
+    ("global_eur_2024-04-30.csv", "GLOBAL-EUR", "2024-04-30", "", "2024-04-30 (none in the file: "
+     "from manifest.csv)",
+     "English CSV: comma, UTF-8, header on line 1, ISO dates, no portfolio or as-of column, "
+     "9 holdings. Clean."),
 ]
 
 
@@ -380,7 +415,7 @@ def main() -> None:
     with open(HOLDINGS / "manifest.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow(["file", "portfolio", "as_of", "base_currency"])
-        for file, portfolio, as_of, base, _ in FILES:
+        for file, portfolio, as_of, base, _, _ in FILES:
             w.writerow([file, portfolio, as_of, base])
     write_readme()
 
@@ -394,8 +429,8 @@ def write_readme() -> None:
            "## Holdings (`holdings/`)", "",
            "`manifest.csv` lists each file with its portfolio, the as-of date to pass when the "
            "file has none, and the base currency the demo gives a new portfolio.", "",
-           "| file | portfolio | format |", "|---|---|---|"]
-    out += [f"| `{f}` | {p} | {d} |" for f, p, _, _, d in FILES]
+           "| file | portfolio | as of | format |", "|---|---|---|---|"]
+    out += [f"| `{f}` | {p} | {a} | {d} |" for f, p, _, _, a, d in FILES]
     out += ["", "Portfolios: **PENSION-CM** (a Cameroonian pension fund, base XAF: CEMAC "
             "sovereigns, BVMAC equities, a EUR Eurobond, a US Treasury), **TRESO-SN** (a "
             "Senegalese treasury, base XOF: UEMOA sovereigns, T-bills, BRVM equities, a USD "
@@ -413,7 +448,12 @@ def write_readme() -> None:
     out += ["", "Other things the files exercise: totals, blank and footer lines below the "
             "data in the TRESO-SN files (dropped, not reported); the same quantity written with "
             "spaces and with non-breaking spaces; bond prices quoted per 100 of nominal "
-            "(market value = quantity x price / 100).", "",
+            "(market value = quantity x price / 100); the duplicate in `pension_cm_2024-02-29.csv` "
+            "repeats a whole row, so it is a `duplicate_row` error (a second row for the same "
+            "instrument with different values would be a `duplicate_instrument` warning); "
+            "accented French text (é è ê ô ç É) in the cp1252 headers, names and footer. "
+            "Market values agree with quantity x price (x price / 100 for bonds) to the cent "
+            "everywhere except the two `mv_mismatch` rows.", "",
             "## Reference (`reference/`)", "",
             "- `instruments.csv`: identifier, name, issuer, country, asset_class, currency, "
             "maturity_date, coupon, modified_duration. Deliberately missing, so that a dry run "
@@ -422,7 +462,15 @@ def write_readme() -> None:
             "pivot (EUR/XAF and EUR/XOF at the 655.957 peg, EUR/USD market rates). March's "
             "rates are dated 2024-03-28 (31 March was a Sunday): a 3-day gap.",
             "- `prices.csv`: date, identifier, price, currency: month-end clean prices (bonds "
-            "per 100).", ""]
+            "per 100).", "",
+            "## Regenerating", "",
+            "`python data/make_samples.py` (with the project's venv: `.venv/bin/python "
+            "data/make_samples.py`; needs only the standard library and openpyxl) rewrites "
+            "`holdings/`, `reference/` and this README with the same bytes every time: there is "
+            "no randomness and the XLSX's timestamps are fixed to its as-of date. It does not "
+            "touch `scenarios/`. Tests (`tests/test_samples.py`, `tests/expected/`) check every "
+            "file against the bad-row table above, so change the script and the expected "
+            "results together.", ""]
     (HERE / "README.md").write_text("\n".join(out), encoding="utf-8")
 
 
