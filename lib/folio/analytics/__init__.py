@@ -1,0 +1,70 @@
+"""Portfolio analytics over imported snapshots: pure functions over DataFrames.
+
+Grouped API::
+
+    # valuation: base-currency values and data-quality flags
+    v = value_positions(positions, base_currency="XAF", instruments=..., fx_rates=..., prices=...)
+    v.positions; v.totals(); lookup_fx(currencies, dates, "XAF", fx_rates)
+
+    # exposures and concentration
+    exposure(v, "issuer"); exposures(v)            # bucket, value, share, positions
+    concentration(v, "issuer"); check_limits(v, {"issuer": 0.10, "country": 0.35})
+
+    # stress scenarios (dicts or YAML files in data/scenarios/)
+    stress(v, "cfa_peg_break").totals(); stress(v, {"fx": {"XAF": -0.2}}).by("country")
+
+    # changes between two snapshots, history over all dates
+    compare_snapshots(v_before, v_after).summary(); history(v_all); exposure_history(v_all, "country")
+
+    # the store and the report (``folio report``)
+    value_snapshot("PENSION-CM", "2024-03-31"); report("PENSION-CM"); format_report(report(...))
+
+Nothing here imports Celery or ipywidgets; only ``data`` (and ``report()``) read the store.
+"""
+
+from folio.analytics.changes import Changes, compare_snapshots
+from folio.analytics.concentration import Concentration, check_limits, concentration
+from folio.analytics.data import (
+    Snapshot,
+    load_snapshot,
+    snapshot_changes,
+    snapshot_dates,
+    value_snapshot,
+)
+from folio.analytics.exposures import (
+    DIMENSIONS,
+    MATURITY_BUCKETS,
+    UNCLASSIFIED,
+    exposure,
+    exposures,
+    maturity_bucket,
+)
+from folio.analytics.fx import lookup_fx
+from folio.analytics.history import exposure_history, history
+from folio.analytics.report import build_report, format_report, report
+from folio.analytics.stress import (
+    Scenario,
+    StressResult,
+    list_scenarios,
+    load_scenario,
+    scenario_from_dict,
+    stress,
+)
+from folio.analytics.valuation import FLAGS, Valuation, value_positions
+
+__all__ = [
+    # valuation
+    "value_positions", "Valuation", "lookup_fx", "FLAGS",
+    # exposures
+    "exposure", "exposures", "maturity_bucket", "DIMENSIONS", "MATURITY_BUCKETS", "UNCLASSIFIED",
+    # concentration
+    "concentration", "check_limits", "Concentration",
+    # stress
+    "stress", "StressResult", "Scenario", "load_scenario", "scenario_from_dict", "list_scenarios",
+    # changes and history
+    "compare_snapshots", "Changes", "history", "exposure_history",
+    # the store
+    "load_snapshot", "value_snapshot", "snapshot_dates", "snapshot_changes", "Snapshot",
+    # report
+    "report", "build_report", "format_report",
+]

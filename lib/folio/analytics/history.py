@@ -1,0 +1,72 @@
+"""History: totals and exposure shares of a portfolio over its as-of dates.
+
+Owns the per-date views of a valuation that spans several snapshots (value all
+dates in one ``value_positions`` call: each row uses the rates of its own date).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from folio.analytics.exposures import MATURITY_BUCKETS, UNCLASSIFIED, bucket_labels
+from folio.analytics.frames import check_columns
+from folio.analytics.valuation import FLAGS, Valuation, frame_of
+
+
+def history(valued: Valuation | pd.DataFrame) -> pd.DataFrame:
+    """Totals per as-of date, oldest first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``as_of, positions, value, accrued, dirty_value, unvalued_positions,
+        flagged_value, flagged_share``.
+    """
+    frame = frame_of(valued)
+    check_columns(frame, ("as_of", "value", "accrued", "dirty_value", *FLAGS), "history")
+    work = pd.DataFrame({
+        "as_of": frame["as_of"],
+        "value": frame["value"].fillna(0.0), "accrued": frame["accrued"].fillna(0.0),
+        "dirty_value": frame["dirty_value"].fillna(0.0),
+        "unvalued": frame["value"].isna(),
+        "flagged_value": frame["value"].fillna(0.0).where(frame["flagged"], 0.0),
+    })
+    out = work.groupby("as_of", sort=True).agg(
+        positions=("value", "size"), value=("value", "sum"), accrued=("accrued", "sum"),
+        dirty_value=("dirty_value", "sum"), unvalued_positions=("unvalued", "sum"),
+        flagged_value=("flagged_value", "sum"))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["flagged_share"] = np.where(out["value"] != 0, out["flagged_value"] / out["value"],
+                                        np.nan)
+    return out.reset_index()
+
+
+def exposure_history(valued: Valuation | pd.DataFrame, by: str, *,
+                     value: str = "value") -> pd.DataFrame:
+    """Share of each bucket of ``by`` per as-of date.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``as_of`` (oldest first), one column per bucket (maturity
+        bands in band order, others by latest share, ``unclassified`` last), a
+        share of that date's total in each cell; 0 where a bucket is absent.
+    """
+    frame = frame_of(valued)
+    check_columns(frame, ("as_of", value), "exposure_history")
+    work = pd.DataFrame({"as_of": frame["as_of"], "bucket": bucket_labels(frame, by),
+                         "value": frame[value].fillna(0.0)})
+    table = work.pivot_table(index="as_of", columns="bucket", values="value", aggfunc="sum",
+                             fill_value=0.0, observed=True).sort_index()
+    totals = table.sum(axis=1)
+    shares = table.div(totals.where(totals != 0), axis=0)
+    if by == "maturity":
+        order = [b for b in (*MATURITY_BUCKETS, UNCLASSIFIED) if b in shares.columns]
+    else:
+        latest = shares.iloc[-1] if len(shares) else pd.Series(dtype=float)
+        named = [c for c in latest.sort_values(ascending=False).index if c != UNCLASSIFIED]
+        order = named + ([UNCLASSIFIED] if UNCLASSIFIED in shares.columns else [])
+    shares = shares[order]
+    shares.columns.name = by
+    return shares

@@ -1,0 +1,192 @@
+"""The portfolio report: one plain dict for ``--json`` and a text rendering of it.
+
+Owns the report's shape (``portfolio``, ``as_of``, ``base_currency``,
+``valuation``, ``exposures``, ``concentration``, ``flags``) and its terminal
+layout. The text is drawn from the dict alone, so both outputs always show the
+same numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+import numpy as np
+
+from folio.analytics.concentration import TOP, check_limits, concentration
+from folio.analytics.exposures import DIMENSIONS, exposures
+from folio.analytics.fx import fx_summary
+from folio.analytics.valuation import FLAGS, Valuation
+from folio.config import Settings
+
+MAX_LISTED = 20  # flagged identifiers listed per flag; a million rows must not print
+TITLES = {"issuer": "Issuer", "country": "Country", "currency": "Currency",
+          "asset_class": "Asset class", "maturity": "Maturity"}
+
+
+def _num(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def build_report(valuation: Valuation, *, portfolio: str | None = None,
+                 limits: Mapping[str, float] | None = None, top: Iterable[int] = TOP,
+                 dims: Iterable[str] = DIMENSIONS) -> dict[str, Any]:
+    """The report of a valuation as JSON-able data (no I/O).
+
+    Parameters
+    ----------
+    valuation
+        The result of ``value_positions`` for one as-of date.
+    portfolio
+        Name shown in the report.
+    limits
+        Optional ``{dimension: maximum share}``; breaches are listed under
+        ``concentration.breaches``.
+    top, dims
+        Top-N shares and exposure dimensions.
+    """
+    frame = valuation.positions
+    totals = valuation.totals()
+    flags: dict[str, Any] = {}
+    for flag in FLAGS:
+        mask = frame[flag].to_numpy(dtype=bool)
+        ids = sorted({str(i) for i in frame.loc[mask, "identifier"]})
+        flags[flag] = {"positions": totals["flags"][flag]["positions"],
+                       "value": _num(totals["flags"][flag]["value"]),
+                       "identifiers": ids[:MAX_LISTED], "more": max(0, len(ids) - MAX_LISTED)}
+    tables = exposures(valuation, dims)
+    conc = {dim: concentration(valuation, dim, top=top).to_dict() for dim in ("issuer", "country")}
+    breaches = check_limits(valuation, limits) if limits else None
+    return {
+        "portfolio": portfolio,
+        "as_of": totals["as_of"],
+        "base_currency": valuation.base_currency,
+        "valuation": {
+            "positions": totals["positions"], "value": _num(totals["value"]),
+            "accrued": _num(totals["accrued"]), "dirty_value": _num(totals["dirty_value"]),
+            "unvalued_positions": totals["unvalued_positions"],
+            "flagged_positions": totals["flagged_positions"],
+            "flagged_value": _num(totals["flagged_value"]),
+            "flagged_share": _num(totals["flagged_share"]),
+            "stale_fx_days": valuation.stale_days, "pivot": valuation.pivot,
+            "fx": fx_summary(frame),
+        },
+        "exposures": {dim: [{"bucket": str(r.bucket), "value": _num(r.value),
+                             "share": _num(r.share)} for r in table.itertuples(index=False)]
+                      for dim, table in tables.items()},
+        "concentration": {
+            **conc,
+            "limits": dict(limits) if limits else {},
+            "breaches": [] if breaches is None else [
+                {k: (_num(v) if isinstance(v, float | np.floating) else v)
+                 for k, v in row.items()} for row in breaches.to_dict("records")],
+        },
+        "flags": flags,
+    }
+
+
+def report(portfolio: str, as_of: date | str | None = None, base_currency: str | None = None,
+           settings: Settings | None = None, *, limits: Mapping[str, float] | None = None
+           ) -> dict[str, Any]:
+    """Value a stored snapshot and build its report.
+
+    Parameters
+    ----------
+    portfolio
+        Portfolio name.
+    as_of
+        Snapshot date (``date`` or ``YYYY-MM-DD``); default the latest.
+    base_currency
+        Overrides the portfolio's base currency.
+    settings
+        Settings in force by default (store, ``stale_fx_days``).
+    limits
+        Optional concentration limits, e.g. ``{"issuer": 0.10, "country": 0.35}``.
+
+    Raises
+    ------
+    NotFound
+        Unknown portfolio, or no snapshot on ``as_of``.
+    """
+    from folio.analytics.data import value_snapshot  # the only part that reads the store
+
+    valuation = value_snapshot(portfolio, as_of, base_currency, settings=settings)
+    return build_report(valuation, portfolio=portfolio, limits=limits)
+
+
+# ------------------------------------------------------------------------- text
+
+
+def _money(x: float | None) -> str:
+    if x is None:
+        return "n/a"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.2f}"
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f}%"
+
+
+def format_report(data: Mapping[str, Any], *, width: int = 78) -> str:
+    """Render ``report()``'s dict as text for a terminal."""
+    ccy = data.get("base_currency", "")
+    val = data["valuation"]
+    lines = [f"{data.get('portfolio') or 'portfolio'} as of {data.get('as_of') or 'several dates'}"
+             f" (values in {ccy})", "=" * min(width, 60)]
+    lines.append(f"{'Market value (clean)':<24}{_money(val['value']):>22}")
+    lines.append(f"{'Accrued interest':<24}{_money(val['accrued']):>22}")
+    lines.append(f"{'Dirty value':<24}{_money(val['dirty_value']):>22}")
+    lines.append(f"{'Positions':<24}{val['positions']:>22,}"
+                 + (f"  ({val['unvalued_positions']} without a value)"
+                    if val["unvalued_positions"] else ""))
+    lines.append(f"{'Flagged value':<24}{_money(val['flagged_value']):>22}  "
+                 f"{_pct(val['flagged_share'])} of value, {val['flagged_positions']} position(s)")
+    for fx in val["fx"]:
+        if fx["route"] == "identity":
+            continue
+        rate = "MISSING" if fx["rate"] is None else f"{fx['rate']:,.6g}"
+        when = "" if fx["date"] is None else f" on {fx['date']} ({fx['gap_days']} d old, {fx['route']})"
+        lines.append(f"  FX 1 {fx['currency']} = {rate} {ccy}{when}")
+
+    lines += ["", "Data quality"]
+    raised = [(name, f) for name, f in data["flags"].items() if f["positions"]]
+    if not raised:
+        lines.append("  no flags")
+    for name, f in raised:
+        ids = ", ".join(f["identifiers"]) + (f" and {f['more']} more" if f["more"] else "")
+        lines.append(f"  {name:<20}{f['positions']:>5} position(s) {_money(f['value']):>18}  {ids}")
+
+    for dim, rows in data["exposures"].items():
+        title = TITLES.get(dim, dim)
+        lines += ["", f"{title:<40}{'value':>22}{'share':>9}"]
+        for row in rows:
+            label = row["bucket"] if len(row["bucket"]) <= 38 else row["bucket"][:37] + "…"
+            lines.append(f"  {label:<38}{_money(row['value']):>22}{_pct(row['share']):>9}")
+
+    lines += ["", "Concentration"]
+    conc = data["concentration"]
+    for dim in ("issuer", "country"):
+        c = conc.get(dim)
+        if not c:
+            continue
+        tops = ", ".join(f"top {k.split('_')[1]} {_pct(v)}" for k, v in c["top"].items())
+        eff = "n/a" if c["effective_names"] is None else f"{c['effective_names']:.1f}"
+        hhi = "n/a" if c["hhi"] is None else f"{c['hhi']:.4f}"
+        lines.append(f"  {dim:<8} {c['names']} names; {tops}; HHI {hhi} "
+                     f"({eff} effective names)"
+                     + (f"; unclassified {_pct(c['unclassified_share'])}"
+                        if c["unclassified_share"] else ""))
+    if conc.get("limits"):
+        limits = ", ".join(f"{k} {_pct(v)}" for k, v in conc["limits"].items())
+        lines.append(f"  limits: {limits}")
+        if not conc["breaches"]:
+            lines.append("  no breach")
+        for b in conc["breaches"]:
+            lines.append(f"  BREACH {b['dimension']} {b['bucket']}: {_pct(b['share'])} "
+                         f"> {_pct(b['limit'])}")
+    return "\n".join(lines) + "\n"

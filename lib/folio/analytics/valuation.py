@@ -1,0 +1,298 @@
+"""Valuation of positions in a base currency, with data-quality flags.
+
+Owns the valuation rules: which local value a position has (the file's market
+value, else quantity x file price, else quantity x the latest reference price
+on or before the as-of date), when a price is per 100 of nominal, how reference
+instrument attributes fill blanks (issuer, country, asset class, maturity; the
+file's own values win), and which flags a position carries. FX rates come from
+``fx.lookup_fx``. Pure functions over DataFrames: no store access.
+
+Prices are taken to be in the position's currency; accrued interest is kept
+apart (missing counts as 0) and added only in ``dirty_value``.
+
+The per-100 rule
+----------------
+A price is read per 100 of nominal (market value = quantity x price / 100) when
+the position is a bond: its asset class contains ``bond`` or ``oblig`` (any
+case, so "Government Bond" and "Obligation d'État" both qualify), or the
+reference gives the instrument a coupon, or the position or its reference has a
+maturity date (T-bills and money-market paper are quoted per 100 too). Every
+other price is per unit. The rule only matters when the file has no market
+value; a file's market value is always taken as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from folio.analytics.frames import blank, matches, to_dates, upper
+from folio.analytics.fx import FX_ROUTES, lookup_fx
+from folio.errors import ValidationError
+
+FLAGS = ("missing_price", "missing_fx", "stale_fx", "unknown_instrument")
+_TEXT = ("name", "issuer", "country", "asset_class")
+_NUMBERS = ("quantity", "price", "market_value", "accrued_interest")
+_BOND_PATTERN = r"bond|oblig"
+VALUE_SOURCES = ("market_value", "file_price", "reference_price", "missing")
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """Valued positions and the settings that produced them.
+
+    Attributes
+    ----------
+    positions
+        One row per input position, in input order, with the input columns
+        plus: ``is_bond``, ``value_source`` (``market_value``, ``file_price``,
+        ``reference_price`` or ``missing``), ``local_value``, ``local_accrued``,
+        ``fx_rate``, ``fx_date``, ``fx_gap_days``, ``fx_route``, ``value``
+        (clean, base currency), ``accrued``, ``dirty_value``, ``coupon``,
+        ``modified_duration``, the flags in ``FLAGS`` and ``flagged``.
+    base_currency, pivot, stale_days
+        What the valuation was asked for.
+    """
+
+    positions: pd.DataFrame
+    base_currency: str
+    pivot: str = "EUR"
+    stale_days: int = 7
+    as_of: date | None = field(default=None)
+
+    def totals(self) -> dict[str, Any]:
+        """Totals in the base currency and how much of them is flagged (plain data)."""
+        return totals(self.positions, self.base_currency)
+
+
+def totals(valued: pd.DataFrame, base_currency: str) -> dict[str, Any]:
+    """Totals of valued positions: values, unvalued count, flagged value per flag.
+
+    Positions whose base value is unknown (missing price or FX) count as
+    positions and in their flags but add nothing to the values.
+    """
+    value = valued["value"].to_numpy(dtype=float)
+    accrued = valued["accrued"].to_numpy(dtype=float)
+    known = np.nan_to_num(value)
+    total = float(known.sum())
+    flagged = valued["flagged"].to_numpy(dtype=bool)
+    dates = valued["as_of"].dropna().unique() if "as_of" in valued else []
+    flags = {}
+    for flag in FLAGS:
+        mask = valued[flag].to_numpy(dtype=bool)
+        flags[flag] = {"positions": int(mask.sum()), "value": float(known[mask].sum())}
+    flagged_value = float(known[flagged].sum())
+    return {
+        "base_currency": base_currency,
+        "as_of": pd.Timestamp(dates[0]).date().isoformat() if len(dates) == 1 else None,
+        "positions": int(len(valued)),
+        "value": total,
+        "accrued": float(np.nansum(accrued)),
+        "dirty_value": float(np.nansum(valued["dirty_value"].to_numpy(dtype=float))),
+        "unvalued_positions": int(np.isnan(value).sum()),
+        "flagged_positions": int(flagged.sum()),
+        "flagged_value": flagged_value,
+        "flagged_share": flagged_value / total if total else None,
+        "flags": flags,
+    }
+
+
+def _prepare(positions: pd.DataFrame, as_of: Any) -> pd.DataFrame:
+    missing = [c for c in ("identifier", "quantity", "currency") if c not in positions]
+    if missing:
+        raise ValidationError(f"positions lack column(s) {', '.join(missing)}",
+                              column=missing[0], file=None)
+    pos = positions.reset_index(drop=True)
+    extra: dict[str, Any] = {}
+    for column in _NUMBERS:
+        source = pos[column] if column in pos else np.nan
+        extra[column] = pd.to_numeric(pd.Series(source, index=pos.index), errors="coerce"
+                                      ).astype("float64")
+    for column in _TEXT:
+        # An absent column stays absent here: value_positions fills it from the
+        # reference in one step, without first building a million empty strings.
+        if column in pos:
+            extra[column] = pos[column].astype("str")
+    extra["identifier"] = pos["identifier"].astype("str")
+    extra["currency"] = upper(pos["currency"])
+    extra["maturity_date"] = to_dates(pos["maturity_date"] if "maturity_date" in pos
+                                      else pd.Series(pd.NaT, index=pos.index))
+    if as_of is not None:
+        extra["as_of"] = to_dates(pd.Series([as_of] * len(pos)))
+    elif "as_of" in pos:
+        extra["as_of"] = to_dates(pos["as_of"])
+    else:
+        raise ValidationError("positions have no as_of column; pass as_of=", column="as_of")
+    out = pos.assign(**extra)
+    if out["as_of"].isna().any():
+        raise ValidationError("some positions have no as-of date", column="as_of")
+    return out
+
+
+def _reference(instruments: pd.DataFrame | None, identifiers: pd.Series) -> dict[str, Any]:
+    """Reference attributes aligned with ``identifiers`` (missing where unknown)."""
+    n = len(identifiers)
+    if instruments is None or instruments.empty:
+        empty_text = pd.Series(pd.NA, index=range(n), dtype="str")
+        return {"known": np.zeros(n, dtype=bool), "issuer": empty_text, "country": empty_text,
+                "asset_class": empty_text, "maturity_date": to_dates([pd.NaT] * n),
+                "coupon": np.full(n, np.nan), "modified_duration": np.full(n, np.nan)}
+    ref = instruments.drop_duplicates("identifier", keep="last").reset_index(drop=True)
+    index = pd.Index(upper(ref["identifier"]))
+    # Match the distinct identifiers, then spread: one hash lookup per instrument.
+    codes, uniques = pd.factorize(identifiers)
+    at_unique = index.get_indexer(upper(pd.Series(uniques, dtype="str")))
+    at = np.where(codes >= 0, at_unique[np.maximum(codes, 0)] if len(uniques) else -1, -1)
+    known = at >= 0
+    take = np.where(known, at, 0)
+
+    def pick(column: str, kind: str):
+        if column not in ref:
+            values = pd.Series(pd.NA, index=ref.index)
+        else:
+            values = ref[column]
+        if kind == "date":
+            values = to_dates(values)
+        elif kind == "float":
+            values = pd.to_numeric(values, errors="coerce").astype("float64")
+        else:
+            values = values.astype("str")
+        taken = values.iloc[take].reset_index(drop=True)
+        return taken.where(pd.Series(known)) if kind != "float" else np.where(
+            known, taken.to_numpy(dtype=float), np.nan)
+
+    return {"known": known, "issuer": pick("issuer", "text"), "country": pick("country", "text"),
+            "asset_class": pick("asset_class", "text"), "maturity_date": pick("maturity_date", "date"),
+            "coupon": pick("coupon", "float"), "modified_duration": pick("modified_duration", "float")}
+
+
+def _reference_prices(pos: pd.DataFrame, need: np.ndarray, prices: pd.DataFrame | None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Latest reference price on or before the as-of date for the rows in ``need``."""
+    price = np.full(len(pos), np.nan)
+    when = np.full(len(pos), np.datetime64("NaT"), dtype="datetime64[ns]")
+    if prices is None or prices.empty or not need.any():
+        return price, when
+    table = pd.DataFrame({
+        "identifier": prices["identifier"].astype("str").str.upper(),
+        "price_date": to_dates(prices["date"]),
+        "ref_price": pd.to_numeric(prices["price"], errors="coerce").astype("float64"),
+    }).dropna().sort_values("price_date", kind="stable")
+    idx = np.flatnonzero(need)
+    left = pd.DataFrame({"identifier": pos["identifier"].iloc[idx].str.upper().to_numpy(),
+                         "when": pos["as_of"].iloc[idx].to_numpy(), "at": idx})
+    left = left.astype({"identifier": "str"}).sort_values("when", kind="stable")
+    found = pd.merge_asof(left, table, left_on="when", right_on="price_date", by="identifier",
+                          direction="backward")
+    at = found["at"].to_numpy()
+    price[at] = found["ref_price"].to_numpy(dtype=float)
+    when[at] = found["price_date"].to_numpy(dtype="datetime64[ns]")
+    return price, when
+
+
+def value_positions(positions: pd.DataFrame, *, base_currency: str,
+                    instruments: pd.DataFrame | None = None,
+                    fx_rates: pd.DataFrame | None = None,
+                    prices: pd.DataFrame | None = None,
+                    as_of: date | str | None = None, pivot: str = "EUR",
+                    stale_days: int = 7) -> Valuation:
+    """Value positions in ``base_currency`` and flag what the value rests on.
+
+    Parameters
+    ----------
+    positions
+        Needs ``identifier``, ``quantity``, ``currency`` and an ``as_of``
+        column (or ``as_of=``); uses ``price``, ``market_value``,
+        ``accrued_interest``, ``issuer``, ``country``, ``asset_class``,
+        ``maturity_date`` when present. Several as-of dates may be valued at
+        once; each row uses rates for its own date.
+    base_currency
+        Currency of the values.
+    instruments, fx_rates, prices
+        Reference frames as the store holds them. ``None`` is an empty
+        reference: every instrument is then ``unknown_instrument``.
+    as_of
+        Overrides the positions' as-of date.
+    pivot
+        Currency for cross rates (EUR by default: CFA francs are quoted to it).
+    stale_days
+        An FX quote older than this many days before the as-of date is flagged
+        ``stale_fx`` (it is still used).
+
+    Returns
+    -------
+    Valuation
+        Positions in input order with values and flags; see ``Valuation``.
+    """
+    base_currency, pivot = str(base_currency).strip().upper(), str(pivot).strip().upper()
+    pos = _prepare(positions, as_of)
+    ref = _reference(instruments, pos["identifier"])
+    filled = {}
+    for column in ("issuer", "country", "asset_class"):
+        filled[column] = (pos[column].mask(pd.Series(blank(pos[column])), ref[column])
+                          if column in pos else ref[column])
+    filled["maturity_date"] = pos["maturity_date"].fillna(ref["maturity_date"])
+    is_bond = (matches(filled["asset_class"], _BOND_PATTERN) | ~np.isnan(ref["coupon"])
+               | filled["maturity_date"].notna().to_numpy(dtype=bool))
+
+    quantity = pos["quantity"].to_numpy(dtype=float)
+    scale = np.where(is_bond, 0.01, 1.0)
+    file_value = pos["market_value"].to_numpy(dtype=float)
+    from_price = quantity * pos["price"].to_numpy(dtype=float) * scale
+    need_ref = np.isnan(file_value) & np.isnan(from_price)
+    ref_price, price_date = _reference_prices(pos, need_ref, prices)
+    from_ref = quantity * ref_price * scale
+    local = np.where(~np.isnan(file_value), file_value,
+                     np.where(~np.isnan(from_price), from_price, from_ref))
+    # Categoricals: a million short labels cost nothing as codes.
+    source = pd.Categorical.from_codes(
+        np.select([~np.isnan(file_value), ~np.isnan(from_price), ~np.isnan(from_ref)],
+                  [0, 1, 2], 3), categories=VALUE_SOURCES)
+    local_accrued = np.nan_to_num(pos["accrued_interest"].to_numpy(dtype=float))
+
+    # Rates are looked up once per (currency, date), then spread over the rows.
+    ccy_codes, ccy_uniques = pd.factorize(pos["currency"])
+    day_codes, day_uniques = pd.factorize(pos["as_of"])
+    combined = ccy_codes.astype(np.int64) * max(len(day_uniques), 1) + day_codes
+    keys, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+    fx = lookup_fx(pos["currency"].iloc[first].to_numpy(), pos["as_of"].iloc[first].to_numpy(),
+                   base_currency, fx_rates, pivot=pivot)
+    rate = fx["fx_rate"].to_numpy()[inverse]
+    gap = fx["fx_gap_days"].to_numpy()[inverse]
+    # Treat a missing currency as missing FX rather than guessing one.
+    rate = np.where(ccy_codes < 0, np.nan, rate)
+
+    value = local * rate
+    accrued = local_accrued * rate
+    flags = {
+        "missing_price": np.isnan(local),
+        "missing_fx": np.isnan(rate),
+        "stale_fx": ~np.isnan(rate) & (gap > stale_days),
+        "unknown_instrument": ~ref["known"],
+    }
+    flagged = np.logical_or.reduce([flags[f] for f in FLAGS])
+    out = pos.assign(
+        **filled,
+        is_bond=is_bond,
+        value_source=source,
+        reference_price=ref_price, price_date=price_date,
+        local_value=local, local_accrued=local_accrued,
+        fx_rate=rate, fx_date=fx["fx_date"].to_numpy()[inverse], fx_gap_days=gap,
+        fx_route=pd.Categorical.from_codes(
+            pd.Categorical(fx["fx_route"], categories=FX_ROUTES).codes[inverse],
+            categories=FX_ROUTES),
+        value=value, accrued=accrued, dirty_value=value + accrued,
+        coupon=ref["coupon"], modified_duration=ref["modified_duration"],
+        **flags, flagged=flagged,
+    )
+    day = pd.Timestamp(day_uniques[0]).date() if len(day_uniques) == 1 else None
+    return Valuation(out, base_currency, pivot, int(stale_days), day)
+
+
+def frame_of(valued: Valuation | pd.DataFrame) -> pd.DataFrame:
+    """The positions frame of a ``Valuation``, or the frame itself."""
+    return valued.positions if isinstance(valued, Valuation) else valued
