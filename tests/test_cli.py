@@ -94,3 +94,22 @@ def test_dry_run_and_mapping_commands(tmp_path, home):
 def test_usage_error_exits_2(home):
     run = folio_cmd("import", home=home)
     assert run.returncode == 2 and "--portfolio" in run.stderr
+
+
+def test_report_text_and_json_agree(home):
+    env_demo = folio_cmd("demo", home=home)
+    assert env_demo.returncode == 0, env_demo.stderr
+    text = folio_cmd("report", "TRESO-SN", "--as-of", "2024-01-31", home=home)
+    assert text.returncode == 0, text.stderr
+    assert "TRESO-SN as of 2024-01-31 (values in XOF)" in text.stdout
+    data = json.loads(folio_cmd("report", "TRESO-SN", "--as-of", "2024-01-31", "--json",
+                                home=home).stdout)
+    assert set(data["exposures"]) == {"issuer", "country", "currency", "asset_class", "maturity"}
+    for buckets in data["exposures"].values():
+        assert abs(sum(b["share"] for b in buckets) - 1) < 1e-9
+    total = f"{data['valuation']['value']:,.0f}"
+    assert total in text.stdout
+    usd = folio_cmd("report", "TRESO-SN", "--base-currency", "USD", "--json", home=home)
+    assert json.loads(usd.stdout)["base_currency"] == "USD"
+    missing = folio_cmd("report", "NOPE", home=home)
+    assert missing.returncode == 1 and "NOPE" in missing.stderr

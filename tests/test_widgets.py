@@ -86,3 +86,45 @@ def test_progress_text_and_widget(tmp_path, capsys):
     bar = JobBar(job)
     assert bar.bar.value == 100 and bar.bar.bar_style == "warning"
     assert "2 of 4 rows imported" in bar.label.value
+
+
+def sample_store():
+    import csv as _csv
+
+    from conftest import HOLDINGS
+
+    folio.load_reference()
+    for entry in _csv.DictReader(open(HOLDINGS / "manifest.csv", encoding="utf-8")):
+        if entry["base_currency"]:
+            folio.create_portfolio(entry["portfolio"], entry["base_currency"])
+        folio.import_file(HOLDINGS / entry["file"], entry["portfolio"], as_of=entry["as_of"] or None)
+
+
+def test_dashboard_state_follows_the_pickers():
+    from folio.widgets import Dashboard
+
+    sample_store()
+    board = Dashboard("PENSION-CM", limits={"issuer": 0.5})
+    assert board.as_of.options == ("2024-01-31", "2024-02-29", "2024-03-31")
+    assert board.as_of.value == "2024-03-31" and board.compare.value == "2024-02-29"
+    assert board.valuation.base_currency == "XAF"
+    shares = board.exposure["share"]
+    assert abs(shares.sum() - 1) < 1e-9 and board.exposure.iloc[0]["bucket"] == "Republic of Cameroon"
+    assert board.breaches[["dimension", "bucket"]].values.tolist() == [["issuer",
+                                                                       "Republic of Cameroon"]]
+    assert "Republic of Cameroon" in board.concentration_view.value
+    assert "CM0000SFC011" in board.valuation_view.value  # flagged: not in the reference
+    board.limits.value = "issuer=0.9"
+    assert board.breaches.empty and "No limit breached" in board.concentration_view.value
+    board.scenario.value = "cfa_peg_break"
+    totals = board.stressed.totals()
+    assert totals["after"] > totals["before"]  # a XAF fund gains on its EUR and USD holdings
+    summary = board.changes.summary()
+    assert summary["change"] == pytest.approx(
+        summary["quantity_effect"] + summary["price_effect"] + summary["fx_effect"])
+    board.dimension.value = "currency"
+    assert set(board.exposure["bucket"]) == {"XAF", "EUR", "USD"}
+    board.portfolio.value = "TRESO-SN"
+    assert board.as_of.value == "2024-02-29" and board.valuation.base_currency == "XOF"
+    board.as_of.value = "2024-01-31"
+    assert board.changes is None and "No earlier snapshot" in board.changes_view.value

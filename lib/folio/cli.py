@@ -1,4 +1,4 @@
-"""The ``folio`` command: import, status, issues, reference, mapping, demo.
+"""The ``folio`` command: import, status, issues, report, worker, reference, mapping, demo.
 
 Owns argument parsing, output (text or ``--json``) and exit status: 0 when an
 import succeeded, partly succeeded or was unchanged; 1 when it failed or could
@@ -129,6 +129,21 @@ def cmd_demo(args) -> int:
     return run_demo(Path(args.data) if args.data else PROJECT_DATA, via=args.via)
 
 
+def cmd_report(args) -> int:
+    from folio.analytics import format_report, report
+
+    limits = {}
+    for item in args.limit or ():
+        dimension, _, share = item.partition("=")
+        limits[dimension.strip()] = float(share)
+    data = report(args.portfolio, args.as_of, args.base_currency, limits=limits or None)
+    if args.json:
+        _print_json(data)
+    else:
+        print(format_report(data))
+    return EXIT_OK
+
+
 def cmd_worker(args) -> int:
     from folio.execution import worker
 
@@ -185,6 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("portfolios", help="list portfolios")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_portfolios)
+
+    p = sub.add_parser("report", help="valuation, exposures, concentration and flags")
+    p.add_argument("portfolio")
+    p.add_argument("--as-of", help="snapshot date (default: the latest)")
+    p.add_argument("--base-currency", help="value in this currency instead of the portfolio's")
+    p.add_argument("--limit", action="append", metavar="DIMENSION=SHARE",
+                   help="a concentration limit, e.g. issuer=0.10 (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("worker", help="run a Celery worker for imports (solo pool by default)")
     p.add_argument("--pool", choices=["solo", "prefork", "threads"],
