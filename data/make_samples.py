@@ -80,8 +80,8 @@ BFA27 = bond("BF0000BFA27", "Burkina Faso 6,50% 2027", "Burkina Faso", "BF", "XO
 BT_SN = bond("SN0000BTS24", "Bon du Trésor Sénégal 12 mois", "République du Sénégal", "SN", "XOF", date(2024, 11, 29), 0.0, 0.8, cls="Monétaire")
 SONATEL = equity("SN0000SNT01", "Sonatel", "Sonatel SA", "SN", "XOF")
 SGBCI = equity("CI0000SGB01", "Société Générale Côte d'Ivoire", "Société Générale CI", "CI", "XOF", ref=False)
-SEN31_USD = bond("XS233367628", "Senegal 6.25% 2033 (USD Eurobond)", "Republic of Senegal", "SN", "USD", date(2033, 5, 23), 6.25, 6.6)
-CIV32_EUR = bond("XS206478662", "Côte d'Ivoire 5.875% 2031 (EUR Eurobond)", "Republic of Côte d'Ivoire", "CI", "EUR", date(2031, 10, 17), 5.875, 5.9)
+SEN31_USD = bond("XS233367628", "Senegal 6.25% 2033 (USD Eurobond)", "République du Sénégal", "SN", "USD", date(2033, 5, 23), 6.25, 6.6)
+CIV32_EUR = bond("XS206478662", "Côte d'Ivoire 5.875% 2031 (EUR Eurobond)", "République de Côte d'Ivoire", "CI", "EUR", date(2031, 10, 17), 5.875, 5.9)
 BUND33 = bond("DE000110258", "Bund 2.30% 2033", "Federal Republic of Germany", "DE", "EUR", date(2033, 2, 15), 2.30, 8.1)
 OAT30 = bond("FR001340790", "OAT 2.50% 2030", "French Republic", "FR", "EUR", date(2030, 5, 25), 2.50, 5.6, ref=False)
 

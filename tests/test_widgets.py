@@ -90,14 +90,14 @@ def test_progress_text_and_widget(tmp_path, capsys):
 
 def sample_store():
     import csv as _csv
+    from pathlib import Path
 
-    from conftest import HOLDINGS
-
+    holdings = Path(__file__).resolve().parents[1] / "data" / "holdings"
     folio.load_reference()
-    for entry in _csv.DictReader(open(HOLDINGS / "manifest.csv", encoding="utf-8")):
+    for entry in _csv.DictReader(open(holdings / "manifest.csv", encoding="utf-8")):
         if entry["base_currency"]:
             folio.create_portfolio(entry["portfolio"], entry["base_currency"])
-        folio.import_file(HOLDINGS / entry["file"], entry["portfolio"], as_of=entry["as_of"] or None)
+        folio.import_file(holdings / entry["file"], entry["portfolio"], as_of=entry["as_of"] or None)
 
 
 def test_dashboard_state_follows_the_pickers():

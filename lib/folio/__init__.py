@@ -16,6 +16,7 @@ The whole public surface, grouped::
     folio.configure(home="/tmp/folio")   # or FOLIO_HOME, FOLIO_DATABASE_URL, ...
 """
 
+from folio import analytics
 from folio.catalog import (
     create_portfolio,
     get_import,
@@ -64,6 +65,8 @@ __all__ = [
     # import
     "submit_import", "import_file", "ImportJob", "ImportResult", "save_mapping", "mappings",
     "load_reference", "progress", "start_worker",
+    # analysis (folio.analytics: value_snapshot, exposure, stress, report, ...)
+    "analytics",
     # the store
     "portfolios", "positions", "imports", "get_import", "create_portfolio",
     # settings

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from folio.analytics.changes import Changes, compare_snapshots
 from folio.analytics.valuation import Valuation, value_positions
@@ -21,7 +21,6 @@ from folio.errors import NotFound, ValidationError
 from folio.ingest.parse import check_currencies
 from folio.store import queries
 from folio.store.db import get_engine
-from folio.store.schema import snapshots
 
 
 @dataclass(frozen=True)
@@ -68,11 +67,7 @@ def snapshot_dates(portfolio: str, *, settings: Settings | None = None) -> list[
 
 
 def _dates(engine: Engine, portfolio: str) -> list[date]:
-    # queries has no snapshot listing; this read is the only SQL analytics owns.
-    with engine.connect() as conn:
-        rows = conn.execute(select(snapshots.c.as_of).where(snapshots.c.portfolio == portfolio)
-                            .order_by(snapshots.c.as_of)).scalars().all()
-    return [d if isinstance(d, date) else date.fromisoformat(str(d)) for d in rows]
+    return queries.snapshot_dates(engine, portfolio)
 
 
 def _base_currency(engine: Engine, portfolio: str) -> str:

@@ -263,6 +263,14 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
     return status
 
 
+def snapshot_dates(engine: Engine, portfolio: str) -> list[date]:
+    """The as-of dates of a portfolio's snapshots, oldest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(snapshots.c.as_of).where(snapshots.c.portfolio == portfolio)
+                            .order_by(snapshots.c.as_of)).scalars().all()
+    return [d if isinstance(d, date) else date.fromisoformat(str(d)) for d in rows]
+
+
 def current_import(engine: Engine, portfolio: str, as_of: date) -> str | None:
     with engine.connect() as conn:
         return conn.execute(select(snapshots.c.import_id).where(
