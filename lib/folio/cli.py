@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -235,6 +236,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.func(args)
     except FolioError as exc:
         return _fail(exc, getattr(args, "json", False) and args.command == "import")
+    except BrokenPipeError:  # `folio report X | head`: the reader left; not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":
