@@ -7,7 +7,8 @@ Prints, each the median of --runs runs (default 3), with its ratio to the floor:
   folio local  folio.import_file(..., via="local"), full validation, fresh store
   folio celery the same through a solo worker on the embedded broker
   pg floor / pg folio  the same on PostgreSQL (COPY for the floor) when
-               FOLIO_DATABASE_URL (or FOLIO_TEST_DATABASE_URL) points at a server
+               FOLIO_BENCH_DATABASE_URL (or FOLIO_TEST_DATABASE_URL) is an admin URL
+               of a server: each run creates and drops its own database
 and the peak RSS of a folio local import (in a child process, so it is its own).
 
 Usage: python benchmarks/import_bench.py [--rows N] [--runs K] [--json] [--skip-celery]
@@ -67,14 +68,42 @@ def naive_sqlite(path: Path, folder: Path):
     return run
 
 
+def fresh_pg_database(admin_url: str) -> str:
+    """A new empty database on the server (dropped by nobody: names are unique)."""
+    import sqlalchemy as sa
+
+    url = sa.engine.make_url(admin_url).set(drivername="postgresql+psycopg")
+    name = f"folio_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(admin_url: str, url: str) -> None:
+    import sqlalchemy as sa
+
+    from folio.store.db import dispose_all
+
+    dispose_all()
+    name = sa.engine.make_url(url).database
+    admin = sa.create_engine(sa.engine.make_url(admin_url).set(drivername="postgresql+psycopg"),
+                             isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def folio_import(path: Path, folder: Path, via: str, database_url: str | None = None):
     import folio
 
     def run(i: int) -> None:
         home = folder / f"{via}-{i}-{uuid.uuid4().hex}"
         overrides = {"home": home}
-        if database_url:
-            overrides["database_url"] = database_url
+        fresh = fresh_pg_database(database_url) if database_url else None
+        if fresh:
+            overrides["database_url"] = fresh
         with folio.configure(**overrides):
             worker = folio.start_worker() if via == "celery" else None
             try:
@@ -86,6 +115,8 @@ def folio_import(path: Path, folder: Path, via: str, database_url: str | None = 
             finally:
                 if worker:
                     worker.stop()
+                if fresh:
+                    drop_pg_database(database_url, fresh)
 
     run.last = 0.0
     return run
@@ -139,7 +170,7 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--skip-celery", action="store_true")
     args = parser.parse_args()
-    pg_url = os.environ.get("FOLIO_DATABASE_URL") or os.environ.get("FOLIO_TEST_DATABASE_URL")
+    pg_url = os.environ.get("FOLIO_BENCH_DATABASE_URL") or os.environ.get("FOLIO_TEST_DATABASE_URL")
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -162,7 +193,7 @@ def main() -> int:
                        ("folio_local_s", "folio local"), ("folio_celery_s", "folio celery (solo, embedded)"),
                        ("pg_floor_s", "PostgreSQL floor (COPY)"), ("pg_folio_s", "PostgreSQL folio local")]:
         if key in figures:
-            base = figures["pg_floor_s"] if key == "pg_folio_s" else floor
+            base = figures["pg_floor_s"] if key.startswith("pg_") else floor  # PG vs PG floor
             print(f"  {label:32s} {figures[key]:7.2f} s   {figures[key] / base:5.2f}x floor")
     print(f"  folio local vs naive: {figures['naive_s'] / figures['folio_local_s']:.2f}x faster")
     if "folio_celery_s" in figures:
