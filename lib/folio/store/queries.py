@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -199,13 +200,31 @@ def _bulk_insert(conn: Connection, table, fixed: Mapping[str, Any], frame: pd.Da
     fixed_values = [v.isoformat() if sqlite and isinstance(v, date) else v
                     for v in fixed.values()]
     step = max(2000, total // 20)  # progress at least every 5%
-    for start, stop in _chunks(total, step):
-        part = frame.iloc[start:stop]
-        columns = [_column_values(part, f, sqlite) for f in fields]
-        rows = [(*fixed_values, *values) for values in zip(*columns, strict=True)]
-        conn.exec_driver_sql(sql, rows)
-        if progress:
-            progress(stop, total)
+    copy = None
+    if conn.dialect.name == "postgresql":
+        # COPY through the same connection, so still inside the import's transaction.
+        cursor = conn.connection.driver_connection.cursor()
+        copy = cursor.copy(f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+                           f"FROM STDIN")
+        writer = copy.__enter__()
+    try:
+        for start, stop in _chunks(total, step):
+            part = frame.iloc[start:stop]
+            columns = [_column_values(part, f, sqlite) for f in fields]
+            rows = [(*fixed_values, *values) for values in zip(*columns, strict=True)]
+            if copy is not None:
+                for row in rows:
+                    writer.write_row(row)
+            else:
+                conn.exec_driver_sql(sql, rows)
+            if progress:
+                progress(stop, total)
+    except BaseException:
+        if copy is not None:
+            copy.__exit__(*sys.exc_info())
+        raise
+    if copy is not None:
+        copy.__exit__(None, None, None)
 
 
 def write_snapshot(engine: Engine, write: SnapshotWrite,
