@@ -76,3 +76,24 @@ def test_too_large_is_refused_before_reading(tmp_path):
     with pytest.raises(folio.ReadError) as info:
         read_table(path, max_bytes=1000)
     assert info.value.code == "too_large" and info.value.limit == 1000
+
+
+def test_late_non_utf8_byte_falls_back_to_cp1252(tmp_path):
+    # The head is plain ASCII; a cp1252 byte arrives after the first megabyte.
+    path = tmp_path / "late.csv"
+    rows = "".join(f"FR0000120271,{i},10.0,EUR\r\n" for i in range(60_000))
+    path.write_bytes(("ISIN,Quantity,Price,Currency\r\n" + rows + "FR0000133308,1,1.0,EUR;é\r\n")
+                     .encode("cp1252"))
+    table = read_table(path)
+    assert table.encoding == "cp1252"
+    assert table.rows[0] == 2 and table.rows[-1] == 60_002
+    assert table.frame.iloc[-1, 3] == "EUR;é"
+
+
+def test_utf8_bom_crlf_file_keeps_line_numbers(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeffNote\r\n\r\nISIN;Quantité;Devise\r\nFR0000120271;1;EUR\r\nFR0000133308;2;EUR\r\n"
+                     .encode("utf-8"))
+    table = read_table(path)
+    assert table.encoding == "utf-8-sig" and table.header == ["ISIN", "Quantité", "Devise"]
+    assert table.rows.tolist() == [4, 5] and table.frame.iloc[1, 2] == "EUR"

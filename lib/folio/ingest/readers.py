@@ -194,8 +194,8 @@ def _record_starts(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     buf = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 10)
     ends = newlines
-    if b'"' in data:
-        quotes = np.flatnonzero(buf == 34)
+    quotes = np.flatnonzero(buf == 34)
+    if len(quotes):
         inside = np.searchsorted(quotes, newlines) % 2 == 1
         ends = newlines[~inside]
     starts = np.concatenate(([0], ends + 1))
@@ -205,11 +205,61 @@ def _record_starts(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     return starts, line_numbers
 
 
+HEAD_BYTES = 1 << 20
+
+
 def _read_csv(data: bytes, name: str, known: Iterable[str] = ()) -> RawTable:
+    fast = _read_utf8_in_place(data, name, known)
+    if fast is not None:
+        return fast
     text, encoding = _decode(data, name)
     if "\n" not in text and "\r" in text:
         text = text.replace("\r", "\n")  # classic Mac line endings
     head_lines = text.split("\n", HEADER_SCAN_LINES)[:HEADER_SCAN_LINES]
+    header_index, delimiter, cells = _header(head_lines, name, known)
+    parts = text.split("\n", header_index + 1)
+    body_text = parts[header_index + 1] if len(parts) > header_index + 1 else ""
+    return _parse_body(body_text.encode("utf-8"), name, encoding, header_index, delimiter, cells)
+
+
+def _read_utf8_in_place(data: bytes, name: str, known: Iterable[str]) -> RawTable | None:
+    """UTF-8 files parsed from the bytes as they are, without decoding the whole file.
+
+    Decoding, splitting and re-encoding a large file cost three copies of it;
+    here only the head is decoded (to find the header) and pyarrow validates the
+    rest as it parses. None means "take the general path" (another encoding,
+    old Mac line endings, or bytes that turn out not to be UTF-8).
+    """
+    bom = data.startswith(b"\xef\xbb\xbf")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:65536]:
+        return None
+    head = data[3 if bom else 0:HEAD_BYTES]
+    cut = head.rfind(b"\n")
+    if cut < 0 or (b"\r" in head and b"\r\n" not in head):
+        return None
+    try:
+        head_text = head[:cut].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    head_lines = head_text.split("\n", HEADER_SCAN_LINES)[:HEADER_SCAN_LINES]
+    if len(head_lines) <= 1 and len(data) > cut + 1 + (3 if bom else 0):
+        return None  # one enormous first line: let the general path judge it
+    header_index, delimiter, cells = _header(head_lines, name, known)
+    offset = 3 if bom else 0
+    for _ in range(header_index + 1):
+        offset = data.index(b"\n", offset) + 1
+    try:
+        return _parse_body(memoryview(data)[offset:], name, "utf-8-sig" if bom else "utf-8",
+                           header_index, delimiter, cells)
+    except _NotUtf8:
+        return None
+
+
+class _NotUtf8(Exception):
+    pass
+
+
+def _header(head_lines: list[str], name: str, known: Iterable[str]) -> tuple[int, str, list[str]]:
     try:
         header_index, delimiter, cells = _find_header(head_lines, known)
     except ReadError:
@@ -227,12 +277,14 @@ def _read_csv(data: bytes, name: str, known: Iterable[str] = ()) -> RawTable:
             f"columns such as ISIN, Quantity, Currency (or Code ISIN, Quantité, Devise); "
             f"first line: {first[:120]!r}", file=name, row=1, value=first[:200],
         ) from None
+    return header_index, delimiter, cells
+
+
+def _parse_body(body, name: str, encoding: str, header_index: int, delimiter: str,
+                cells: list[str]) -> RawTable:
     header = unique_names(cells)
-    parts = text.split("\n", header_index + 1)
-    body_text = parts[header_index + 1] if len(parts) > header_index + 1 else ""
-    body = body_text.encode("utf-8")
     first_line = header_index + 2  # 1-based line of the first data record
-    if not body.strip():
+    if not np.isin(np.frombuffer(body, dtype=np.uint8), (9, 10, 13, 32), invert=True).any():
         raise ReadError(f"{name}: the file has a header (line {header_index + 1}) but no data "
                         f"rows", file=name, row=header_index + 1)
     starts, lines = _record_starts(body)
@@ -257,6 +309,8 @@ def _read_csv(data: bytes, name: str, known: Iterable[str] = ()) -> RawTable:
             ),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if isinstance(body, memoryview) and "UTF8" in str(exc).replace("-", "").upper():
+            raise _NotUtf8() from None
         raise ReadError(f"{name}: cannot parse as {delimiter!r}-delimited text: {exc}",
                         file=name) from None
     frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if t == pa.string() else None)
@@ -288,7 +342,7 @@ def _locate_ragged(body: bytes, starts: np.ndarray, lines: np.ndarray, delimiter
     for index in range(len(starts)):
         if wanted is None:
             break
-        record = body[starts[index]:ends[index]].rstrip(b"\r\n").decode("utf-8")
+        record = bytes(body[starts[index]:ends[index]]).rstrip(b"\r\n").decode("utf-8")
         if not record:
             continue  # empty lines are kept as empty rows by the parser
         cells = len(_split_cells(record, delimiter))
