@@ -142,8 +142,15 @@ def parse_dates(column: pd.Series, *, excel_serials: bool = False) -> tuple[np.n
     return values, invalid
 
 
+LUHN_CHUNK = 100_000
+
+
 def _luhn_ok(isins: np.ndarray) -> np.ndarray:
     """ISIN check digits for an array of 12-character upper-case codes."""
+    if len(isins) > LUHN_CHUNK:
+        # In slices: the digit matrices of a million codes would cost hundreds of MB.
+        return np.concatenate([_luhn_ok(isins[i:i + LUHN_CHUNK])
+                               for i in range(0, len(isins), LUHN_CHUNK)])
     if len(isins) == 0:
         return np.zeros(0, dtype=bool)
     raw = np.frombuffer("".join(isins).encode("ascii"), dtype=np.uint8).reshape(-1, 12)
@@ -154,7 +161,7 @@ def _luhn_ok(isins: np.ndarray) -> np.ndarray:
     digits = np.stack([tens, ones], axis=2).reshape(len(isins), 22)
     present = digits >= 0
     # Luhn: from the rightmost payload digit leftwards, double every other digit.
-    rank = np.cumsum(present[:, ::-1], axis=1)[:, ::-1] - 1
+    rank = np.cumsum(present[:, ::-1], axis=1, dtype=np.int8)[:, ::-1] - 1
     d = np.where(present, digits, 0)
     doubled = np.where(rank % 2 == 0, d * 2, d)
     doubled = np.where(doubled > 9, doubled - 9, doubled)
@@ -175,7 +182,10 @@ def check_isins(identifiers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     uniq = pd.Series(uniques, dtype=pd.StringDtype("pyarrow"))
     shaped = uniq.str.match(r"^[A-Z]{2}[A-Z0-9]{9}[0-9]$").fillna(False).to_numpy(bool)
     ok = np.ones(len(uniq), dtype=bool)
-    ok[shaped] = _luhn_ok(uniq[shaped].to_numpy(dtype=object))
+    candidates = uniq[shaped]
+    ok[shaped] = np.concatenate([np.zeros(0, dtype=bool)] + [
+        _luhn_ok(candidates.iloc[i:i + LUHN_CHUNK].to_numpy(dtype=object))
+        for i in range(0, len(candidates), LUHN_CHUNK)])
     valid_code = codes >= 0
     idx = np.maximum(codes, 0)
     looks_like = valid_code & shaped[idx]

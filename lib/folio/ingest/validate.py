@@ -14,6 +14,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from folio.errors import ValidationError
 from folio.ingest.columns import DATES, NUMERIC, ColumnMapping, normalise
@@ -93,15 +95,19 @@ def _as_list(values, n: int) -> list:
 def _data_rows(table: RawTable, id_col: str) -> np.ndarray:
     """Mask of rows that are data: not blank, not a totals line, not below the data."""
     frame = table.frame
-    stripped = {c: frame[c].str.strip() for c in frame.columns}
-    blank = np.logical_and.reduce([(s == "").fillna(True).to_numpy(bool) for s in stripped.values()])
-    ident = stripped[id_col].fillna("")
-    has_id = (ident != "").to_numpy(bool)
-    total_like = np.zeros(len(frame), dtype=bool)
-    for s in stripped.values():
+    n = len(frame)
+    blank = np.ones(n, dtype=bool)
+    total_like = np.zeros(n, dtype=bool)
+    # One column at a time: stripped copies of every column at once cost a copy
+    # of the whole file.
+    for column in frame.columns:
+        s = frame[column].str.strip()
+        blank &= (s == "").fillna(True).to_numpy(bool)
         head = s.fillna("").str.slice(0, 40).str.lower()
-        # Column-wise; "TotalEnergies" is a name, not a totals line (no word break).
+        # "TotalEnergies" is a name, not a totals line (no word break after "total").
         total_like |= head.str.match(_TOTAL_TEXT).fillna(False).to_numpy(bool)
+    ident = frame[id_col].str.strip().fillna("")
+    has_id = (ident != "").to_numpy(bool)
     # A totals line has no instrument of its own (or "Total" stands in its place).
     id_is_total = np.array([bool(_TOTAL.match(normalise(v))) for v in ident[total_like]])
     if total_like.any():
@@ -132,7 +138,7 @@ def validate(
     """
     cols = mapping.fields  # field -> file column
     keep = _data_rows(table, cols["identifier"])
-    frame = table.frame.loc[keep].reset_index(drop=True)
+    frame = table.frame if keep.all() else table.frame.loc[keep].reset_index(drop=True)
     rows = table.rows[keep]
     n = len(frame)
     issues = _Issues()
@@ -219,14 +225,12 @@ def validate(
 
     # Duplicates: an identical row twice is an error (it would double count);
     # the same instrument on two different rows (lots) is a warning.
-    mapped = frame[list(cols.values())]
     id_col = cols["identifier"]
-    exact = mapped.duplicated(keep="first").to_numpy(bool) & ~rejected
+    first_of = _first_occurrence([frame[c] for c in cols.values()])
+    exact = (first_of != np.arange(n)) & ~rejected
     if exact.any():
-        first = pd.Series(rows).groupby(
-            pd.MultiIndex.from_frame(mapped.fillna(""))).transform("first").to_numpy()
         error(exact, "identifier", "duplicate_row",
-              pd.Series("same as row " + pd.Series(first).astype(str), dtype=object),
+              pd.Series("same as row " + pd.Series(rows[first_of]).astype(str), dtype=object),
               values=frame[id_col])
     live = ~rejected
     same_id = np.zeros(n, dtype=bool)
@@ -257,13 +261,13 @@ def validate(
     keep_rows = ~rejected
     positions = pd.DataFrame({
         "row": rows[keep_rows],
-        "identifier": ident[keep_rows].to_numpy(dtype=object),
+        "identifier": ident[keep_rows].reset_index(drop=True),
         "name": _text_or_none(text, "name", keep_rows),
         "quantity": numbers["quantity"][keep_rows],
         "price": numbers["price"][keep_rows],
         "market_value": numbers["market_value"][keep_rows],
         "accrued_interest": numbers["accrued_interest"][keep_rows],
-        "currency": ccy[keep_rows].to_numpy(dtype=object),
+        "currency": ccy[keep_rows].reset_index(drop=True),
         "issuer": _text_or_none(text, "issuer", keep_rows),
         "country": _text_or_none(text, "country", keep_rows, upper_codes=True),
         "asset_class": _text_or_none(text, "asset_class", keep_rows),
@@ -273,14 +277,38 @@ def validate(
                      rows_rejected=int(rejected.sum()), as_of=resolved, decimal=decimal)
 
 
+def _first_occurrence(columns: list[pd.Series]) -> np.ndarray:
+    """For each row, the position of the first row with the same cells in ``columns``.
+
+    Built from each column's dictionary codes (pyarrow, no Python strings), so
+    the check spans a whole large file in a few integer arrays.
+    """
+    n = len(columns[0]) if columns else 0
+    key = np.zeros(n, dtype=np.int64)
+    for column in columns:
+        arr = pa.array(column.astype(pd.StringDtype("pyarrow")).array)
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks()
+        encoded = pc.dictionary_encode(arr)
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = np.where(encoded.indices.is_null().to_numpy(zero_copy_only=False), -1, codes) + 1
+        # Combine, then re-number densely so the key never overflows.
+        key, _ = pd.factorize(key * (len(encoded.dictionary) + 1) + codes)
+        key = key.astype(np.int64)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return first[inverse]
+
+
 def _text_or_none(text: dict[str, pd.Series], field: str, keep: np.ndarray,
-                  upper_codes: bool = False) -> np.ndarray:
+                  upper_codes: bool = False) -> pd.Series:
+    # Arrow-backed strings, not Python objects: a million names as str objects
+    # would cost several times the file's size.
     if field not in text:
-        return np.full(int(keep.sum()), None, dtype=object)
+        return pd.Series(pd.NA, index=range(int(keep.sum())), dtype=pd.StringDtype("pyarrow"))
     s = text[field][keep]
     if upper_codes:
         s = s.mask(s.str.len() <= 3, s.str.upper())
-    return s.astype(object).where(s.notna(), None).to_numpy(dtype=object)
+    return s.reset_index(drop=True)
 
 
 def _resolve_as_of(given: date | None, row_dates: np.ndarray, column: str | None,
