@@ -20,9 +20,10 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
-from folio.config import Settings, get_settings
-from folio.errors import ExecutionError, FolioError, MappingError
+from folio.config import Settings, get_settings, mask_url
+from folio.errors import ExecutionError, FolioError, MappingError, StoreError
 from folio.ingest.columns import ColumnMapping, matches, resolve
 from folio.ingest.readers import RawTable, read_table
 from folio.ingest.validate import Validated, validate
@@ -252,6 +253,17 @@ def run_import(
             exc.import_id = import_id
             exc.fields["import_id"] = import_id
         raise
+    except DBAPIError as exc:
+        # The database refused (disk full, server gone, lock timeout): the
+        # transaction rolled back, so say what the store said and that nothing changed.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        message = (f"import {import_id} of {request.display_name} failed: the store at "
+                   f"{mask_url(settings.database_url)} refused the write ({reason}); nothing "
+                   f"was changed, and the import can be run again")
+        _mark_failed(engine, import_id, message)
+        raise StoreError(message, import_id=import_id, file=request.display_name,
+                         url=mask_url(settings.database_url),
+                         remote_traceback=traceback.format_exc()) from None
     except Exception as exc:
         _mark_failed(engine, import_id, f"{type(exc).__name__}: {exc}")
         raise ExecutionError(
