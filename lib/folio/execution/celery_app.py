@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from datetime import UTC, datetime
 from typing import Any
 
 from celery import Celery
@@ -30,6 +31,9 @@ from folio.store.db import get_engine
 
 TASK_NAME = "folio.import"
 PROGRESS_EVERY_S = 0.5
+# How long an import may be final in the store before the job stops waiting for
+# the task's own result and takes the store's word (a worker killed in between).
+STORE_GRACE_S = 5.0
 _apps: dict[tuple[str, str, str], Celery] = {}
 _lock = threading.Lock()
 
@@ -130,6 +134,7 @@ class CeleryHandle:
         self._outcome: ImportResult | BaseException | None = None
         self._final: Snapshot | None = None
         self._last = Snapshot("queued")
+        self._store_checked = time.monotonic()
 
     def poll(self) -> Snapshot:
         if self._final is not None:
@@ -148,6 +153,8 @@ class CeleryHandle:
                 import_id=self._import_id, remote_traceback=self._result.traceback)
             self._final = Snapshot("error", self._last.done, self._last.total)
             return self._final
+        if self._store_says_final():
+            return self._final
         if state == "PROGRESS" and isinstance(info, dict):
             self._last = Snapshot("running", int(info.get("done", 0)), int(info.get("total", 0)))
         elif state == "STARTED":
@@ -158,6 +165,36 @@ class CeleryHandle:
                 return Snapshot("queued", 0, 0, f"queued, no worker has taken it "
                                                 f"({waited:.0f} s)")
         return self._last
+
+    def _store_says_final(self) -> bool:
+        """Whether the import record is final though the task never said so.
+
+        A worker killed between committing the import and storing the task's
+        result leaves the task at its last progress state for ever; the store
+        is the truth, so look there (at most once a second).
+        """
+        now = time.monotonic()
+        if now - self._store_checked < 1.0:
+            return False
+        self._store_checked = now
+        try:
+            record = queries.get_import(get_engine(self._settings), self._import_id)
+        except FolioError:
+            return False
+        if not queries.is_final(record["status"]) or record["finished_at"] is None:
+            return False
+        finished = record["finished_at"]
+        finished = finished if finished.tzinfo else finished.replace(tzinfo=UTC)
+        if (datetime.now(UTC) - finished).total_seconds() < STORE_GRACE_S:
+            return False  # the task's own result (with the typed error) is on its way
+        if record["status"] == "failed" and record["rows_total"] == 0:
+            self._outcome = ExecutionError(
+                f"import {self._import_id} failed on the worker: {record['error']}",
+                import_id=self._import_id)
+            self._final = Snapshot("error", self._last.done, self._last.total)
+        else:
+            self._finish({"ok": True})
+        return True
 
     def _finish(self, payload: Any) -> None:
         if isinstance(payload, dict) and payload.get("ok"):

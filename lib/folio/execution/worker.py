@@ -98,15 +98,109 @@ def recover(settings: Settings) -> list[str]:
     from folio.ingest.pipeline import ImportRequest
 
     engine = get_engine(settings)
-    sent = []
+    released = {}
     for record in queries.orphaned_imports(engine, FRESH_S):
-        if not record.get("request"):
-            continue
-        if queries.release_import(engine, record["id"], record["claimed_by"]):
-            request = ImportRequest(**dict(record["request"], import_id=record["id"]))
-            send(request, settings)
-            sent.append(record["id"])
-    return sent
+        if record.get("request") and queries.release_import(engine, record["id"],
+                                                            record["claimed_by"]):
+            released[record["id"]] = record["request"]
+    restored: list[str] = []
+    # A worker SIGKILLed a moment ago still has a fresh heartbeat: on this host,
+    # whether its process exists is the better answer.
+    others = {w for w in queries.live_workers(engine, settings.queue, FRESH_S)
+              if w != worker_id() and queries.claimer_alive(engine, w, FRESH_S)}
+    if not others:
+        # Alone on the queue: any message taken but not finished for a waiting
+        # import is one a dead worker took (a live one would be claiming it).
+        if settings.broker_url.startswith(("sqla+", "sqlalchemy+")):
+            restored = restore_embedded(settings)
+        elif settings.broker_url.startswith(("redis://", "rediss://")):
+            restored = restore_redis(settings)
+    for import_id, request in released.items():
+        if import_id not in restored:  # its message is gone: send it again
+            send(ImportRequest(**dict(request, import_id=import_id)), settings)
+    return sorted(set(released) | set(restored))
+
+
+def restore_redis(settings: Settings) -> list[str]:
+    """Give back to the queue what a dead worker took from Redis and never finished.
+
+    Redis keeps a message taken but not acknowledged aside and returns it only
+    after its visibility timeout (an hour by default). Messages for this queue
+    whose import is still waiting are returned at once.
+    """
+    import json
+
+    from kombu import Connection
+
+    from folio.errors import NotFound
+
+    engine = get_engine(settings)
+    restored: list[str] = []
+    with Connection(settings.broker_url, connect_timeout=5) as conn:
+        channel = conn.default_channel
+        client = channel.client
+        for tag, raw in client.hgetall(channel.unacked_key).items():
+            try:
+                message, _exchange, routing_key = json.loads(raw)
+                task_id = message["headers"]["id"]
+                if routing_key != settings.queue:
+                    continue
+                status = queries.get_import(engine, task_id)["status"]
+            except (ValueError, KeyError, TypeError, NotFound):
+                continue  # not one of ours
+            if status == "queued":
+                channel.qos.restore_by_tag(tag, client)
+                restored.append(task_id)
+    return restored
+
+
+def restore_embedded(settings: Settings) -> list[str]:
+    """Make the embedded broker deliver again what a dead worker had taken.
+
+    kombu's SQL transport hides a message when it is delivered and never shows
+    it again, acknowledged or not (nor deletes it). A message taken by a worker
+    killed before it claimed its import would be lost, its import ``queued``
+    for ever. The store knows which imports are still waiting: their hidden
+    messages are shown again, and hidden messages of finished imports are
+    deleted, so the table does not grow without end.
+    """
+    import json
+
+    from sqlalchemy import create_engine, text
+
+    url = settings.broker_url.split("+", 1)[1]
+    broker = create_engine(url, connect_args={"timeout": 30})
+    engine = get_engine(settings)
+    restored: list[str] = []
+    try:
+        with broker.begin() as conn:
+            tables = {r[0] for r in conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+            if not {"kombu_message", "kombu_queue"} <= tables:
+                return []
+            hidden = conn.execute(text(
+                "SELECT m.id, m.payload FROM kombu_message m JOIN kombu_queue q "
+                "ON m.queue_id = q.id WHERE q.name = :queue AND m.visible = 0"),
+                {"queue": settings.queue}).all()
+            show, drop = [], []
+            for message_id, payload in hidden:
+                try:
+                    task_id = json.loads(payload)["headers"]["id"]
+                    status = queries.get_import(engine, task_id)["status"]
+                except Exception:  # not one of ours, or no record: leave it alone
+                    continue
+                if queries.is_final(status):
+                    drop.append(message_id)
+                elif status == "queued":
+                    show.append(message_id)
+                    restored.append(task_id)
+            for ids, sql in ((show, "UPDATE kombu_message SET visible = 1 WHERE id = :id"),
+                             (drop, "DELETE FROM kombu_message WHERE id = :id")):
+                if ids:
+                    conn.execute(text(sql), [{"id": i} for i in ids])
+    finally:
+        broker.dispose()
+    return restored
 
 
 def run_worker(pool: str | None = None, concurrency: int | None = None,
