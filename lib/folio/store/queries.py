@@ -403,12 +403,14 @@ def forget_worker(engine: Engine, worker: str) -> None:
         conn.execute(delete(workers).where(workers.c.hostname == worker))
 
 
-def live_workers(engine: Engine, queue: str, within: float) -> list[str]:
-    """Workers on ``queue`` whose last heartbeat is under ``within`` seconds old."""
+def live_workers(engine: Engine, queue: str | None, within: float) -> list[str]:
+    """Workers (on ``queue``, or any) whose last heartbeat is under ``within`` seconds old."""
     since = now() - timedelta(seconds=within)
+    stmt = select(workers.c.hostname, workers.c.heartbeat_at)
+    if queue is not None:
+        stmt = stmt.where(workers.c.queue == queue)
     with engine.connect() as conn:
-        rows = conn.execute(select(workers.c.hostname, workers.c.heartbeat_at)
-                            .where(workers.c.queue == queue)).all()
+        rows = conn.execute(stmt).all()
     return [name for name, at in rows if _aware(at) >= since]
 
 
@@ -425,14 +427,7 @@ def claimer_alive(engine: Engine, claimed_by: str | None, within: float) -> bool
     if host == socket.gethostname() and pid.isdigit():
         return _pid_alive(int(pid))
     # Another machine: trust its heartbeat.
-    return claimed_by in live_workers_any(engine, within)
-
-
-def live_workers_any(engine: Engine, within: float) -> list[str]:
-    since = now() - timedelta(seconds=within)
-    with engine.connect() as conn:
-        rows = conn.execute(select(workers.c.hostname, workers.c.heartbeat_at)).all()
-    return [name for name, at in rows if _aware(at) >= since]
+    return claimed_by in live_workers(engine, None, within)
 
 
 def _pid_alive(pid: int) -> bool:
