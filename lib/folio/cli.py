@@ -18,7 +18,7 @@ from folio import catalog
 from folio.config import PROJECT_DATA, configure, get_settings
 from folio.errors import FolioError
 from folio.execution.submit import submit_import
-from folio.result import ImportResult
+from folio.result import ImportResult, safe_csv
 from folio.store.reference import load_reference
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -58,7 +58,8 @@ def cmd_import(args) -> int:
         return _fail(exc, args.json, via=job.via, task_id=job.task_id,
                      fallback_reason=job.fallback_reason)
     if args.missing_csv is not None and result.missing_instruments is not None:
-        result.missing_instruments.to_csv(args.missing_csv, index=False)
+        # Names come from outside files: escape formula-like cells for spreadsheets.
+        Path(args.missing_csv).write_text(safe_csv(result.missing_instruments), encoding="utf-8")
     if args.json:
         _print_json(result.to_dict())
     else:

@@ -9,6 +9,7 @@ stay text here; typing them is ``parse``'s job, so CSV and XLSX share one path.
 from __future__ import annotations
 
 import csv
+import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -29,6 +30,14 @@ MIN_HEADER_SCORE = 2
 # An XLSX is a zip: refuse one whose parts expand beyond this many times the limit
 # before anything is decompressed (a zip bomb expands a few KB into gigabytes).
 XLSX_EXPANSION_FACTOR = 4
+# Worksheets compress 5 to 20 times; a part that expands over 100 times and to
+# more than 16 MB is a bomb, whatever the size limit.
+XLSX_MAX_RATIO = 100
+XLSX_RATIO_FLOOR = 16 * 2**20
+# A holdings table has a dozen columns; thousands are a hostile or broken file,
+# and every column costs the parser memory per row.
+MAX_COLUMNS = 1000
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
 @dataclass
@@ -123,6 +132,16 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         if encoding != "utf-8":
             raise ReadError(f"{name}: not valid {encoding} text at byte {exc.start}",
                             file=name, value=data[exc.start:exc.start + 8].hex()) from None
+        bad_at = exc.start
+    if _UTF8_MULTIBYTE.search(data):
+        # Some lines are UTF-8 and some are not (files pasted together from two
+        # systems). Any single decoding would garble part of the names.
+        line = data.count(b"\n", 0, bad_at) + 1
+        raise ReadError(
+            f"{name}: mixed encodings: the file is UTF-8 in places but line {line} is not "
+            f"(bytes {data[bad_at:bad_at + 4].hex(' ')}); save the whole file as UTF-8",
+            file=name, row=line, value=_line_at(data, bad_at),
+        )
     # Not UTF-8: Windows exports are cp1252; latin-1 is the last resort that
     # maps every byte (cp1252 leaves five bytes undefined).
     try:
@@ -133,6 +152,14 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
     if sum(not (c.isprintable() or c in "\r\n\t") for c in text[:65536]) > 0.05 * min(len(text), 65536):
         raise ReadError(f"{name}: binary content, not a text CSV file", file=name)
     return text, encoding
+
+
+def _line_at(data: bytes, offset: int) -> str:
+    """The line holding byte ``offset``, as text with bad bytes replaced (for messages)."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    end = data.find(b"\n", offset)
+    line = data[start:end if end >= 0 else len(data)][:200]
+    return line.decode("utf-8", errors="replace").rstrip("\r")
 
 
 def _split_cells(line: str, delimiter: str) -> list[str]:
@@ -171,6 +198,13 @@ def _plain_table_header(lines: list[str]) -> tuple[int, str, list[str]] | None:
         if len(cells) >= 2 and len(cells) == len(_split_cells(second, delimiter)):
             return index, delimiter, cells
     return None
+
+
+def _check_width(cells: list, name: str, row: int) -> None:
+    if len(cells) > MAX_COLUMNS:
+        raise ReadError(f"{name}: the header (row {row}) has {len(cells):,} columns, over the "
+                        f"limit of {MAX_COLUMNS:,}; is this a holdings table?",
+                        file=name, row=row, value=f"{len(cells)} columns")
 
 
 def unique_names(cells: list[str]) -> list[str]:
@@ -282,6 +316,7 @@ def _header(head_lines: list[str], name: str, known: Iterable[str]) -> tuple[int
 
 def _parse_body(body, name: str, encoding: str, header_index: int, delimiter: str,
                 cells: list[str]) -> RawTable:
+    _check_width(cells, name, header_index + 1)
     header = unique_names(cells)
     first_line = header_index + 2  # 1-based line of the first data record
     if not np.isin(np.frombuffer(body, dtype=np.uint8), (9, 10, 13, 32), invert=True).any():
@@ -359,7 +394,8 @@ def _locate_ragged(body: bytes, starts: np.ndarray, lines: np.ndarray, delimiter
 def _xlsx_guard(path: Path, name: str, max_bytes: int | None) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
-            expanded = sum(info.file_size for info in archive.infolist())
+            parts = archive.infolist()
+            expanded = sum(info.file_size for info in parts)
             names = set(archive.namelist())
     except zipfile.BadZipFile:
         raise ReadError(f"{name}: a damaged or truncated XLSX (not a valid zip archive)",
@@ -372,6 +408,14 @@ def _xlsx_guard(path: Path, name: str, max_bytes: int | None) -> None:
             f"{XLSX_EXPANSION_FACTOR} x the limit; refused before expanding it",
             file=name, size=expanded, limit=max_bytes,
         )
+    for info in parts:
+        if info.file_size > XLSX_RATIO_FLOOR and info.file_size > XLSX_MAX_RATIO * max(
+                info.compress_size, 1):
+            raise FileTooLarge(
+                f"{name}: part {info.filename!r} expands {info.file_size // max(info.compress_size, 1):,} "
+                f"times (to {info.file_size / 2**20:,.0f} MB): a zip bomb, refused before "
+                f"expanding it", file=name, size=info.file_size, limit=max_bytes,
+                value=info.filename)
 
 
 def _cell_text(value: object) -> str:
@@ -416,6 +460,7 @@ def _read_xlsx(path: Path, name: str, sheet: str | None, max_bytes: int | None,
             tried.append(candidate)
             continue
         index = best[1]
+        _check_width(rows[index], name, index + 1)
         header = unique_names([_cell_text(c) for c in rows[index]])
         while header and header[-1].startswith("column ") and all(
             _cell_text(r[len(header) - 1]) == "" for r in rows[index + 1:] if len(r) >= len(header)

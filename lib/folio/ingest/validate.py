@@ -36,6 +36,10 @@ POSITION_COLUMNS = [
     "currency", "issuer", "country", "asset_class", "maturity_date",
 ]
 _TOTAL_TEXT = r"^(sous[ _-]*)?(grand[ _-]*)?(total|totals|totaux|sub[ _-]?total|subtotal)\b"
+# Longer text is not a name or a code but a broken or hostile file; the row is
+# rejected rather than a megabyte stored per cell.
+MAX_TEXT_CHARS = 1000
+MAX_VALUE_CHARS = 200  # an issue quotes at most this much of a cell
 _TOTAL = re.compile(r"^(sous )?(grand )?(total|totals|totaux|sub ?total|subtotal)\b")
 
 
@@ -88,8 +92,17 @@ def _as_list(values, n: int) -> list:
         return [values] * n
     # An empty cell's value is reported as none (null in JSON), not "".
     return [None if v is None or v is pd.NA or v == "" or (isinstance(v, float) and np.isnan(v))
-            else str(v)
+            else str(v)[:MAX_VALUE_CHARS]
             for v in (values.tolist() if hasattr(values, "tolist") else list(values))]
+
+
+def _repeated_header(table: RawTable, columns: list[str]) -> np.ndarray:
+    """Mask of rows that repeat the header (files pasted together, page breaks)."""
+    same = np.zeros(len(table.frame), dtype=np.int64)
+    for column in columns:
+        label = column.strip().lower()
+        same += (table.frame[column].str.strip().str.lower() == label).fillna(False).to_numpy(bool)
+    return same >= min(2, len(columns))
 
 
 def _data_rows(table: RawTable, id_col: str) -> np.ndarray:
@@ -138,6 +151,8 @@ def validate(
     """
     cols = mapping.fields  # field -> file column
     keep = _data_rows(table, cols["identifier"])
+    header_again = keep & _repeated_header(table, list(cols.values()))
+    keep &= ~header_again
     frame = table.frame if keep.all() else table.frame.loc[keep].reset_index(drop=True)
     rows = table.rows[keep]
     n = len(frame)
@@ -160,7 +175,21 @@ def validate(
             issues.add(np.array([row]), None, "wrong_cell_count", "error", text[:200],
                        f"row has {cells} cells, the header has {len(table.header)}")
 
+    if header_again.any():
+        id_col = cols["identifier"]
+        issues.add(table.rows[header_again], id_col, "repeated_header", "warning",
+                   table.frame[id_col][header_again],
+                   f"the header (row {table.header_row}) is repeated here; the row is skipped")
+
     text = {field: clean_text(frame[col]) for field, col in cols.items()}
+
+    for field, values in text.items():
+        if field in NUMERIC or field in DATES:
+            continue  # a long number or date is already not a number or date
+        long = (values.str.len() > MAX_TEXT_CHARS).fillna(False).to_numpy(bool)
+        if long.any():
+            error(long, field, "too_long", f"{cols[field]} is longer than {MAX_TEXT_CHARS:,} "
+                  f"characters")
 
     # Required values.
     for field in ("identifier", "quantity", "currency"):
