@@ -268,7 +268,8 @@ def test_two_claims_cannot_both_run(tmp_path):
 # ------------------------------------------------------------------------ security
 
 
-def test_pickled_message_is_refused(tmp_path, workers):
+@pytest.mark.parametrize("kind", ["pickle", "yaml"])
+def test_pickle_or_yaml_message_is_refused(tmp_path, workers, kind):
     from kombu import Exchange, Queue
 
     from folio.execution.celery_app import get_app
@@ -276,19 +277,22 @@ def test_pickled_message_is_refused(tmp_path, workers):
     handle = workers()
     settings = get_settings()
     marker = tmp_path / "pwned"
-    payload = Exploit(str(marker))
+    if kind == "pickle":
+        body, options = ((Exploit(str(marker)),), {}, {}), {"serializer": "pickle"}
+    else:  # a YAML loader that builds Python objects would run this
+        body = f"- !!python/object/apply:os.system ['touch {marker}']\n- {{}}\n- {{}}\n"
+        options = {"content_type": "application/x-yaml", "content_encoding": "utf-8"}
     app = get_app(settings)
     queue = Queue(settings.queue, Exchange(settings.queue), routing_key=settings.queue)
     with app.connection_for_write() as conn:
         conn.Producer().publish(
-            ((payload,), {}, {}), exchange=queue.exchange, routing_key=settings.queue,
-            declare=[queue], serializer="pickle",
-            headers={"task": "folio.import", "id": uuid.uuid4().hex, "lang": "py"})
+            body, exchange=queue.exchange, routing_key=settings.queue, declare=[queue],
+            headers={"task": "folio.import", "id": uuid.uuid4().hex, "lang": "py"}, **options)
     deadline = time.monotonic() + 20
     while "Refusing" not in handle.log_tail(100) and time.monotonic() < deadline:
         time.sleep(0.1)
     log = handle.log_tail(100)
-    assert "Refusing to deserialize untrusted content of type pickle" in log
+    assert f"Refusing to deserialize untrusted content of type {kind}" in log
     assert not marker.exists()
     assert handle.alive  # and the worker keeps serving
     assert folio.import_file(french_file(tmp_path), "P", via="celery", timeout=60).ok

@@ -9,6 +9,7 @@ in ``folio.ingest``.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
@@ -31,6 +32,8 @@ from folio.store.db import get_engine
 
 TASK_NAME = "folio.import"
 PROGRESS_EVERY_S = 0.5
+BACKEND_RETRY_S = 5.0  # after a failed progress report, wait this long before the next
+log = logging.getLogger(__name__)
 # How long an import may be final in the store before the job stops waiting for
 # the task's own result and takes the store's word (a worker killed in between).
 STORE_GRACE_S = 5.0
@@ -93,8 +96,15 @@ def import_task(self, request_json: dict[str, Any]) -> dict[str, Any]:
         now = time.monotonic()
         if done >= total or now - last[0] >= PROGRESS_EVERY_S:
             last[0] = now
-            self.update_state(state="PROGRESS", meta={"done": done, "total": total,
-                                                      "import_id": request.import_id})
+            try:
+                self.update_state(state="PROGRESS", meta={"done": done, "total": total,
+                                                          "import_id": request.import_id})
+            except Exception as exc:
+                # Progress is news, not the import: a result backend that went away
+                # (Redis restarting) must not fail an import the store can finish.
+                last[0] = now + BACKEND_RETRY_S
+                log.warning("import %s: cannot report progress (%s); going on",
+                            request.import_id, exc)
 
     try:
         check_allowed(request.path, settings)
@@ -142,6 +152,8 @@ class CeleryHandle:
         try:
             state, info = self._result.state, self._result.info
         except Exception as exc:  # result backend unreachable: say so, keep the last state
+            if self._store_says_final():  # the store can still say the import ended
+                return self._final
             return Snapshot(self._last.state, self._last.done, self._last.total,
                             f"{self._last.state}; cannot read task state: {exc}")
         if state == "SUCCESS":

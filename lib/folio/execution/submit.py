@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy.exc import DBAPIError
+
 from folio.config import Settings, get_settings, mask_url
 from folio.errors import ConfigError, ReadError, WorkerUnavailable
 from folio.execution.jobs import Handle, ImportJob
@@ -20,7 +22,7 @@ from folio.execution.local import submit_local
 from folio.execution.staging import stage
 from folio.ingest.pipeline import ImportRequest, new_import_id
 from folio.store import queries
-from folio.store.db import get_engine
+from folio.store.db import get_engine, unreachable
 
 # name -> function(request, settings) -> Handle. Running in-process is a backend
 # like any other, not a flag.
@@ -146,11 +148,14 @@ def submit_import(
         fallback_reason=reason,
     )
     if not dry_run:
-        queries.create_import(get_engine(settings), import_id=request.import_id,
-                              portfolio=request.portfolio, file_name=request.file_name,
-                              file_path=request.path, via=via, task_id=request.task_id,
-                              fallback_reason=reason, request=request.to_json(),
-                              status="queued" if via == "celery" else "pending")
+        try:
+            queries.create_import(get_engine(settings), import_id=request.import_id,
+                                  portfolio=request.portfolio, file_name=request.file_name,
+                                  file_path=request.path, via=via, task_id=request.task_id,
+                                  fallback_reason=reason, request=request.to_json(),
+                                  status="queued" if via == "celery" else "pending")
+        except DBAPIError as exc:
+            raise unreachable(exc, settings.database_url, file=file.name) from None
     try:
         handle = BACKENDS[via](request, settings)
     except WorkerUnavailable as exc:

@@ -29,7 +29,7 @@ from folio.ingest.readers import RawTable, read_table
 from folio.ingest.validate import Validated, validate
 from folio.result import ImportResult
 from folio.store import queries
-from folio.store.db import get_engine
+from folio.store.db import get_engine, unreachable
 
 Progress = Callable[[int, int], None]
 
@@ -216,12 +216,18 @@ def run_import(
     engine = get_engine(settings)
     report = progress or (lambda done, total: None)
     import_id = request.import_id or new_import_id()
-    if request.import_id is None:
-        queries.create_import(engine, import_id=import_id, portfolio=request.portfolio,
-                              file_name=request.display_name, file_path=request.path,
-                              via=request.via, task_id=request.task_id,
-                              fallback_reason=request.fallback_reason)
-    if queries.claim_import(engine, import_id, stale_running=redelivered) is None:
+    try:
+        _record_earlier_failures(engine)
+        if request.import_id is None:
+            queries.create_import(engine, import_id=import_id, portfolio=request.portfolio,
+                                  file_name=request.display_name, file_path=request.path,
+                                  via=request.via, task_id=request.task_id,
+                                  fallback_reason=request.fallback_reason)
+        claimed = queries.claim_import(engine, import_id, stale_running=redelivered)
+    except DBAPIError as exc:
+        raise unreachable(exc, settings.database_url, import_id=import_id,
+                          file=request.display_name) from None
+    if claimed is None:
         record = queries.get_import(engine, import_id)
         if queries.is_final(record["status"]):
             return result_from_store(import_id, settings)  # delivered twice: same answer
@@ -273,12 +279,27 @@ def run_import(
         ) from exc
 
 
+# Failures that could not be recorded because the store itself was down, by
+# store URL: written by this process's next import to that store, so no record
+# stays "running" for ever behind a live process.
+_unrecorded: dict[str, dict[str, tuple[str, object]]] = {}
+
+
 def _mark_failed(engine, import_id: str, message: str) -> None:
+    finished = queries.now()
     try:
         queries.set_import(engine, import_id, status="failed", error=message,
-                           finished_at=queries.now())
+                           finished_at=finished)
     except Exception:  # the store itself may be what failed; the caller gets the error
-        pass
+        _unrecorded.setdefault(str(engine.url), {})[import_id] = (message, finished)
+
+
+def _record_earlier_failures(engine) -> None:
+    pending = _unrecorded.get(str(engine.url), {})
+    for import_id, (message, finished) in list(pending.items()):
+        queries.set_import(engine, import_id, status="failed", error=message,
+                           finished_at=finished)
+        del pending[import_id]
 
 
 def positions_frame(result: ImportResult, settings: Settings | None = None) -> pd.DataFrame:

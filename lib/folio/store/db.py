@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from folio.config import Settings, get_settings, mask_url
 from folio.errors import ConfigError, StoreError
@@ -68,6 +68,13 @@ def _build(url: str) -> Engine:
             url=mask_url(url),
         ) from None
     return engine
+
+
+def unreachable(exc: DBAPIError, url: str, **fields) -> StoreError:
+    """The StoreError for a database that did not answer (server down, network cut)."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return StoreError(f"the store at {mask_url(url)} cannot be reached ({reason}); nothing "
+                      f"was changed; try again when it is back", url=mask_url(url), **fields)
 
 
 def _connect_args(parsed) -> dict:
