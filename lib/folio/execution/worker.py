@@ -11,6 +11,7 @@ process itself, and ``start_worker`` for a notebook.
 from __future__ import annotations
 
 import atexit
+import itertools
 import os
 import shlex
 import signal
@@ -315,6 +316,9 @@ def worker_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
+_started = itertools.count(1)
+
+
 def start_worker(*, pool: str = "solo", ready_timeout: float = 60.0,
                  settings: Settings | None = None) -> WorkerHandle:
     """Start a worker as a child of this process (a notebook kernel), ready to use.
@@ -326,7 +330,8 @@ def start_worker(*, pool: str = "solo", ready_timeout: float = 60.0,
     settings = settings or get_settings()
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
-    log = logs / f"worker-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    # One kernel may start several workers in the same second: each its own log.
+    log = logs / f"worker-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{next(_started)}.log"
     command = [sys.executable, "-m", "folio.cli", "worker", "--pool", pool,
                "--parent-pid", str(os.getpid())]
     with open(log, "w", encoding="utf-8") as out:
