@@ -214,33 +214,3 @@ def test_subtotal_lines_drop_but_names_starting_with_total_stay(tmp_path):
     result = folio.import_file(path, "P", as_of="2024-01-31")
     assert result.status == "succeeded" and result.issues.empty
     assert folio.positions("P")["name"].tolist() == ["TotalEnergies SE", "Orange"]
-
-
-def test_disk_full_fails_cleanly_and_the_store_keeps_its_contents(tmp_path, store):
-    if store != "sqlite":
-        pytest.skip("a size cap is a SQLite pragma")
-    from sqlalchemy import event
-
-    from builders import big_english_csv
-
-    folio.import_file(french_file(tmp_path), "TRESO-SN")
-    before = state()
-    engine = get_engine(get_settings())
-    pages = engine.connect().exec_driver_sql("PRAGMA page_count").scalar()
-
-    def cap(conn):  # a disk with room for a few more pages only
-        conn.exec_driver_sql(f"PRAGMA max_page_count = {pages + 20}")
-
-    event.listen(engine, "begin", cap)
-    try:
-        big = big_english_csv(tmp_path / "big.csv", 20_000, lots=False)
-        with pytest.raises(folio.StoreError, match="full") as info:
-            folio.import_file(big, "BIG", as_of="2024-01-31")
-    finally:
-        event.remove(engine, "begin", cap)
-        engine.dispose()  # the cap stays on pooled connections
-    assert "nothing was changed" in info.value.message and info.value.import_id
-    assert state() == before
-    assert folio.get_import(info.value.import_id).status == "failed"
-    retry = folio.import_file(big, "BIG", as_of="2024-01-31")  # room again: it succeeds
-    assert retry.status == "succeeded" and retry.rows_imported == 20_000

@@ -15,8 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 import folio
+from folio.config import get_settings
 from folio.execution.worker import start_worker
 from folio.store import queries
+from folio.store.db import get_engine
 
 from builders import big_english_csv
 from contract import store_state
@@ -64,6 +66,34 @@ def test_database_gone_at_the_store_step_fails_cleanly_and_can_be_retried(
     assert len(folio.positions("P", as_of=AS_OF)) == 500
     # The failure the dead server could not record is recorded once it is back.
     assert folio.get_import(error.import_id).status == "failed"
+
+
+def test_disk_full_fails_cleanly_and_the_store_keeps_its_contents(tmp_path):
+    """The embedded SQLite store on a disk with room for a few pages only."""
+    from sqlalchemy import event
+
+    folio.import_file(big_english_csv(tmp_path / "small.csv", 50, lots=False), "P", as_of=AS_OF)
+    before = store_state()
+    engine = get_engine(get_settings())
+    with engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar()
+
+    def cap(conn):  # what a full disk looks like to SQLite: no room for more pages
+        conn.exec_driver_sql(f"PRAGMA max_page_count = {pages + 20}")
+
+    event.listen(engine, "begin", cap)
+    try:
+        big = big_english_csv(tmp_path / "big.csv", 20_000, lots=False)
+        with pytest.raises(folio.StoreError, match="full") as info:
+            folio.import_file(big, "BIG", as_of=AS_OF)
+    finally:
+        event.remove(engine, "begin", cap)
+        engine.dispose()  # the cap stays on pooled connections
+    assert "nothing was changed" in info.value.message and info.value.import_id
+    assert store_state() == before
+    assert folio.get_import(info.value.import_id).status == "failed"
+    retry = folio.import_file(big, "BIG", as_of=AS_OF)  # room again: it succeeds
+    assert retry.status == "succeeded" and retry.rows_imported == 20_000
 
 
 @pytest.fixture
