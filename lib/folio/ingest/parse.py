@@ -143,22 +143,22 @@ def parse_dates(column: pd.Series, *, excel_serials: bool = False) -> tuple[np.n
 
 
 LUHN_CHUNK = 100_000
+_ISIN_SHAPE = r"^[A-Z]{2}[A-Z0-9]{9}[0-9]$"
 
 
-def _luhn_ok(isins: np.ndarray) -> np.ndarray:
-    """ISIN check digits for an array of 12-character upper-case codes."""
-    if len(isins) > LUHN_CHUNK:
+def _luhn_ok(raw: np.ndarray) -> np.ndarray:
+    """ISIN check digits for an (n, 12) array of upper-case ASCII codes."""
+    if len(raw) > LUHN_CHUNK:
         # In slices: the digit matrices of a million codes would cost hundreds of MB.
-        return np.concatenate([_luhn_ok(isins[i:i + LUHN_CHUNK])
-                               for i in range(0, len(isins), LUHN_CHUNK)])
-    if len(isins) == 0:
+        return np.concatenate([_luhn_ok(raw[i:i + LUHN_CHUNK])
+                               for i in range(0, len(raw), LUHN_CHUNK)])
+    if len(raw) == 0:
         return np.zeros(0, dtype=bool)
-    raw = np.frombuffer("".join(isins).encode("ascii"), dtype=np.uint8).reshape(-1, 12)
     vals = np.where(raw >= 65, raw.astype(np.int16) - 55, raw.astype(np.int16) - 48)
     payload = vals[:, :11]
     tens = np.where(payload >= 10, payload // 10, -1)
     ones = payload % 10
-    digits = np.stack([tens, ones], axis=2).reshape(len(isins), 22)
+    digits = np.stack([tens, ones], axis=2).reshape(len(raw), 22)
     present = digits >= 0
     # Luhn: from the rightmost payload digit leftwards, double every other digit.
     rank = np.cumsum(present[:, ::-1], axis=1, dtype=np.int8)[:, ::-1] - 1
@@ -170,26 +170,40 @@ def _luhn_ok(isins: np.ndarray) -> np.ndarray:
     return check == vals[:, 11]
 
 
+def arrow_strings(column: pd.Series) -> pa.Array:
+    """A text column as one contiguous pyarrow string array (no Python objects)."""
+    arr = pa.array(column.astype(pd.StringDtype("pyarrow")).array)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    return arr.cast(pa.string()) if arr.type != pa.string() else arr
+
+
+def _fixed_width(arr: pa.Array, width: int) -> np.ndarray:
+    """The bytes of a string array whose values are all ``width`` ASCII bytes, as (n, width)."""
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    return data[offsets[0]:offsets[-1]].reshape(-1, width)
+
+
 def check_isins(identifiers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Which identifiers look like ISINs, and which of those have a wrong check digit.
+
+    Works on the Arrow bytes of the column: a million codes are never turned
+    into Python strings.
 
     Returns
     -------
     looks_like, bad
         Boolean arrays over the input.
     """
-    codes, uniques = pd.factorize(identifiers)
-    uniq = pd.Series(uniques, dtype=pd.StringDtype("pyarrow"))
-    shaped = uniq.str.match(r"^[A-Z]{2}[A-Z0-9]{9}[0-9]$").fillna(False).to_numpy(bool)
-    ok = np.ones(len(uniq), dtype=bool)
-    candidates = uniq[shaped]
-    ok[shaped] = np.concatenate([np.zeros(0, dtype=bool)] + [
-        _luhn_ok(candidates.iloc[i:i + LUHN_CHUNK].to_numpy(dtype=object))
-        for i in range(0, len(candidates), LUHN_CHUNK)])
-    valid_code = codes >= 0
-    idx = np.maximum(codes, 0)
-    looks_like = valid_code & shaped[idx]
-    bad = looks_like & ~ok[idx]
+    arr = arrow_strings(identifiers)
+    looks_like = pc.match_substring_regex(arr, _ISIN_SHAPE).fill_null(False).to_numpy(
+        zero_copy_only=False)
+    bad = np.zeros(len(arr), dtype=bool)
+    where = np.flatnonzero(looks_like)
+    if len(where):
+        shaped = pc.take(arr, pa.array(where))
+        bad[where] = ~_luhn_ok(_fixed_width(shaped, 12))
     return looks_like, bad
 
 

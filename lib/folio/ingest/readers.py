@@ -314,12 +314,17 @@ def _header(head_lines: list[str], name: str, known: Iterable[str]) -> tuple[int
     return header_index, delimiter, cells
 
 
+def _has_content(body) -> bool:
+    """Whether ``body`` holds anything but whitespace (looking at the start first)."""
+    return bool(bytes(body[:4096]).strip()) or bool(bytes(body).strip())
+
+
 def _parse_body(body, name: str, encoding: str, header_index: int, delimiter: str,
                 cells: list[str]) -> RawTable:
     _check_width(cells, name, header_index + 1)
     header = unique_names(cells)
     first_line = header_index + 2  # 1-based line of the first data record
-    if not np.isin(np.frombuffer(body, dtype=np.uint8), (9, 10, 13, 32), invert=True).any():
+    if not _has_content(body):
         raise ReadError(f"{name}: the file has a header (line {header_index + 1}) but no data "
                         f"rows", file=name, row=header_index + 1)
     starts, lines = _record_starts(body)

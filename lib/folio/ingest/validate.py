@@ -14,13 +14,13 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from folio.errors import ValidationError
 from folio.ingest.columns import DATES, NUMERIC, ColumnMapping, normalise
 from folio.ingest.parse import (
     AMBIGUOUS_CURRENCIES,
+    arrow_strings,
     check_currencies,
     check_isins,
     clean_text,
@@ -96,36 +96,49 @@ def _as_list(values, n: int) -> list:
             for v in (values.tolist() if hasattr(values, "tolist") else list(values))]
 
 
-def _repeated_header(table: RawTable, columns: list[str]) -> np.ndarray:
+def _repeated_header(table: RawTable, columns: list[str], id_col: str) -> np.ndarray:
     """Mask of rows that repeat the header (files pasted together, page breaks)."""
-    same = np.zeros(len(table.frame), dtype=np.int64)
-    for column in columns:
-        label = column.strip().lower()
-        same += (table.frame[column].str.strip().str.lower() == label).fillna(False).to_numpy(bool)
-    return same >= min(2, len(columns))
+    frame = table.frame
+    out = np.zeros(len(frame), dtype=bool)
+    # Only rows whose identifier cell reads as the header's are candidates.
+    suspects = np.flatnonzero(
+        (frame[id_col].str.strip().str.lower() == id_col.strip().lower()).fillna(False)
+        .to_numpy(bool))
+    if len(suspects):
+        same = np.zeros(len(suspects), dtype=np.int64)
+        for column in columns:
+            cells = frame[column].iloc[suspects].str.strip().str.lower()
+            same += (cells == column.strip().lower()).fillna(False).to_numpy(bool)
+        out[suspects] = same >= min(2, len(columns))
+    return out
 
 
 def _data_rows(table: RawTable, id_col: str) -> np.ndarray:
     """Mask of rows that are data: not blank, not a totals line, not below the data."""
     frame = table.frame
     n = len(frame)
-    blank = np.ones(n, dtype=bool)
-    total_like = np.zeros(n, dtype=bool)
-    # One column at a time: stripped copies of every column at once cost a copy
-    # of the whole file.
-    for column in frame.columns:
-        s = frame[column].str.strip()
-        blank &= (s == "").fillna(True).to_numpy(bool)
-        head = s.fillna("").str.slice(0, 40).str.lower()
-        # "TotalEnergies" is a name, not a totals line (no word break after "total").
-        total_like |= head.str.match(_TOTAL_TEXT).fillna(False).to_numpy(bool)
     ident = frame[id_col].str.strip().fillna("")
     has_id = (ident != "").to_numpy(bool)
-    # A totals line has no instrument of its own (or "Total" stands in its place).
-    id_is_total = np.array([bool(_TOTAL.match(normalise(v))) for v in ident[total_like]])
-    if total_like.any():
-        total_like[np.flatnonzero(total_like)] = ~has_id[total_like] | id_is_total
-    keep = ~blank & ~total_like
+    id_total_like = ident.str.slice(0, 40).str.lower().str.match(_TOTAL_TEXT).fillna(False)
+    # A row with an identifier that is not "Total..." is data whatever else it
+    # holds: only the other rows (blank, totals, notes) need a look at every cell.
+    suspects = np.flatnonzero(~has_id | id_total_like.to_numpy(bool))
+    keep = np.ones(n, dtype=bool)
+    if len(suspects):
+        part = frame.iloc[suspects]
+        blank = np.ones(len(part), dtype=bool)
+        total_like = np.zeros(len(part), dtype=bool)
+        for column in part.columns:
+            s = part[column].str.strip()
+            blank &= (s == "").fillna(True).to_numpy(bool)
+            head = s.fillna("").str.slice(0, 40).str.lower()
+            # "TotalEnergies" is a name, not a totals line (no word break after "total").
+            total_like |= head.str.match(_TOTAL_TEXT).fillna(False).to_numpy(bool)
+        # A totals line has no instrument of its own (or "Total" stands in its place).
+        id_is_total = np.array([bool(_TOTAL.match(normalise(v))) for v in ident.iloc[suspects]],
+                               dtype=bool)
+        total_like &= ~has_id[suspects] | id_is_total
+        keep[suspects] = ~blank & ~total_like
     if has_id.any():
         last = np.flatnonzero(has_id & keep)
         if len(last):
@@ -151,7 +164,7 @@ def validate(
     """
     cols = mapping.fields  # field -> file column
     keep = _data_rows(table, cols["identifier"])
-    header_again = keep & _repeated_header(table, list(cols.values()))
+    header_again = keep & _repeated_header(table, list(cols.values()), cols["identifier"])
     keep &= ~header_again
     frame = table.frame if keep.all() else table.frame.loc[keep].reset_index(drop=True)
     rows = table.rows[keep]
@@ -255,7 +268,11 @@ def validate(
     # Duplicates: an identical row twice is an error (it would double count);
     # the same instrument on two different rows (lots) is a warning.
     id_col = cols["identifier"]
-    first_of = _first_occurrence([frame[c] for c in cols.values()])
+    first_of = np.arange(n)
+    # Identical rows share their identifier: compare whole rows among those only.
+    shared = np.flatnonzero(ident.duplicated(keep=False).to_numpy(bool))
+    if len(shared):
+        first_of[shared] = shared[_first_occurrence([frame[c].iloc[shared] for c in cols.values()])]
     exact = (first_of != np.arange(n)) & ~rejected
     if exact.any():
         error(exact, "identifier", "duplicate_row",
@@ -315,10 +332,7 @@ def _first_occurrence(columns: list[pd.Series]) -> np.ndarray:
     n = len(columns[0]) if columns else 0
     key = np.zeros(n, dtype=np.int64)
     for column in columns:
-        arr = pa.array(column.astype(pd.StringDtype("pyarrow")).array)
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        encoded = pc.dictionary_encode(arr)
+        encoded = pc.dictionary_encode(arrow_strings(column))
         codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
         codes = np.where(encoded.indices.is_null().to_numpy(zero_copy_only=False), -1, codes) + 1
         # Combine, then re-number densely so the key never overflows.

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import os
 import socket
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from folio.errors import NotFound
+from folio.store import bulk
 from folio.store.db import writing
 from folio.store.schema import (
     FINAL_STATUSES,
@@ -158,75 +157,6 @@ def _chunks(n: int, size: int):
         yield start, min(n, start + size)
 
 
-def _column_values(frame: pd.DataFrame, name: str, sqlite: bool) -> list:
-    """One column as DBAPI values: None for missing, dates as the dialect stores them."""
-    series = frame[name]
-    if name == "maturity_date":
-        days = series.to_numpy(dtype="datetime64[D]")
-        # SQLAlchemy keeps SQLite dates as ISO text; write them the same way.
-        values = days.astype(str).astype(object) if sqlite else days.astype(object)
-        return np.where(np.isnat(days), None, values).tolist()
-    if name in ("quantity", "price", "market_value", "accrued_interest"):
-        arr = series.to_numpy(dtype=np.float64)
-        return np.where(np.isnan(arr), None, arr).tolist()
-    if name == "row":
-        return series.astype("int64").tolist()
-    return series.astype(object).where(series.notna(), None).tolist()
-
-
-POSITION_FIELDS = ("row", "identifier", "name", "quantity", "price", "market_value",
-                   "accrued_interest", "currency", "issuer", "country", "asset_class",
-                   "maturity_date")
-ISSUE_FIELDS = ("row", "column", "code", "severity", "value", "message")
-
-
-def _bulk_insert(conn: Connection, table, fixed: Mapping[str, Any], frame: pd.DataFrame,
-                 fields: tuple[str, ...], progress: Callable[[int, int], None] | None = None
-                 ) -> None:
-    """Insert a frame through the driver's executemany, in chunks.
-
-    SQLAlchemy's per-row parameter processing costs more than the database
-    itself on large snapshots; rows go to the driver as plain tuples instead.
-    """
-    total = len(frame)
-    if total == 0:
-        return
-    sqlite = conn.dialect.name == "sqlite"
-    quote = conn.dialect.identifier_preparer.quote
-    names = list(fixed) + list(fields)
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-           f"VALUES ({', '.join([mark] * len(names))})")
-    fixed_values = [v.isoformat() if sqlite and isinstance(v, date) else v
-                    for v in fixed.values()]
-    step = max(2000, total // 20)  # progress at least every 5%
-    copy = None
-    if conn.dialect.name == "postgresql":
-        # COPY through the same connection, so still inside the import's transaction.
-        cursor = conn.connection.driver_connection.cursor()
-        copy = cursor.copy(f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-                           f"FROM STDIN")
-        writer = copy.__enter__()
-    try:
-        for start, stop in _chunks(total, step):
-            part = frame.iloc[start:stop]
-            columns = [_column_values(part, f, sqlite) for f in fields]
-            rows = [(*fixed_values, *values) for values in zip(*columns, strict=True)]
-            if copy is not None:
-                for row in rows:
-                    writer.write_row(row)
-            else:
-                conn.exec_driver_sql(sql, rows)
-            if progress:
-                progress(stop, total)
-    except BaseException:
-        if copy is not None:
-            copy.__exit__(*sys.exc_info())
-        raise
-    if copy is not None:
-        copy.__exit__(None, None, None)
-
-
 def write_snapshot(engine: Engine, write: SnapshotWrite,
                    progress: Callable[[int, int], None] | None = None,
                    before_commit: Callable[[Connection], None] | None = None) -> str:
@@ -236,6 +166,27 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
     touched. A failed import writes its issues and status only. Any exception
     rolls everything back, leaving the store as it was.
     """
+    staged = None
+    if write.status != "failed" and bulk.can_stage(engine, len(write.positions)) and \
+            _current_hash(engine, write) != write.content_hash:
+        staged = bulk.stage(engine, write.import_id, write.positions, bulk.POSITION_FIELDS,
+                            progress)
+    try:
+        return _write_snapshot(engine, write, progress, before_commit, staged)
+    except BaseException:
+        if staged:
+            bulk.drop_staged(engine, staged)
+        raise
+
+
+def _current_hash(engine: Engine, write: SnapshotWrite) -> str | None:
+    with engine.connect() as conn:
+        return conn.execute(select(snapshots.c.content_hash).where(
+            snapshots.c.portfolio == write.portfolio, snapshots.c.as_of == write.as_of)).scalar()
+
+
+def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commit,
+                    staged: str | None) -> str:
     with writing(engine) as conn:
         current = conn.execute(
             select(snapshots.c.import_id, snapshots.c.content_hash)
@@ -263,12 +214,20 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
                 conn.execute(insert(snapshots).values(
                     portfolio=write.portfolio, as_of=write.as_of, import_id=write.import_id,
                     content_hash=write.content_hash))
-            _bulk_insert(conn, positions, {"import_id": write.import_id,
-                                           "portfolio": write.portfolio, "as_of": write.as_of},
-                         write.positions, POSITION_FIELDS, progress)
+            fixed = {"import_id": write.import_id, "portfolio": write.portfolio,
+                     "as_of": write.as_of}
+            if staged:
+                bulk.insert_staged(conn, positions, fixed, staged, bulk.POSITION_FIELDS,
+                                   len(write.positions), progress)
+                staged = None
+            else:
+                bulk.insert_rows(conn, positions, fixed, write.positions, bulk.POSITION_FIELDS,
+                                 progress)
+        if staged:  # not needed after all (the snapshot turned out unchanged)
+            conn.exec_driver_sql(f'DROP TABLE "{staged}"')
         if not write.issues.empty:
-            _bulk_insert(conn, import_issues, {"import_id": write.import_id}, write.issues,
-                         ISSUE_FIELDS)
+            bulk.insert_rows(conn, import_issues, {"import_id": write.import_id}, write.issues,
+                             bulk.ISSUE_FIELDS)
         counts = dict(write.counts)
         if status == "unchanged":
             counts["rows_imported"] = 0  # the snapshot already holds these rows

@@ -108,8 +108,9 @@ positions = Table(
     Column("country", Text),
     Column("asset_class", Text),
     Column("maturity_date", Date),
+    # Reads go by snapshot; an index on import_id would cost every large write
+    # about a second per million rows and serve no query.
     Index("ix_positions_snapshot", "portfolio", "as_of"),
-    Index("ix_positions_import", "import_id"),
 )
 
 instruments = Table(
