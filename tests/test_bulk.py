@@ -1,8 +1,10 @@
-"""The SQLite bulk path (ADBC scratch table, then INSERT ... SELECT inside the
-transaction) stores exactly what the executemany path stores, and leaves no
-scratch table behind, whether the import commits or rolls back."""
+"""The SQLite bulk path (an ADBC scratch file, attached and copied with INSERT ...
+SELECT inside the transaction) stores exactly what the executemany path stores,
+and leaves no scratch file behind, whether the import commits or rolls back."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -31,11 +33,9 @@ def holdings(tmp_path):
     return path
 
 
-def stage_tables() -> list[str]:
-    with get_engine(get_settings()).connect() as conn:
-        return conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE name LIKE '\\_stage\\_%' ESCAPE '\\'"
-        ).scalars().all()
+def stage_files() -> list[str]:
+    folder = Path(get_engine(get_settings()).url.database).parent
+    return sorted(p.name for p in folder.glob(f"{bulk.STAGE_PREFIX}*"))
 
 
 def stored(portfolio: str) -> pd.DataFrame:
@@ -54,7 +54,7 @@ def test_staged_and_executemany_store_the_same(holdings, monkeypatch):
     assert staged  # the bulk path ran
     pd.testing.assert_frame_equal(stored("STAGED"), stored("BY_ROWS"))
     assert stored("STAGED")["maturity_date"].notna().sum() == 2
-    assert stage_tables() == []
+    assert stage_files() == []
 
 
 def test_a_staged_write_that_rolls_back_changes_nothing(holdings, monkeypatch):
@@ -71,15 +71,36 @@ def test_a_staged_write_that_rolls_back_changes_nothing(holdings, monkeypatch):
         run_import(ImportRequest(path=str(holdings), portfolio="P", as_of="2024-02-29"),
                    before_commit=fail)
     assert store_state() == before
-    assert stage_tables() == []
+    assert stage_files() == []
 
 
-def test_scratch_tables_of_finished_imports_are_dropped(holdings, monkeypatch):
+def test_scratch_files_of_finished_imports_are_removed(holdings, monkeypatch):
     result = folio.import_file(holdings, "P", as_of="2024-01-31")
-    engine = get_engine(get_settings())
-    with engine.begin() as conn:  # what a process killed after staging leaves
-        conn.exec_driver_sql(f'CREATE TABLE "{bulk.stage_name(result.import_id)}" (x)')
-    assert stage_tables() == [bulk.stage_name(result.import_id)]
+    # What a process killed after staging leaves behind.
+    orphan = bulk.stage_path(get_engine(get_settings()), result.import_id)
+    orphan.write_bytes(b"scratch")
+    assert stage_files() == [orphan.name]
     monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", 1)
     folio.import_file(holdings, "Q", as_of="2024-01-31")
-    assert stage_tables() == []
+    assert stage_files() == []
+
+
+def test_a_worker_writes_a_large_snapshot_through_the_scratch_file(tmp_path):
+    """The worker process also holds the embedded broker's and results' SQLite files."""
+    from folio.execution.worker import start_worker
+
+    from builders import big_english_csv
+
+    rows = bulk.STAGE_MIN_ROWS + 1000
+    path = big_english_csv(tmp_path / "big.csv", rows, lots=False)
+    worker = start_worker()
+    try:
+        for as_of in ("2024-01-31", "2024-02-29"):
+            result = folio.import_file(path, "P", as_of=as_of, via="celery", timeout=120)
+            assert result.status == "succeeded" and result.rows_imported == rows
+    finally:
+        worker.stop()
+    assert len(folio.positions("P", as_of="2024-02-29")) == rows
+    with get_engine(get_settings()).connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+    assert stage_files() == []

@@ -5,17 +5,20 @@ transaction. SQLAlchemy's per-row parameter processing costs more than the
 database itself on large snapshots, so rows go to the driver directly:
 
 - PostgreSQL: ``COPY ... FROM STDIN`` on the transaction's own connection;
-- SQLite, large frames: an ADBC bulk ingest into a scratch table *before* the
-  transaction (Arrow columns, no Python tuples), then one ``INSERT ... SELECT``
-  inside it, so the positions still appear atomically or not at all;
+- SQLite, large frames: an ADBC bulk ingest into a scratch file *before* the
+  transaction (Arrow columns, no Python tuples), attached to the transaction and
+  copied with ``INSERT ... SELECT``, so the positions still appear atomically
+  or not at all;
 - otherwise: the driver's ``executemany`` on plain tuples.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +31,7 @@ Progress = Callable[[int, int], None]
 # Below this many rows executemany is as fast, and needs no second connection.
 STAGE_MIN_ROWS = 50_000
 STAGE_BATCH = 100_000  # rows per Arrow batch and per INSERT ... SELECT step
-STAGE_PREFIX = "_stage_"
+STAGE_PREFIX = ".stage-"
 
 POSITION_FIELDS = ("row", "identifier", "name", "quantity", "price", "market_value",
                    "accrued_interest", "currency", "issuer", "country", "asset_class",
@@ -101,14 +104,23 @@ def insert_rows(conn: Connection, table, fixed: Mapping[str, Any], frame: pd.Dat
 
 
 # ---------------------------------------------------------------- SQLite staging
+#
+# The scratch rows go to a file of their own, never to the store's file: ADBC
+# carries its own SQLite library, and two SQLite libraries with the same file
+# open in one process break each other's POSIX locks (SQLite's documentation
+# warns of corruption; a worker saw "database disk image is malformed").
+# ADBC closes its file before the store's connection attaches it.
+
+STAGE_SCHEMA = "folio_stage"
+STAGE_TABLE = "rows"
 
 
-def stage_name(import_id: str) -> str:
-    return f"{STAGE_PREFIX}{import_id}"
+def stage_path(engine: Engine, import_id: str) -> Path:
+    return Path(engine.url.database).parent / f"{STAGE_PREFIX}{import_id}.db"
 
 
 def can_stage(engine: Engine, rows: int) -> bool:
-    """Whether a frame of ``rows`` rows goes through an ADBC scratch table."""
+    """Whether a frame of ``rows`` rows goes through an ADBC scratch file."""
     if engine.dialect.name != "sqlite" or rows < STAGE_MIN_ROWS:
         return False
     database = engine.url.database
@@ -136,17 +148,17 @@ def _arrow_column(frame: pd.DataFrame, name: str) -> pa.Array:
 
 
 def stage(engine: Engine, import_id: str, frame: pd.DataFrame, fields: tuple[str, ...],
-          progress: Progress | None = None) -> str:
-    """Write ``frame`` into a new scratch table through ADBC; return the table's name.
+          progress: Progress | None = None) -> Path:
+    """Write ``frame`` into a new scratch file through ADBC; return its path.
 
-    Runs before the import's transaction (SQLite has one writer at a time) and
-    commits on its own; the scratch table is not part of the store until
-    ``insert_staged`` copies it inside the transaction.
+    Runs before the import's transaction and touches nothing of the store;
+    ``insert_staged`` copies the rows inside the transaction.
     """
     import adbc_driver_sqlite.dbapi as adbc
 
     drop_orphans(engine)
-    name = stage_name(import_id)
+    path = stage_path(engine, import_id)
+    remove_stage(path)
     total = len(frame)
     schema = pa.schema([(f, _arrow_column(frame.iloc[:0], f).type) for f in fields])
 
@@ -157,58 +169,60 @@ def stage(engine: Engine, import_id: str, frame: pd.DataFrame, fields: tuple[str
             if progress:
                 progress(stop // 2, total)  # staging is the first half of the write
 
-    with adbc.connect(engine.url.database) as conn:
-        with conn.cursor() as cursor:
-            cursor.execute("PRAGMA busy_timeout = 30000")
-            cursor.execute(f'DROP TABLE IF EXISTS "{name}"')
-            cursor.adbc_ingest(name, pa.RecordBatchReader.from_batches(schema, batches()),
-                               mode="create")
-        conn.commit()
-    return name
+    try:
+        with adbc.connect(str(path)) as conn:
+            with conn.cursor() as cursor:
+                cursor.execute("PRAGMA journal_mode = OFF")  # scratch: nothing to recover
+                cursor.adbc_ingest(STAGE_TABLE,
+                                   pa.RecordBatchReader.from_batches(schema, batches()),
+                                   mode="create")
+            conn.commit()
+    except BaseException:
+        remove_stage(path)
+        raise
+    return path
 
 
-def insert_staged(conn: Connection, table, fixed: Mapping[str, Any], staged: str,
-                  fields: tuple[str, ...], total: int, progress: Progress | None = None) -> None:
-    """Copy a scratch table into ``table`` inside the transaction, then drop it."""
+def insert_staged(conn: Connection, table, fixed: Mapping[str, Any], fields: tuple[str, ...],
+                  total: int, progress: Progress | None = None) -> None:
+    """Copy the attached scratch rows into ``table``, inside the transaction."""
     quote = conn.dialect.identifier_preparer.quote
     names = list(fixed) + list(fields)
     select_list = ", ".join([f":{k}" for k in fixed] + [quote(f) for f in fields])
     sql = text(f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-               f"SELECT {select_list} FROM {quote(staged)} WHERE rowid > :lo AND rowid <= :hi "
-               f"ORDER BY rowid")
+               f"SELECT {select_list} FROM {STAGE_SCHEMA}.{STAGE_TABLE} "
+               f"WHERE rowid > :lo AND rowid <= :hi ORDER BY rowid")
     values = {k: v.isoformat() if isinstance(v, date) else v for k, v in fixed.items()}
     # In steps, so progress keeps coming (an ADBC ingest numbers rows from 1).
     for start, stop in _chunks(total, STAGE_BATCH):
         conn.execute(sql, {**values, "lo": start, "hi": stop})
         if progress:
             progress(total // 2 + stop // 2, total)
-    conn.exec_driver_sql(f"DROP TABLE {quote(staged)}")  # with the transaction
 
 
-def drop_staged(engine: Engine, staged: str) -> None:
-    """Remove a scratch table the transaction did not consume (it rolled back)."""
-    try:
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{staged}"')
-    except Exception:  # best effort: drop_orphans removes it later
-        pass
+def remove_stage(path: Path) -> None:
+    for suffix in ("", "-journal", "-wal", "-shm"):
+        try:
+            os.remove(f"{path}{suffix}")
+        except FileNotFoundError:
+            pass
+        except OSError:  # in use (Windows): drop_orphans tries again later
+            pass
 
 
 def drop_orphans(engine: Engine) -> None:
-    """Drop scratch tables whose import is over (left by a process that was killed)."""
+    """Remove scratch files whose import is over (left by a process that was killed)."""
+    from sqlalchemy import select
+
     from folio.store.schema import FINAL_STATUSES, imports
 
+    folder = Path(engine.url.database).parent
+    found = {p.name[len(STAGE_PREFIX):-3]: p for p in folder.glob(f"{STAGE_PREFIX}*.db")}
+    if not found:
+        return
     with engine.connect() as conn:
-        names = conn.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, ?) = ?",
-            (len(STAGE_PREFIX), STAGE_PREFIX)).scalars().all()
-        if not names:
-            return
-        ids = [n[len(STAGE_PREFIX):] for n in names]
-        live = set(conn.execute(
-            imports.select().with_only_columns(imports.c.id)
-            .where(imports.c.id.in_(ids), imports.c.status.not_in(FINAL_STATUSES))
-        ).scalars().all())
-    for import_id in ids:
+        live = set(conn.execute(select(imports.c.id).where(
+            imports.c.id.in_(list(found)), imports.c.status.not_in(FINAL_STATUSES))).scalars())
+    for import_id, path in found.items():
         if import_id not in live:
-            drop_staged(engine, stage_name(import_id))
+            remove_stage(path)

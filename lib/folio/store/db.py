@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -103,9 +103,23 @@ def dispose_all() -> None:
 
 
 @contextlib.contextmanager
-def writing(engine: Engine) -> Iterator[Connection]:
-    """One write transaction: committed at the end of the block, rolled back on error."""
+def writing(engine: Engine, attach: Mapping[str, Path] | None = None) -> Iterator[Connection]:
+    """One write transaction: committed at the end of the block, rolled back on error.
+
+    ``attach`` maps schema names to SQLite files to attach for the transaction
+    (SQLite attaches only outside a transaction, so it happens here).
+    """
     with engine.connect() as conn:
         conn.execution_options(folio_write=True)
-        with conn.begin():
-            yield conn
+        raw = conn.connection.driver_connection if attach else None
+        for alias, path in (attach or {}).items():
+            raw.execute(f"ATTACH DATABASE ? AS {alias}", (str(path),))
+        try:
+            with conn.begin():
+                yield conn
+        finally:
+            try:
+                for alias in attach or {}:
+                    raw.execute(f"DETACH DATABASE {alias}")
+            except Exception:
+                conn.invalidate()  # never hand the pool a connection with a file attached

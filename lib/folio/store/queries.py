@@ -12,6 +12,7 @@ import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -173,10 +174,9 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
                             progress)
     try:
         return _write_snapshot(engine, write, progress, before_commit, staged)
-    except BaseException:
+    finally:
         if staged:
-            bulk.drop_staged(engine, staged)
-        raise
+            bulk.remove_stage(staged)
 
 
 def _current_hash(engine: Engine, write: SnapshotWrite) -> str | None:
@@ -186,8 +186,8 @@ def _current_hash(engine: Engine, write: SnapshotWrite) -> str | None:
 
 
 def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commit,
-                    staged: str | None) -> str:
-    with writing(engine) as conn:
+                    staged: Path | None) -> str:
+    with writing(engine, attach={bulk.STAGE_SCHEMA: staged} if staged else None) as conn:
         current = conn.execute(
             select(snapshots.c.import_id, snapshots.c.content_hash)
             .where(snapshots.c.portfolio == write.portfolio, snapshots.c.as_of == write.as_of)
@@ -217,14 +217,11 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
             fixed = {"import_id": write.import_id, "portfolio": write.portfolio,
                      "as_of": write.as_of}
             if staged:
-                bulk.insert_staged(conn, positions, fixed, staged, bulk.POSITION_FIELDS,
+                bulk.insert_staged(conn, positions, fixed, bulk.POSITION_FIELDS,
                                    len(write.positions), progress)
-                staged = None
             else:
                 bulk.insert_rows(conn, positions, fixed, write.positions, bulk.POSITION_FIELDS,
                                  progress)
-        if staged:  # not needed after all (the snapshot turned out unchanged)
-            conn.exec_driver_sql(f'DROP TABLE "{staged}"')
         if not write.issues.empty:
             bulk.insert_rows(conn, import_issues, {"import_id": write.import_id}, write.issues,
                              bulk.ISSUE_FIELDS)
