@@ -103,15 +103,17 @@ def test_errors_arrive_typed_with_fields(tmp_path, mode):
 
 
 def test_progress_reaches_the_job(tmp_path, mode):
-    n = 120_000
+    n = 300_000  # long enough (a second or two) for several reports
     path = big_english_csv(tmp_path / "big.csv", n, lots=False)
     job = folio.submit_import(path, "BIG", as_of="2024-01-31", via=mode)
-    seen = set()
+    seen, said = set(), set()
     while not job.wait(0.02):
         seen.add(job.progress)
+        said.add(job.status_message)
     assert job.result().rows_imported == n
     assert job.progress == (n, n)
     assert any(0 < done < n for done, _ in seen), seen
+    assert said & {"running: checking", "running: writing"}, said  # what it is doing
 
 
 # ------------------------------------------------------------ worker choice

@@ -72,16 +72,20 @@ def test_progress_reaches_the_job_in_steps(tmp_path):
         seen.append(job.progress)
     assert job.result().rows_imported == 50_000
     assert job.progress == (50_000, 50_000)
-    # The pipeline itself reports at least every 10%:
-    calls: list[tuple[int, int]] = []
+    # The pipeline itself reports each stage, and at least every 10% of each:
+    calls: list[tuple[int, int, str]] = []
     other = big_english_csv(tmp_path / "big2.csv", 50_000, currency="USD")
     from folio.ingest.pipeline import ImportRequest
 
     run_import(ImportRequest(path=str(other), portfolio="Q", as_of="2024-01-31"),
-               progress=lambda d, t: calls.append((d, t)))
-    dones = [d for d, _ in calls]
-    assert dones == sorted(dones) and dones[-1] == 50_000
-    assert max(b - a for a, b in zip(dones, dones[1:], strict=False)) <= 5_000
+               progress=lambda d, t, stage: calls.append((d, t, stage)))
+    stages = [stage for _, _, stage in calls]
+    assert stages[0] == "reading" and stages[-1] == "writing"
+    assert stages == sorted(stages, key=["reading", "checking", "writing"].index)
+    for stage in ("checking", "writing"):
+        dones = [d for d, _, s in calls if s == stage]
+        assert dones == sorted(dones) and dones[-1] == 50_000
+        assert max(b - a for a, b in zip([0, *dones], dones, strict=False)) <= 6_250, stage
 
 
 def test_bad_arguments_fail_at_submission(tmp_path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from folio.ingest.columns import normalise, resolve
 from folio.ingest.parse import (
@@ -83,3 +85,20 @@ def test_headers_fold_case_accents_and_punctuation():
                                                     "Val": "market_value", "Dev": "currency"},
                        file="f")
     assert explicit.fields["identifier"] == "Ref"
+
+
+def _isin_ok(code: str) -> bool:
+    """The ISIN check digit the slow, obvious way (letters as two digits, Luhn)."""
+    digits = "".join(str(int(c, 36)) for c in code[:11])
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        d = int(char) * (2 if position % 2 == 0 else 1)
+        total += d // 10 + d % 10
+    return (10 - total % 10) % 10 == int(code[11])
+
+
+@given(st.lists(st.from_regex(r"[A-Z]{2}[A-Z0-9]{9}[0-9]", fullmatch=True), min_size=1,
+                max_size=50))
+def test_isin_check_digits_match_the_obvious_implementation(codes):
+    _, bad = check_isins(pd.Series(codes, dtype="string[pyarrow]"))
+    assert bad.tolist() == [not _isin_ok(c) for c in codes]

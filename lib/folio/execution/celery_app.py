@@ -31,7 +31,7 @@ from folio.store import queries
 from folio.store.db import get_engine
 
 TASK_NAME = "folio.import"
-PROGRESS_EVERY_S = 0.5
+PROGRESS_EVERY_S = 0.25  # the goal is news at least every second
 BACKEND_RETRY_S = 5.0  # after a failed progress report, wait this long before the next
 log = logging.getLogger(__name__)
 # How long an import may be final in the store before the job stops waiting for
@@ -92,12 +92,13 @@ def import_task(self, request_json: dict[str, Any]) -> dict[str, Any]:
     request = ImportRequest(**request_json)
     last = [0.0]
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, stage: str) -> None:
         now = time.monotonic()
-        if done >= total or now - last[0] >= PROGRESS_EVERY_S:
+        if now - last[0] >= PROGRESS_EVERY_S:
             last[0] = now
             try:
                 self.update_state(state="PROGRESS", meta={"done": done, "total": total,
+                                                          "stage": stage,
                                                           "import_id": request.import_id})
             except Exception as exc:
                 # Progress is news, not the import: a result backend that went away
@@ -168,7 +169,9 @@ class CeleryHandle:
         if self._store_says_final():
             return self._final
         if state == "PROGRESS" and isinstance(info, dict):
-            self._last = Snapshot("running", int(info.get("done", 0)), int(info.get("total", 0)))
+            stage = info.get("stage")
+            self._last = Snapshot("running", int(info.get("done", 0)), int(info.get("total", 0)),
+                                  f"running: {stage}" if stage else None)
         elif state == "STARTED":
             self._last = Snapshot("running", self._last.done, self._last.total)
         elif self._last.state == "queued":
@@ -230,7 +233,7 @@ class CeleryHandle:
                 return False
             pause = delay if deadline is None else min(delay, max(0.0, deadline - time.monotonic()))
             time.sleep(pause)
-            delay = min(delay * 1.5, 0.25)
+            delay = min(delay * 1.5, 0.1)  # a state read is cheap; a late answer is not
 
     def outcome(self) -> ImportResult | BaseException:
         assert self._outcome is not None, "outcome() before the job finished"

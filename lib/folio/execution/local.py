@@ -25,6 +25,7 @@ class LocalHandle:
         self._state = "pending"
         self._done = 0
         self._total = 0
+        self._stage: str | None = None
         self._outcome: ImportResult | BaseException | None = None
         self._on_finish: list = []
         self._thread = threading.Thread(target=self._run, name=f"folio-import-{request.import_id}",
@@ -34,8 +35,8 @@ class LocalHandle:
         self._thread.start()
         return self
 
-    def _progress(self, done: int, total: int) -> None:
-        self._done, self._total = done, total
+    def _progress(self, done: int, total: int, stage: str) -> None:
+        self._done, self._total, self._stage = done, total, stage
 
     def _run(self) -> None:
         self._state = "running"
@@ -62,7 +63,9 @@ class LocalHandle:
                 fn()
 
     def poll(self) -> Snapshot:
-        return Snapshot(self._state, self._done, self._total)
+        message = f"{self._state}: {self._stage}" if self._stage and self._state == "running" \
+            else None
+        return Snapshot(self._state, self._done, self._total, message)
 
     def wait(self, timeout: float | None) -> bool:
         return self._finished.wait(timeout)

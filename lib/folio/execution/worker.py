@@ -220,6 +220,7 @@ def run_worker(pool: str | None = None, concurrency: int | None = None,
           f"  queues: {settings.queue}\n  store: {described['store']}\n"
           f"  import roots: {', '.join(str(r) for r in settings.import_roots)}", flush=True)
     get_engine(settings)  # create the store's tables before the first task
+    _warm_up()
     heartbeat = Heartbeat(settings, chosen, parent_pid)
 
     def ready(**_):
@@ -317,6 +318,17 @@ def worker_environment(settings: Settings) -> dict[str, str]:
 
 
 _started = itertools.count(1)
+
+
+def _warm_up() -> None:
+    """Load what imports use lazily, so the first task does not pay for it."""
+    import importlib
+
+    for module in ("adbc_driver_sqlite.dbapi", "python_calamine", "pyarrow.compute"):
+        try:
+            importlib.import_module(module)
+        except ImportError:  # optional: the task says so if it needs it
+            pass
 
 
 def start_worker(*, pool: str = "solo", ready_timeout: float = 60.0,

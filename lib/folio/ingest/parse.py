@@ -48,6 +48,9 @@ def detect_decimal(columns: list[pd.Series], delimiter: str | None) -> str:
     return "," if delimiter == ";" else "."
 
 
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+
+
 def parse_numbers(column: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarray]:
     """Parse a text column to float64.
 
@@ -59,13 +62,37 @@ def parse_numbers(column: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarr
     """
     text = clean_text(column)
     present = text.notna().to_numpy()
+    arr = arrow_strings(text)
+    # Most cells are plain numbers (``1234.5``): cast those straight away and
+    # send only the others (separators, commas, brackets, junk) the long way.
+    plain = pc.fill_null(pc.match_substring_regex(arr, _PLAIN_NUMBER), False)
+    if decimal == ",":  # "1.234" may be a thousands dot there
+        plain = pc.and_(plain, pc.invert(pc.fill_null(pc.match_substring(arr, "."), False)))
+    plain_rows = plain.to_numpy(zero_copy_only=False)
+    values = np.full(len(arr), np.nan)
+    try:
+        values[plain_rows] = pc.cast(pc.filter(arr, plain), pa.float64()).to_numpy(
+            zero_copy_only=False)
+    except pa.ArrowInvalid:  # a shape the cast does not take: all the long way
+        plain_rows = np.zeros(len(arr), dtype=bool)
+    rest = np.flatnonzero(present & ~plain_rows)
+    if len(rest):
+        values[rest], _ = _parse_numbers_general(text.iloc[rest], decimal)
+    invalid = present & ~np.isfinite(values)
+    values = np.where(invalid | ~present, np.nan, values) + 0.0  # -0 -> 0
+    return values, invalid
+
+
+def _parse_numbers_general(text: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarray]:
+    """Numbers with separators, decimal commas, brackets for negatives."""
+    present = text.notna().to_numpy()
     # pyarrow's compute kernels directly: pandas falls back to a Python loop
     # per cell for some of these patterns, which dominated large imports.
     arr = pa.array(text.array)
     arr = pc.replace_substring_regex(arr, _SPACES, "")
     negative = pc.fill_null(pc.match_substring_regex(arr, r"^\(.*\)$"), False)
     arr = pc.replace_substring_regex(arr, r"^\((.*)\)$", r"\1")
-    s = pd.Series(pd.arrays.ArrowStringArray(arr), index=column.index)
+    s = pd.Series(pd.arrays.ArrowStringArray(arr), index=text.index)
     negative = negative.to_numpy(zero_copy_only=False)
     has_comma = s.str.contains(",", regex=False).fillna(False)
     has_dot = s.str.contains(".", regex=False).fillna(False)
@@ -143,6 +170,7 @@ def parse_dates(column: pd.Series, *, excel_serials: bool = False) -> tuple[np.n
 
 
 LUHN_CHUNK = 100_000
+_DOUBLED = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int16)  # digit doubled, digits summed
 _ISIN_SHAPE = r"^[A-Z]{2}[A-Z0-9]{9}[0-9]$"
 
 
@@ -155,19 +183,19 @@ def _luhn_ok(raw: np.ndarray) -> np.ndarray:
     if len(raw) == 0:
         return np.zeros(0, dtype=bool)
     vals = np.where(raw >= 65, raw.astype(np.int16) - 55, raw.astype(np.int16) - 48)
-    payload = vals[:, :11]
-    tens = np.where(payload >= 10, payload // 10, -1)
-    ones = payload % 10
-    digits = np.stack([tens, ones], axis=2).reshape(len(raw), 22)
-    present = digits >= 0
-    # Luhn: from the rightmost payload digit leftwards, double every other digit.
-    rank = np.cumsum(present[:, ::-1], axis=1, dtype=np.int8)[:, ::-1] - 1
-    d = np.where(present, digits, 0)
-    doubled = np.where(rank % 2 == 0, d * 2, d)
-    doubled = np.where(doubled > 9, doubled - 9, doubled)
-    total = np.where(present, doubled, 0).sum(axis=1)
-    check = (10 - total % 10) % 10
-    return check == vals[:, 11]
+    # Luhn over the payload's digits (a letter counts as two), from the right,
+    # doubling every other digit starting with the rightmost: one column at a
+    # time, tracking per code whether the next digit is doubled.
+    total = np.zeros(len(raw), dtype=np.int16)
+    double = np.ones(len(raw), dtype=bool)
+    for k in range(10, -1, -1):
+        v = vals[:, k]
+        letter = v >= 10
+        low, high = v % 10, v // 10
+        total += np.where(double, _DOUBLED[low], low)
+        total += np.where(letter, np.where(double, high, _DOUBLED[high]), 0)
+        double ^= ~letter  # a letter's two digits leave the parity as it was
+    return (10 - total % 10) % 10 == vals[:, 11]
 
 
 def arrow_strings(column: pd.Series) -> pa.Array:

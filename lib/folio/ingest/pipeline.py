@@ -31,7 +31,7 @@ from folio.result import ImportResult
 from folio.store import queries
 from folio.store.db import get_engine, unreachable
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[int, int, str], None]  # (done, total, stage)
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,11 @@ def _saved_mappings(engine) -> dict[str, dict[str, str]]:
     return queries.load_mappings(engine)
 
 
-def prepare(request: ImportRequest, settings: Settings) -> Prepared:
+def prepare(request: ImportRequest, settings: Settings,
+            progress: Progress | None = None) -> Prepared:
     """Read, map and validate: everything an import does before it writes."""
+    if progress:
+        progress(0, 0, "reading")
     engine = get_engine(settings)
     saved = _saved_mappings(engine)
     explicit: Mapping[str, str] | None = None
@@ -109,7 +112,7 @@ def prepare(request: ImportRequest, settings: Settings) -> Prepared:
                 break
     mapping = resolve(table.header, explicit, file=request.display_name, name=name)
     checked = validate(table, mapping, portfolio=request.portfolio, as_of=request.as_of_date,
-                       mv_tolerance=settings.mv_tolerance)
+                       mv_tolerance=settings.mv_tolerance, progress=progress)
     return Prepared(table=table, mapping=mapping, checked=checked)
 
 
@@ -189,7 +192,8 @@ def run_import(
         What to import. With ``import_id`` set, the record must exist (created at
         submission) and is claimed; without, one is created.
     progress
-        Called as ``progress(done, total)`` in rows while positions are written.
+        Called as ``progress(done, total, stage)``: rows ``checking`` (as
+        validation goes) and then ``writing``, at least every 10% of each.
     redelivered
         The task was delivered again after its worker died: a record left
         ``running`` may be taken over.
@@ -214,7 +218,7 @@ def run_import(
         return preflight(request, settings)
     settings = settings or get_settings()
     engine = get_engine(settings)
-    report = progress or (lambda done, total: None)
+    report = progress or (lambda done, total, stage: None)
     import_id = request.import_id or new_import_id()
     try:
         _record_earlier_failures(engine)
@@ -235,9 +239,9 @@ def run_import(
             f"import {import_id} is already being run by {record['claimed_by']}",
             import_id=import_id, claimed_by=record["claimed_by"])
     try:
-        prepared = prepare(request, settings)
+        prepared = prepare(request, settings, progress=report)
         checked = prepared.checked
-        report(0, len(checked.positions))
+        report(0, len(checked.positions), "writing")
         status = _status(checked)
         write = queries.SnapshotWrite(
             import_id=import_id, portfolio=request.portfolio, as_of=checked.as_of,
@@ -250,7 +254,7 @@ def run_import(
             base_currency=request.base_currency,
         )
         status = queries.write_snapshot(engine, write, progress=report, before_commit=before_commit)
-        report(len(checked.positions), len(checked.positions))
+        report(len(checked.positions), len(checked.positions), "writing")
         error = "every row was rejected" if status == "failed" else None
         return _result(request, prepared, import_id=import_id, status=status, error=error)
     except FolioError as exc:

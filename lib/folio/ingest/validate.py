@@ -9,6 +9,7 @@ are dropped, not reported). Errors reject a row; warnings keep it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -40,6 +41,7 @@ _TOTAL_TEXT = r"^(sous[ _-]*)?(grand[ _-]*)?(total|totals|totaux|sub[ _-]?total|
 # rejected rather than a megabyte stored per cell.
 MAX_TEXT_CHARS = 1000
 MAX_VALUE_CHARS = 200  # an issue quotes at most this much of a cell
+_STEPS = 8  # progress reports during validation
 _TOTAL = re.compile(r"^(sous )?(grand )?(total|totals|totaux|sub ?total|subtotal)\b")
 
 
@@ -153,6 +155,7 @@ def validate(
     portfolio: str,
     as_of: date | None,
     mv_tolerance: float = 0.01,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> Validated:
     """Type the mapped columns and report every problem as an issue row.
 
@@ -161,6 +164,10 @@ def validate(
     ValidationError
         When the as-of date cannot be settled (no column and none given, or the
         file holds several dates and none was given).
+
+    ``progress(done, total, "checking")`` is called as the checks go (in rows,
+    as a share of the checks done). The table's rows are consumed: once cleaned, ``table.frame`` is emptied, so
+    a large file is held once in memory, not twice.
     """
     cols = mapping.fields  # field -> file column
     keep = _data_rows(table, cols["identifier"])
@@ -171,21 +178,26 @@ def validate(
     n = len(frame)
     issues = _Issues()
     rejected = np.zeros(n, dtype=bool)
+    steps = iter(range(1, _STEPS + 1))
+
+    def step() -> None:
+        if progress:
+            progress(n * next(steps) // _STEPS, n, "checking")
 
     def error(mask: np.ndarray, field: str, code: str, messages, values=None) -> None:
         col = cols.get(field)
-        raw = frame[col] if col else pd.Series([None] * n)
-        issues.add(rows[mask], col, code, "error", (values if values is not None else raw)[mask],
+        cells = text[field] if field in text else pd.Series([None] * n)
+        issues.add(rows[mask], col, code, "error", (values if values is not None else cells)[mask],
                    messages[mask] if isinstance(messages, pd.Series) else messages)
         rejected[mask] = True
 
     # Ragged lines below the last holding are footers ("Document généré le ..."), not data.
     last_data_row = int(rows.max()) if len(rows) else 0
-    for row, cells, text in table.ragged:
+    for row, cells, line in table.ragged:
         if row > last_data_row:
             continue
-        if text.strip() and not _TOTAL.match(normalise(text.strip(table.delimiter or ";"))):
-            issues.add(np.array([row]), None, "wrong_cell_count", "error", text[:200],
+        if line.strip() and not _TOTAL.match(normalise(line.strip(table.delimiter or ";"))):
+            issues.add(np.array([row]), None, "wrong_cell_count", "error", line[:200],
                        f"row has {cells} cells, the header has {len(table.header)}")
 
     if header_again.any():
@@ -195,6 +207,18 @@ def validate(
                    f"the header (row {table.header_row}) is repeated here; the row is skipped")
 
     text = {field: clean_text(frame[col]) for field, col in cols.items()}
+    ident = text["identifier"].str.upper()
+    # Identical rows share their identifier: compare whole rows (raw cells) among
+    # those only, before the raw rows are let go.
+    first_of = np.arange(n)
+    shared = np.flatnonzero(ident.duplicated(keep=False).to_numpy(bool))
+    if len(shared):
+        first_of[shared] = shared[_first_occurrence([frame[c].iloc[shared] for c in cols.values()])]
+    # From here on the cleaned columns are the rows: one copy of a large file in
+    # memory, not two (the caller's table keeps its header, not its rows).
+    table.frame = table.frame.iloc[:0]
+    frame = None
+    step()
 
     for field, values in text.items():
         if field in NUMERIC or field in DATES:
@@ -209,8 +233,8 @@ def validate(
         missing = text[field].isna().to_numpy(bool)
         error(missing, field, "missing_value", f"{cols[field]} is empty")
 
+    step()
     # Identifier: ISIN check digit where it looks like one.
-    ident = text["identifier"].str.upper()
     _, bad_isin = check_isins(ident)
     error(bad_isin, "identifier", "invalid_isin",
           "ISIN check digit is wrong: " + ident.fillna("") + " fails the ISIN checksum")
@@ -227,6 +251,7 @@ def validate(
         error(invalid, field, "invalid_number",
               cols[field] + " is not a number: " + text[field].fillna("").str.slice(0, 60))
 
+    step()
     # Currency.
     ccy = text["currency"].str.upper()
     bad_ccy = check_currencies(ccy)
@@ -236,6 +261,7 @@ def validate(
                             for v in ccy[bad_ccy]]  # only the bad rows, not every row
         error(bad_ccy, "currency", "invalid_currency", explain)
 
+    step()
     # Dates.
     excel = table.kind == "xlsx"
     dates: dict[str, np.ndarray] = {}
@@ -248,6 +274,7 @@ def validate(
         error(invalid, field, "invalid_date",
               cols[field] + " is not a valid date: " + text[field].fillna("").str.slice(0, 40))
 
+    step()
     resolved = _resolve_as_of(as_of, dates["as_of"], cols.get("as_of"), table.file)
     if "as_of" in cols:
         row_dates = dates["as_of"]
@@ -265,27 +292,23 @@ def validate(
         error(other, "portfolio", "portfolio_mismatch",
               f"row belongs to another portfolio than {portfolio}")
 
+    step()
     # Duplicates: an identical row twice is an error (it would double count);
     # the same instrument on two different rows (lots) is a warning.
     id_col = cols["identifier"]
-    first_of = np.arange(n)
-    # Identical rows share their identifier: compare whole rows among those only.
-    shared = np.flatnonzero(ident.duplicated(keep=False).to_numpy(bool))
-    if len(shared):
-        first_of[shared] = shared[_first_occurrence([frame[c].iloc[shared] for c in cols.values()])]
     exact = (first_of != np.arange(n)) & ~rejected
     if exact.any():
         error(exact, "identifier", "duplicate_row",
-              pd.Series("same as row " + pd.Series(rows[first_of]).astype(str), dtype=object),
-              values=frame[id_col])
+              pd.Series("same as row " + pd.Series(rows[first_of]).astype(str), dtype=object))
     live = ~rejected
     same_id = np.zeros(n, dtype=bool)
     same_id[live] = ident[live].duplicated(keep="first").to_numpy(bool)
     if same_id.any():
         issues.add(rows[same_id], id_col, "duplicate_instrument", "warning",
-                   frame[id_col][same_id],
+                   text["identifier"][same_id],
                    "the same instrument appears on an earlier row; both rows are kept")
 
+    step()
     # Market value against quantity x price (bond prices are quoted per 100).
     qty, price, mv = numbers["quantity"], numbers["price"], numbers["market_value"]
     comparable = live & np.isfinite(qty) & np.isfinite(price) & np.isfinite(mv) & (mv != 0)
@@ -302,7 +325,8 @@ def validate(
                 [f"{mv_col} {m:,.2f} differs from quantity x price {b:,.2f} by {g:.1%}"
                  for m, b, g in zip(mv[off], best[off], np.minimum(gap, gap_pct)[off], strict=True)],
                 dtype=object)
-            issues.add(rows[off], mv_col, "mv_mismatch", "warning", frame[mv_col][off], msg)
+            issues.add(rows[off], mv_col, "mv_mismatch", "warning", text["market_value"][off],
+                       msg)
 
     keep_rows = ~rejected
     positions = pd.DataFrame({
@@ -319,6 +343,7 @@ def validate(
         "asset_class": _text_or_none(text, "asset_class", keep_rows),
         "maturity_date": dates["maturity_date"][keep_rows],
     })
+    step()
     return Validated(positions=positions, issues=issues.frame(), rows_total=n,
                      rows_rejected=int(rejected.sum()), as_of=resolved, decimal=decimal)
 

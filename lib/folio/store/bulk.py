@@ -26,11 +26,11 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, text
 
-Progress = Callable[[int, int], None]
+Progress = Callable[[int, int, str], None]  # (done, total, stage)
 
 # Below this many rows executemany is as fast, and needs no second connection.
 STAGE_MIN_ROWS = 50_000
-STAGE_BATCH = 100_000  # rows per Arrow batch and per INSERT ... SELECT step
+STAGE_BATCH = 100_000  # at most this many rows per Arrow batch and INSERT ... SELECT step
 STAGE_PREFIX = ".stage-"
 
 POSITION_FIELDS = ("row", "identifier", "name", "quantity", "price", "market_value",
@@ -94,7 +94,7 @@ def insert_rows(conn: Connection, table, fixed: Mapping[str, Any], frame: pd.Dat
             else:
                 conn.exec_driver_sql(sql, rows)
             if progress:
-                progress(stop, total)
+                progress(stop, total, "writing")
     except BaseException:
         if copy is not None:
             copy.__exit__(*sys.exc_info())
@@ -147,6 +147,11 @@ def _arrow_column(frame: pd.DataFrame, name: str) -> pa.Array:
     return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
 
 
+def batch_size(total: int) -> int:
+    """Rows per step: progress at least every 5% of the write, steps not too small."""
+    return max(10_000, min(STAGE_BATCH, total // 10))
+
+
 def stage(engine: Engine, import_id: str, frame: pd.DataFrame, fields: tuple[str, ...],
           progress: Progress | None = None) -> Path:
     """Write ``frame`` into a new scratch file through ADBC; return its path.
@@ -163,11 +168,11 @@ def stage(engine: Engine, import_id: str, frame: pd.DataFrame, fields: tuple[str
     schema = pa.schema([(f, _arrow_column(frame.iloc[:0], f).type) for f in fields])
 
     def batches():
-        for start, stop in _chunks(total, STAGE_BATCH):
+        for start, stop in _chunks(total, batch_size(total)):
             part = frame.iloc[start:stop]
             yield pa.record_batch([_arrow_column(part, f) for f in fields], schema=schema)
             if progress:
-                progress(stop // 2, total)  # staging is the first half of the write
+                progress(stop // 2, total, "writing")  # staging is the first half
 
     try:
         with adbc.connect(str(path)) as conn:
@@ -194,10 +199,10 @@ def insert_staged(conn: Connection, table, fixed: Mapping[str, Any], fields: tup
                f"WHERE rowid > :lo AND rowid <= :hi ORDER BY rowid")
     values = {k: v.isoformat() if isinstance(v, date) else v for k, v in fixed.items()}
     # In steps, so progress keeps coming (an ADBC ingest numbers rows from 1).
-    for start, stop in _chunks(total, STAGE_BATCH):
+    for start, stop in _chunks(total, batch_size(total)):
         conn.execute(sql, {**values, "lo": start, "hi": stop})
         if progress:
-            progress(total // 2 + stop // 2, total)
+            progress(total // 2 + stop // 2, total, "writing")
 
 
 def remove_stage(path: Path) -> None:
