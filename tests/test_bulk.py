@@ -104,3 +104,24 @@ def test_a_worker_writes_a_large_snapshot_through_the_scratch_file(tmp_path):
     with get_engine(get_settings()).connect() as conn:
         assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
     assert stage_files() == []
+
+
+def test_awkward_text_is_stored_exactly_on_every_store(tmp_path, store):
+    """Commas, quotes, a line break, Unicode and missing cells, through COPY on
+    PostgreSQL and executemany on SQLite alike."""
+    path = tmp_path / "awkward.csv"
+    path.write_text(
+        "ISIN,Security Name,Quantity,Price,Market Value,Currency,Issuer,Maturity\n"
+        'FR0000120271,"Total, ""SE""",10,60,600,EUR,,2031-06-15\n'
+        'FR0000133308,"two\nlines",5,,62.5,EUR,Orange SA,\n'
+        "FR0000131104,Fonds 🚀 مصرف,1,50,50,XOF,,\n", encoding="utf-8")
+    result = folio.import_file(path, "P", as_of="2024-01-31")
+    assert result.status == "succeeded", result.issues
+    got = folio.positions("P").set_index("identifier")
+    assert got.loc["FR0000120271", "name"] == 'Total, "SE"'
+    assert got.loc["FR0000133308", "name"] == "two\nlines"
+    assert got.loc["FR0000131104", "name"] == "Fonds 🚀 مصرف"
+    assert pd.isna(got.loc["FR0000120271", "issuer"]) and pd.isna(got.loc["FR0000133308", "price"])
+    assert str(got.loc["FR0000120271", "maturity_date"])[:10] == "2031-06-15"
+    assert pd.isna(got.loc["FR0000133308", "maturity_date"])
+    assert result.issues.empty

@@ -4,7 +4,8 @@ Owns how a frame of positions or issues reaches a table inside the import's
 transaction. SQLAlchemy's per-row parameter processing costs more than the
 database itself on large snapshots, so rows go to the driver directly:
 
-- PostgreSQL: ``COPY ... FROM STDIN`` on the transaction's own connection;
+- PostgreSQL: ``COPY ... FROM STDIN`` of CSV made by Arrow, on the transaction's
+  own connection;
 - SQLite, large frames: an ADBC bulk ingest into a scratch file *before* the
   transaction (Arrow columns, no Python tuples), attached to the transaction and
   copied with ``INSERT ... SELECT``, so the positions still appear atomically
@@ -15,7 +16,6 @@ database itself on large snapshots, so rows go to the driver directly:
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
@@ -67,6 +67,9 @@ def insert_rows(conn: Connection, table, fixed: Mapping[str, Any], frame: pd.Dat
     total = len(frame)
     if total == 0:
         return
+    if conn.dialect.name == "postgresql":
+        _copy_csv(conn, table, fixed, frame, fields, progress)
+        return
     sqlite = conn.dialect.name == "sqlite"
     quote = conn.dialect.identifier_preparer.quote
     names = list(fixed) + list(fields)
@@ -75,32 +78,42 @@ def insert_rows(conn: Connection, table, fixed: Mapping[str, Any], frame: pd.Dat
            f"VALUES ({', '.join([mark] * len(names))})")
     fixed_values = [v.isoformat() if sqlite and isinstance(v, date) else v
                     for v in fixed.values()]
-    step = max(2000, total // 20)  # progress at least every 5%
-    copy = None
-    if conn.dialect.name == "postgresql":
-        # COPY through the same connection, so still inside the import's transaction.
-        cursor = conn.connection.driver_connection.cursor()
-        copy = cursor.copy(f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-                           f"FROM STDIN")
-        writer = copy.__enter__()
-    try:
-        for start, stop in _chunks(total, step):
+    for start, stop in _chunks(total, max(2000, total // 20)):  # progress every 5%
+        part = frame.iloc[start:stop]
+        columns = [_column_values(part, f, sqlite) for f in fields]
+        conn.exec_driver_sql(sql, [(*fixed_values, *values)
+                                   for values in zip(*columns, strict=True)])
+        if progress:
+            progress(stop, total, "writing")
+
+
+def _copy_csv(conn: Connection, table, fixed: Mapping[str, Any], frame: pd.DataFrame,
+              fields: tuple[str, ...], progress: Progress | None) -> None:
+    """COPY the frame as CSV made by Arrow, through the transaction's own connection.
+
+    Arrow quotes every string and leaves nulls unquoted and empty, which is
+    exactly how PostgreSQL's CSV format tells NULL from an empty string.
+    """
+    import pyarrow.csv as pacsv
+
+    quote = conn.dialect.identifier_preparer.quote
+    names = list(fixed) + list(fields)
+    cursor = conn.connection.driver_connection.cursor()
+    total = len(frame)
+    options = pacsv.WriteOptions(include_header=False)
+    with cursor.copy(f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+                     f"FROM STDIN (FORMAT csv)") as copy:
+        for start, stop in _chunks(total, batch_size(total)):
             part = frame.iloc[start:stop]
-            columns = [_column_values(part, f, sqlite) for f in fields]
-            rows = [(*fixed_values, *values) for values in zip(*columns, strict=True)]
-            if copy is not None:
-                for row in rows:
-                    writer.write_row(row)
-            else:
-                conn.exec_driver_sql(sql, rows)
+            constants = [pa.array([v.isoformat() if isinstance(v, date) else v] * len(part))
+                         for v in fixed.values()]
+            batch = pa.record_batch(constants + [_arrow_column(part, f) for f in fields],
+                                    names=names)
+            sink = pa.BufferOutputStream()
+            pacsv.write_csv(batch, sink, options)
+            copy.write(sink.getvalue().to_pybytes())
             if progress:
                 progress(stop, total, "writing")
-    except BaseException:
-        if copy is not None:
-            copy.__exit__(*sys.exc_info())
-        raise
-    if copy is not None:
-        copy.__exit__(None, None, None)
 
 
 # ---------------------------------------------------------------- SQLite staging
