@@ -214,3 +214,23 @@ def test_subtotal_lines_drop_but_names_starting_with_total_stay(tmp_path):
     result = folio.import_file(path, "P", as_of="2024-01-31")
     assert result.status == "succeeded" and result.issues.empty
     assert folio.positions("P")["name"].tolist() == ["TotalEnergies SE", "Orange"]
+
+
+def test_duplicate_rows_are_errors_and_repeated_instruments_warnings(tmp_path):
+    path = english_csv(tmp_path / "dups.csv", [
+        (TOTAL, "Total", 10, 60, 600, "EUR", "2024-01-31"),       # row 2
+        (ORANGE, "Orange", 5, 12, 60, "EUR", "2024-01-31"),       # row 3
+        (TOTAL, "Total", 10, 60, 600, "EUR", "2024-01-31"),       # row 4: same as row 2
+        (TOTAL, "Total lot 2", 3, 60, 180, "EUR", "2024-01-31"),  # row 5: another lot
+        (BNP, "BNP", 1, 50, 50, "EUR", "2024-01-31"),             # row 6
+        (ORANGE, "Orange", 5, 12, 60, "EUR", "2024-01-31"),       # row 7: same as row 3
+    ])
+    result = folio.import_file(path, "P", as_of="2024-01-31")
+    found = {(i.row, i.code, i.severity, i.message if i.code == "duplicate_row" else None)
+             for i in result.issues.itertuples()}
+    assert found == {
+        (4, "duplicate_row", "error", "same as row 2"),
+        (7, "duplicate_row", "error", "same as row 3"),
+        (5, "duplicate_instrument", "warning", None),
+    }
+    assert result.rows_rejected == 2 and result.rows_imported == 4

@@ -23,8 +23,10 @@ _THOUSANDS_COMMA = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
 
 def clean_text(column: pd.Series) -> pd.Series:
     """Strip whitespace; empty cells become missing."""
-    out = column.astype(pd.StringDtype("pyarrow")).str.strip()
-    return out.mask(out == "")
+    stripped = pc.utf8_trim_whitespace(arrow_strings(column))
+    cleaned = pc.if_else(pc.equal(pc.binary_length(stripped), 0), pa.scalar(None, pa.string()),
+                         stripped)
+    return pd.Series(pd.arrays.ArrowStringArray(cleaned), index=column.index)
 
 
 def detect_decimal(columns: list[pd.Series], delimiter: str | None) -> str:

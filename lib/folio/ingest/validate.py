@@ -211,7 +211,8 @@ def validate(
     # Identical rows share their identifier: compare whole rows (raw cells) among
     # those only, before the raw rows are let go.
     first_of = np.arange(n)
-    shared = np.flatnonzero(ident.duplicated(keep=False).to_numpy(bool))
+    id_codes = _codes(ident)  # one hash pass serves both duplicate checks
+    shared = np.flatnonzero(np.bincount(id_codes + 1)[id_codes + 1] > 1)
     if len(shared):
         first_of[shared] = shared[_first_occurrence([frame[c].iloc[shared] for c in cols.values()])]
     # From here on the cleaned columns are the rows: one copy of a large file in
@@ -302,7 +303,10 @@ def validate(
               pd.Series("same as row " + pd.Series(rows[first_of]).astype(str), dtype=object))
     live = ~rejected
     same_id = np.zeros(n, dtype=bool)
-    same_id[live] = ident[live].duplicated(keep="first").to_numpy(bool)
+    live_rows = np.flatnonzero(live)
+    _, first_live = np.unique(id_codes[live_rows], return_index=True)
+    same_id[live_rows] = True
+    same_id[live_rows[first_live]] = False  # the first row of each instrument is not a repeat
     if same_id.any():
         issues.add(rows[same_id], id_col, "duplicate_instrument", "warning",
                    text["identifier"][same_id],
@@ -346,6 +350,14 @@ def validate(
     step()
     return Validated(positions=positions, issues=issues.frame(), rows_total=n,
                      rows_rejected=int(rejected.sum()), as_of=resolved, decimal=decimal)
+
+
+def _codes(column: pd.Series) -> np.ndarray:
+    """Dense integer codes of a text column's values; -1 for missing."""
+    encoded = pc.dictionary_encode(arrow_strings(column))
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    missing = encoded.indices.is_null().to_numpy(zero_copy_only=False)
+    return np.where(missing, -1, codes).astype(np.int64)
 
 
 def _first_occurrence(columns: list[pd.Series]) -> np.ndarray:
