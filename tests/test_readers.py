@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openpyxl import Workbook
 
 import folio
@@ -97,3 +99,32 @@ def test_utf8_bom_crlf_file_keeps_line_numbers(tmp_path):
     table = read_table(path)
     assert table.encoding == "utf-8-sig" and table.header == ["ISIN", "Quantité", "Devise"]
     assert table.rows.tolist() == [4, 5] and table.frame.iloc[1, 2] == "EUR"
+
+
+def _records_by_hand(data: bytes) -> list[tuple[int, int]]:
+    """(start, line) of each record, walking the bytes: a newline inside quotes
+    does not end a record but still counts as a line."""
+    out, start, line, inside = [], 0, 1, False
+    record_line = 1
+    for i, byte in enumerate(data):
+        if byte == 34:
+            inside = not inside
+        elif byte == 10:
+            line += 1
+            if not inside:
+                out.append((start, record_line))
+                start, record_line = i + 1, line
+    if start < len(data):
+        out.append((start, record_line))
+    return out
+
+
+@given(st.lists(st.sampled_from([b"a", b",", b"\n", b'"', b"\r\n", b"x\ny"]), max_size=40))
+def test_record_starts_and_line_numbers(parts):
+    from folio.ingest.readers import _record_starts
+
+    data = b"".join(parts)
+    if not data:
+        return
+    starts, lines = _record_starts(data)
+    assert list(zip(starts.tolist(), lines.tolist(), strict=True)) == _records_by_hand(data)

@@ -227,13 +227,14 @@ def _record_starts(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """
     buf = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 10)
-    ends = newlines
+    starts = np.concatenate(([0], newlines + 1))
     quotes = np.flatnonzero(buf == 34)
     if len(quotes):
         inside = np.searchsorted(quotes, newlines) % 2 == 1
-        ends = newlines[~inside]
-    starts = np.concatenate(([0], ends + 1))
-    line_numbers = np.searchsorted(newlines, starts) + 1  # newlines before start, + 1
+        starts = np.concatenate(([0], newlines[~inside] + 1))
+        line_numbers = np.searchsorted(newlines, starts) + 1  # newlines before start, + 1
+    else:  # no quotes, so every line is a record: its number is its position
+        line_numbers = np.arange(1, len(starts) + 1)
     if starts[-1] >= len(data):  # nothing after the final newline
         starts, line_numbers = starts[:-1], line_numbers[:-1]
     return starts, line_numbers
