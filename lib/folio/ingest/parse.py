@@ -24,8 +24,8 @@ _THOUSANDS_COMMA = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
 def clean_text(column: pd.Series) -> pd.Series:
     """Strip whitespace; empty cells become missing."""
     stripped = pc.utf8_trim_whitespace(arrow_strings(column))
-    cleaned = pc.if_else(pc.equal(pc.binary_length(stripped), 0), pa.scalar(None, pa.string()),
-                         stripped)
+    cleaned = pc.if_else(pc.equal(pc.binary_length(stripped), 0),
+                         pa.scalar(None, stripped.type), stripped)
     return pd.Series(pd.arrays.ArrowStringArray(cleaned), index=column.index)
 
 
@@ -205,12 +205,14 @@ def arrow_strings(column: pd.Series) -> pa.Array:
     arr = pa.array(column.astype(pd.StringDtype("pyarrow")).array)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    return arr.cast(pa.string()) if arr.type != pa.string() else arr
+    # pandas keeps large_string; casting to string would copy every column.
+    return arr if arr.type in (pa.string(), pa.large_string()) else arr.cast(pa.large_string())
 
 
 def _fixed_width(arr: pa.Array, width: int) -> np.ndarray:
     """The bytes of a string array whose values are all ``width`` ASCII bytes, as (n, width)."""
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset:arr.offset + len(arr) + 1]
+    wide = np.int64 if arr.type == pa.large_string() else np.int32
+    offsets = np.frombuffer(arr.buffers()[1], dtype=wide)[arr.offset:arr.offset + len(arr) + 1]
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
     return data[offsets[0]:offsets[-1]].reshape(-1, width)
 

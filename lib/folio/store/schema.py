@@ -93,7 +93,10 @@ positions = Table(
     "positions",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("import_id", String(36), ForeignKey("imports.id"), nullable=False),
+    # No foreign key: positions are written only with their import record, in
+    # one transaction, and a per-row key check cost PostgreSQL seconds per
+    # million rows (a trigger per row) and SQLite a lookup per row.
+    Column("import_id", String(36), nullable=False),
     Column("portfolio", String(100), nullable=False),
     Column("as_of", Date, nullable=False),
     Column("row", Integer, nullable=False),
