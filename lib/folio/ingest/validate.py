@@ -36,13 +36,15 @@ POSITION_COLUMNS = [
     "row", "identifier", "name", "quantity", "price", "market_value", "accrued_interest",
     "currency", "issuer", "country", "asset_class", "maturity_date",
 ]
+# A totals line: column-wise on lower-cased cells (pyarrow), and through re on
+# normalise()d text, whose separators are single spaces, which it also accepts.
 _TOTAL_TEXT = r"^(sous[ _-]*)?(grand[ _-]*)?(total|totals|totaux|sub[ _-]?total|subtotal)\b"
+_TOTAL = re.compile(_TOTAL_TEXT)
 # Longer text is not a name or a code but a broken or hostile file; the row is
 # rejected rather than a megabyte stored per cell.
 MAX_TEXT_CHARS = 1000
 MAX_VALUE_CHARS = 200  # an issue quotes at most this much of a cell
 _STEPS = 8  # progress reports during validation
-_TOTAL = re.compile(r"^(sous )?(grand )?(total|totals|totaux|sub ?total|subtotal)\b")
 
 
 @dataclass
