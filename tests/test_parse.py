@@ -74,6 +74,11 @@ def test_isins_and_currencies():
     assert looks.tolist() == [True, True, False, True]
     assert check_currencies(pd.Series(["XAF", "XOF", "EUR", "FCFA", "EURO"], dtype="str")).tolist() == [
         False, False, False, True, True]
+    # Empty cells are not bad codes (the missing-value check reports them), even
+    # when the whole column is empty.
+    assert check_currencies(pd.Series([None, "XYZ", None], dtype="str")).tolist() == [
+        False, True, False]
+    assert check_currencies(pd.Series([None, None], dtype="str")).tolist() == [False, False]
 
 
 def test_headers_fold_case_accents_and_punctuation():

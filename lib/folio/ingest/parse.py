@@ -248,5 +248,7 @@ AMBIGUOUS_CURRENCIES = {
 def check_currencies(codes: pd.Series) -> np.ndarray:
     """Mask of non-empty codes that are not ISO 4217 (compared upper-case)."""
     factor, uniques = pd.factorize(codes)
-    ok = np.array([u in ISO_4217 for u in uniques], dtype=bool)  # unique values only
-    return (factor >= 0) & ~ok[np.maximum(factor, 0)]
+    # Unique values only; a trailing False stands for empty cells (code -1), so
+    # an all-empty column works, as in parse_dates.
+    bad = np.array([u not in ISO_4217 for u in uniques] + [False], dtype=bool)
+    return bad[factor]
