@@ -17,11 +17,15 @@ from folio.store.db import get_engine
 from folio.store.schema import portfolios, positions, snapshots
 
 
-def store_state() -> dict:
-    """Every portfolio, snapshot and position row, comparable with ``==``."""
+def table_rows(table) -> list[tuple]:
+    """Every row of ``table``, sorted, comparable with ``==``."""
     with get_engine(get_settings()).connect() as conn:
-        return {t.name: sorted(tuple(r) for r in conn.execute(sa.select(t)).all())
-                for t in (portfolios, snapshots, positions)}
+        return sorted(tuple(r) for r in conn.execute(sa.select(table)).all())
+
+
+def store_state() -> dict[str, list[tuple]]:
+    """Every portfolio, snapshot and position row: what an import may write."""
+    return {t.name: table_rows(t) for t in (portfolios, snapshots, positions)}
 
 
 def import_under_contract(path: Path, portfolio: str = "P", **options):

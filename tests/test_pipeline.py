@@ -9,25 +9,13 @@ import pytest
 import sqlalchemy as sa
 
 import folio
-from folio.config import get_settings
 from folio.ingest.pipeline import ImportRequest, run_import
-from folio.store.db import get_engine
-from folio.store.schema import import_issues, imports, portfolios, positions, snapshots
+from folio.store.schema import import_issues, imports, positions
 
 from builders import BAD_ISIN, BNP, ORANGE, TOTAL, english_csv, fr_row, french_csv
+from contract import store_state, table_rows
 
 pytestmark = pytest.mark.usefixtures("store")
-
-
-def table_rows(table) -> list[tuple]:
-    with get_engine(get_settings()).connect() as conn:
-        rows = conn.execute(sa.select(table)).all()
-    return sorted(tuple(r) for r in rows)
-
-
-def state() -> dict[str, list[tuple]]:
-    """Everything an import may write, to compare before and after."""
-    return {t.name: table_rows(t) for t in (portfolios, snapshots, positions)}
 
 
 def french_file(tmp_path, name="releve.csv"):
@@ -62,10 +50,10 @@ def test_french_statement_imports_with_line_numbers(tmp_path):
 def test_reimport_is_unchanged_and_writes_nothing(tmp_path):
     path = french_file(tmp_path)
     first = folio.import_file(path, "TRESO-SN")
-    before = state()
+    before = store_state()
     second = folio.import_file(path, "TRESO-SN")
     assert second.status == "unchanged" and second.rows_imported == 0
-    assert state() == before
+    assert store_state() == before
     history = folio.imports("TRESO-SN")
     assert list(history["status"]) == ["partially_succeeded", "unchanged"]
     assert second.import_id != first.import_id
@@ -86,7 +74,7 @@ def test_new_file_for_same_date_replaces_snapshot_and_keeps_history(tmp_path):
 
 def test_failure_inside_the_store_step_leaves_store_as_it_was(tmp_path):
     folio.import_file(french_file(tmp_path), "TRESO-SN")
-    before = state()
+    before = store_state()
     replacement = french_csv(tmp_path / "autre.csv", [fr_row(ORANGE, "Orange", "1", "10", "10")])
     seen = []
 
@@ -99,7 +87,7 @@ def test_failure_inside_the_store_step_leaves_store_as_it_was(tmp_path):
     with pytest.raises(folio.ExecutionError, match="disk full") as info:
         run_import(request, before_commit=crash)
     assert seen == [1]
-    assert state() == before  # ...and after the failure none of them are.
+    assert store_state() == before  # ...and after the failure none of them are.
     record = folio.get_import(info.value.import_id)
     assert record.status == "failed" and "disk full" in record.error
     assert "RuntimeError" in info.value.remote_traceback
@@ -114,7 +102,7 @@ def test_failed_first_import_creates_no_portfolio(tmp_path):
 
     with pytest.raises(folio.FolioError):
         run_import(request, before_commit=crash)
-    assert state() == {"portfolios": [], "snapshots": [], "positions": []}
+    assert store_state() == {"portfolios": [], "snapshots": [], "positions": []}
 
 
 def test_base_currency_given_or_largest_value(tmp_path):
@@ -142,7 +130,7 @@ def test_dry_run_writes_nothing(tmp_path):
     assert result.rows_imported == 2 and len(result.issues) == 2
     assert list(result.preview["identifier"]) == [TOTAL, ORANGE]
     assert list(result.missing_instruments["identifier"]) == [ORANGE]
-    assert state() == {"portfolios": [], "snapshots": [], "positions": []}
+    assert store_state() == {"portfolios": [], "snapshots": [], "positions": []}
     assert table_rows(imports) == [] and table_rows(import_issues) == []
 
 
@@ -181,7 +169,7 @@ def test_every_row_rejected_is_a_failed_import(tmp_path):
     path = english_csv(tmp_path / "h.csv", [(BAD_ISIN, "x", 1, 1, 1, "EUR", "2024-01-31")])
     result = folio.import_file(path, "P")
     assert result.status == "failed" and not result.ok and result.rows_imported == 0
-    assert state()["positions"] == []
+    assert store_state()["positions"] == []
 
 
 def test_several_as_of_dates_need_an_explicit_date(tmp_path):

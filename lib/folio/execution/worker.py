@@ -324,7 +324,7 @@ def _warm_up() -> None:
     """Load what imports use lazily, so the first task does not pay for it."""
     import importlib
 
-    for module in ("adbc_driver_sqlite.dbapi", "python_calamine", "pyarrow.compute"):
+    for module in ("adbc_driver_sqlite.dbapi", "python_calamine"):
         try:
             importlib.import_module(module)
         except ImportError:  # optional: the task says so if it needs it

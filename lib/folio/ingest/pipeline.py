@@ -29,9 +29,8 @@ from folio.ingest.readers import RawTable, read_table
 from folio.ingest.validate import Validated, validate
 from folio.result import ImportResult
 from folio.store import queries
+from folio.store.bulk import Progress
 from folio.store.db import get_engine, unreachable
-
-Progress = Callable[[int, int, str], None]  # (done, total, stage)
 
 
 @dataclass(frozen=True)

@@ -227,11 +227,10 @@ def _record_starts(data: bytes) -> tuple[np.ndarray, np.ndarray]:
     """
     buf = np.frombuffer(data, dtype=np.uint8)
     newlines = np.flatnonzero(buf == 10)
-    starts = np.concatenate(([0], newlines + 1))
     quotes = np.flatnonzero(buf == 34)
+    ends = newlines[np.searchsorted(quotes, newlines) % 2 == 0] if len(quotes) else newlines
+    starts = np.concatenate(([0], ends + 1))
     if len(quotes):
-        inside = np.searchsorted(quotes, newlines) % 2 == 1
-        starts = np.concatenate(([0], newlines[~inside] + 1))
         line_numbers = np.searchsorted(newlines, starts) + 1  # newlines before start, + 1
     else:  # no quotes, so every line is a record: its number is its position
         line_numbers = np.arange(1, len(starts) + 1)
@@ -401,12 +400,11 @@ def _xlsx_guard(path: Path, name: str, max_bytes: int | None) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             parts = archive.infolist()
-            expanded = sum(info.file_size for info in parts)
-            names = set(archive.namelist())
     except zipfile.BadZipFile:
         raise ReadError(f"{name}: a damaged or truncated XLSX (not a valid zip archive)",
                         file=name) from None
-    if "[Content_Types].xml" not in names:
+    expanded = sum(info.file_size for info in parts)
+    if "[Content_Types].xml" not in {info.filename for info in parts}:
         raise ReadError(f"{name}: a zip archive, not an XLSX workbook", file=name)
     if max_bytes is not None and expanded > XLSX_EXPANSION_FACTOR * max_bytes:
         raise FileTooLarge(
@@ -415,13 +413,13 @@ def _xlsx_guard(path: Path, name: str, max_bytes: int | None) -> None:
             file=name, size=expanded, limit=max_bytes,
         )
     for info in parts:
-        if info.file_size > XLSX_RATIO_FLOOR and info.file_size > XLSX_MAX_RATIO * max(
-                info.compress_size, 1):
+        packed = max(info.compress_size, 1)
+        if info.file_size > XLSX_RATIO_FLOOR and info.file_size > XLSX_MAX_RATIO * packed:
+            ratio = info.file_size // packed
             raise FileTooLarge(
-                f"{name}: part {info.filename!r} expands {info.file_size // max(info.compress_size, 1):,} "
-                f"times (to {info.file_size / 2**20:,.0f} MB): a zip bomb, refused before "
-                f"expanding it", file=name, size=info.file_size, limit=max_bytes,
-                value=info.filename)
+                f"{name}: part {info.filename!r} expands {ratio:,} times (to "
+                f"{info.file_size / 2**20:,.0f} MB): a zip bomb, refused before expanding it",
+                file=name, size=info.file_size, limit=max_bytes, value=info.filename)
 
 
 def _cell_text(value: object) -> str:

@@ -168,8 +168,9 @@ def validate(
         file holds several dates and none was given).
 
     ``progress(done, total, "checking")`` is called as the checks go (in rows,
-    as a share of the checks done). The table's rows are consumed: once cleaned, ``table.frame`` is emptied, so
-    a large file is held once in memory, not twice.
+    as a share of the checks done). The table's rows are consumed: once
+    cleaned, ``table.frame`` is emptied, so a large file is held once in memory,
+    not twice.
     """
     cols = mapping.fields  # field -> file column
     keep = _data_rows(table, cols["identifier"])
@@ -371,11 +372,9 @@ def _first_occurrence(columns: list[pd.Series]) -> np.ndarray:
     n = len(columns[0]) if columns else 0
     key = np.zeros(n, dtype=np.int64)
     for column in columns:
-        encoded = pc.dictionary_encode(arrow_strings(column))
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        codes = np.where(encoded.indices.is_null().to_numpy(zero_copy_only=False), -1, codes) + 1
+        codes = _codes(column) + 1  # 0 for missing
         # Combine, then re-number densely so the key never overflows.
-        key, _ = pd.factorize(key * (len(encoded.dictionary) + 1) + codes)
+        key, _ = pd.factorize(key * (int(codes.max(initial=0)) + 1) + codes)
         key = key.astype(np.int64)
     _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
     return first[inverse]

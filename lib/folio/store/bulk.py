@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, select, text
+
+from folio.store.schema import FINAL_STATUSES, imports
 
 Progress = Callable[[int, int, str], None]  # (done, total, stage)
 
@@ -40,7 +42,8 @@ ISSUE_FIELDS = ("row", "column", "code", "severity", "value", "message")
 _NUMBERS = ("quantity", "price", "market_value", "accrued_interest")
 
 
-def _chunks(n: int, size: int):
+def chunks(n: int, size: int):
+    """(start, stop) of consecutive slices of ``size`` over ``n`` items."""
     for start in range(0, n, size):
         yield start, min(n, start + size)
 
@@ -53,7 +56,7 @@ def _column_values(frame: pd.DataFrame, name: str, sqlite: bool) -> list:
         # SQLAlchemy keeps SQLite dates as ISO text; write them the same way.
         values = days.astype(str).astype(object) if sqlite else days.astype(object)
         return np.where(np.isnat(days), None, values).tolist()
-    if name in ("quantity", "price", "market_value", "accrued_interest"):
+    if name in _NUMBERS:
         arr = series.to_numpy(dtype=np.float64)
         return np.where(np.isnan(arr), None, arr).tolist()
     if name == "row":
@@ -78,7 +81,7 @@ def insert_rows(conn: Connection, table, fixed: Mapping[str, Any], frame: pd.Dat
            f"VALUES ({', '.join([mark] * len(names))})")
     fixed_values = [v.isoformat() if sqlite and isinstance(v, date) else v
                     for v in fixed.values()]
-    for start, stop in _chunks(total, max(2000, total // 20)):  # progress every 5%
+    for start, stop in chunks(total, max(2000, total // 20)):  # progress every 5%
         part = frame.iloc[start:stop]
         columns = [_column_values(part, f, sqlite) for f in fields]
         conn.exec_driver_sql(sql, [(*fixed_values, *values)
@@ -103,7 +106,7 @@ def _copy_csv(conn: Connection, table, fixed: Mapping[str, Any], frame: pd.DataF
     options = pacsv.WriteOptions(include_header=False)
     with cursor.copy(f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
                      f"FROM STDIN (FORMAT csv)") as copy:
-        for start, stop in _chunks(total, batch_size(total)):
+        for start, stop in chunks(total, batch_size(total)):
             part = frame.iloc[start:stop]
             constants = [pa.array([v.isoformat() if isinstance(v, date) else v] * len(part))
                          for v in fixed.values()]
@@ -181,7 +184,7 @@ def stage(engine: Engine, import_id: str, frame: pd.DataFrame, fields: tuple[str
     schema = pa.schema([(f, _arrow_column(frame.iloc[:0], f).type) for f in fields])
 
     def batches():
-        for start, stop in _chunks(total, batch_size(total)):
+        for start, stop in chunks(total, batch_size(total)):
             part = frame.iloc[start:stop]
             yield pa.record_batch([_arrow_column(part, f) for f in fields], schema=schema)
             if progress:
@@ -212,7 +215,7 @@ def insert_staged(conn: Connection, table, fixed: Mapping[str, Any], fields: tup
                f"WHERE rowid > :lo AND rowid <= :hi ORDER BY rowid")
     values = {k: v.isoformat() if isinstance(v, date) else v for k, v in fixed.items()}
     # In steps, so progress keeps coming (an ADBC ingest numbers rows from 1).
-    for start, stop in _chunks(total, batch_size(total)):
+    for start, stop in chunks(total, batch_size(total)):
         conn.execute(sql, {**values, "lo": start, "hi": stop})
         if progress:
             progress(total // 2 + stop // 2, total, "writing")
@@ -222,18 +225,12 @@ def remove_stage(path: Path) -> None:
     for suffix in ("", "-journal", "-wal", "-shm"):
         try:
             os.remove(f"{path}{suffix}")
-        except FileNotFoundError:
-            pass
-        except OSError:  # in use (Windows): drop_orphans tries again later
+        except OSError:  # not there, or in use (Windows): drop_orphans tries again later
             pass
 
 
 def drop_orphans(engine: Engine) -> None:
     """Remove scratch files whose import is over (left by a process that was killed)."""
-    from sqlalchemy import select
-
-    from folio.store.schema import FINAL_STATUSES, imports
-
     folder = Path(engine.url.database).parent
     found = {p.name[len(STAGE_PREFIX):-3]: p for p in folder.glob(f"{STAGE_PREFIX}*.db")}
     if not found:

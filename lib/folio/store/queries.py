@@ -153,13 +153,8 @@ def _base_currency(frame: pd.DataFrame) -> str | None:
     return str(by_ccy.idxmax()) if len(by_ccy) else None
 
 
-def _chunks(n: int, size: int):
-    for start in range(0, n, size):
-        yield start, min(n, start + size)
-
-
 def write_snapshot(engine: Engine, write: SnapshotWrite,
-                   progress: Callable[[int, int], None] | None = None,
+                   progress: bulk.Progress | None = None,
                    before_commit: Callable[[Connection], None] | None = None) -> str:
     """Write one import in a single transaction; return its final status.
 
@@ -329,7 +324,7 @@ def read_reference(engine: Engine, kind: str) -> pd.DataFrame:
 def known_instruments(engine: Engine, identifiers: list[str]) -> set[str]:
     found: set[str] = set()
     with engine.connect() as conn:
-        for start, stop in _chunks(len(identifiers), 500):
+        for start, stop in bulk.chunks(len(identifiers), 500):
             found.update(conn.execute(select(instruments.c.identifier).where(
                 instruments.c.identifier.in_(identifiers[start:stop]))).scalars())
     return found
