@@ -11,9 +11,12 @@ Prints, each the median of --runs runs (default 3), with its ratio to the floor:
                FOLIO_BENCH_DATABASE_URL (or FOLIO_TEST_DATABASE_URL) is an admin URL
                of a server: each run creates and drops its own database
 and the peak RSS of a folio local import (in a child process, so it is its own),
-and the longest time that import went without progress news.
+the longest time that import went without progress news, and the peak RSS of a
+folio local import of a --big-rows file (default 10,000,000 rows, about 1.1 GB;
+0 skips it), read and checked in blocks.
 
-Usage: python benchmarks/import_bench.py [--rows N] [--runs K] [--json] [--skip-celery]
+Usage: python benchmarks/import_bench.py [--rows N] [--runs K] [--big-rows M] [--json]
+                                         [--skip-celery]
 """
 
 from __future__ import annotations
@@ -161,21 +164,30 @@ def pg_floor(path: Path, url: str):
 
 def peak_rss_mb(path: Path, folder: Path) -> float:
     """Peak RSS of one folio local import, measured in a fresh child process."""
+    return _child_import(path, folder)[0]
+
+
+def _child_import(path: Path, folder: Path) -> tuple[float, float, int]:
+    """(peak RSS in MB, seconds, rows imported) of a folio local import in a fresh child."""
     # Linux keeps ru_maxrss across fork and exec: a child of this (large) process
     # would report the parent's peak. VmHWM belongs to the child's own memory.
     code = (
-        "import resource, sys, folio\n"
-        f"folio.configure(home={str(folder / 'rss')!r})\n"
-        f"folio.import_file({str(path)!r}, 'BACKFILL', via='local')\n"
+        "import resource, sys, time, folio\n"
+        f"folio.configure(home={str(folder / ('rss-' + uuid.uuid4().hex))!r})\n"
+        "start = time.perf_counter()\n"
+        f"result = folio.import_file({str(path)!r}, 'BACKFILL', via='local')\n"
+        "took = time.perf_counter() - start\n"
         "try:\n"
         "    status = open('/proc/self/status').read()\n"
-        "    print(int(status.split('VmHWM:')[1].split()[0]))\n"
+        "    kb = int(status.split('VmHWM:')[1].split()[0])\n"
         "except OSError:\n"
         "    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "    print(kb // 1024 if sys.platform == 'darwin' else kb)\n"
+        "    kb = kb // 1024 if sys.platform == 'darwin' else kb\n"
+        "print(kb, took, result.rows_imported)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return int(out.stdout.strip().splitlines()[-1]) / 1024
+    kb, took, rows = out.stdout.strip().splitlines()[-1].split()
+    return int(kb) / 1024, float(took), int(rows)
 
 
 def progress_gap_s(path: Path, folder: Path) -> float:
@@ -201,6 +213,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--skip-celery", action="store_true")
+    parser.add_argument("--big-rows", type=int, default=10_000_000,
+                        help="rows of the file whose import's peak RSS is measured (0: skip)")
     args = parser.parse_args()
     pg_url = os.environ.get("FOLIO_BENCH_DATABASE_URL") or os.environ.get("FOLIO_TEST_DATABASE_URL")
     figures: dict[str, float] = {}
@@ -221,6 +235,13 @@ def main() -> int:
                 folio_import(path, folder, "local", database_url=pg_url), args.runs)
         figures["peak_rss_mb"] = peak_rss_mb(path, folder)
         figures["progress_gap_s"] = progress_gap_s(path, folder)
+        if args.big_rows:
+            big = folder / "big.csv"
+            holdings_file.write(big, args.big_rows)
+            path.unlink()  # disk: the big file is ten times the size
+            big_rss, big_s, big_imported = _child_import(big, folder)
+            figures["big_peak_rss_mb"], figures["big_s"] = big_rss, big_s
+            big_mb = big.stat().st_size / 1e6
     floor = figures["floor_s"]
     for key, label in [("floor_s", "floor (pyarrow + ADBC ingest)"), ("naive_s", "naive (read_csv + to_sql)"),
                        ("folio_local_s", "folio local"), ("folio_celery_s", "folio celery (solo, embedded)"),
@@ -233,6 +254,10 @@ def main() -> int:
         print(f"  folio celery / local: {figures['folio_celery_s'] / figures['folio_local_s']:.2f}x")
     print(f"  peak RSS of folio local: {figures['peak_rss_mb']:.0f} MB")
     print(f"  longest wait for progress news: {figures['progress_gap_s']:.2f} s")
+    if args.big_rows:
+        print(f"  {args.big_rows:,} rows ({big_mb:,.0f} MB): peak RSS of folio local "
+              f"{figures['big_peak_rss_mb']:.0f} MB, {figures['big_s']:.0f} s, "
+              f"{big_imported:,} rows imported")
     if args.json:
         print(json.dumps({k: round(v, 3) for k, v in figures.items()}))
     return 0

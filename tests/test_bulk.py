@@ -48,8 +48,9 @@ def test_staged_and_executemany_store_the_same(holdings, monkeypatch):
     folio.import_file(holdings, "BY_ROWS", as_of="2024-01-31")
     monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", 1)
     staged = []
-    real = bulk.stage
-    monkeypatch.setattr(bulk, "stage", lambda *a, **k: staged.append(1) or real(*a, **k))
+    real = bulk.PositionSink._stage_sqlite
+    monkeypatch.setattr(bulk.PositionSink, "_stage_sqlite",
+                        lambda *a, **k: staged.append(1) or real(*a, **k))
     folio.import_file(holdings, "STAGED", as_of="2024-01-31")
     assert staged  # the bulk path ran
     pd.testing.assert_frame_equal(stored("STAGED"), stored("BY_ROWS"))

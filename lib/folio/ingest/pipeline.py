@@ -1,7 +1,9 @@
 """``run_import``: the one import pipeline, identical wherever it runs.
 
-Owns the sequence read -> map -> validate -> store for one file, the import
-record's life (claimed, then final), idempotency by content hash, and dry runs.
+Owns the sequence read -> map -> validate -> store for one file (a large CSV is
+read, checked and staged a block at a time, then written in one transaction),
+the import record's life (claimed, then final), idempotency by content hash,
+and dry runs.
 It knows nothing of threads or Celery: a backend calls it with a request and a
 progress callback.
 """
@@ -9,6 +11,7 @@ progress callback.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import traceback
 import uuid
@@ -25,11 +28,11 @@ from sqlalchemy.exc import DBAPIError
 from folio.config import Settings, get_settings, mask_url
 from folio.errors import ExecutionError, FolioError, MappingError, StoreError
 from folio.ingest.columns import ColumnMapping, matches, resolve
-from folio.ingest.readers import RawTable, read_table
-from folio.ingest.validate import Validated, validate
+from folio.ingest.readers import RawTable, read_blocks
+from folio.ingest.validate import Checker, Validated
 from folio.result import ImportResult
 from folio.store import queries
-from folio.store.bulk import Progress
+from folio.store.bulk import PositionSink, Progress
 from folio.store.db import get_engine, unreachable
 
 
@@ -73,18 +76,24 @@ def file_hash(path: str | Path) -> str:
 
 @dataclass
 class Prepared:
-    table: RawTable
+    table: RawTable  # the first block: header and reader facts (its rows are consumed)
     mapping: ColumnMapping
     checked: Validated
+    content_hash: str
 
 
 def _saved_mappings(engine) -> dict[str, dict[str, str]]:
     return queries.load_mappings(engine)
 
 
-def prepare(request: ImportRequest, settings: Settings,
+def prepare(request: ImportRequest, settings: Settings, sink,
             progress: Progress | None = None) -> Prepared:
-    """Read, map and validate: everything an import does before it writes."""
+    """Read, map and validate: everything an import does before it writes.
+
+    The file is read and checked a block at a time; each block's positions go
+    to ``sink.add`` (a ``PositionSink``, or a dry run's preview), so a large
+    file is never whole in memory.
+    """
     if progress:
         progress(0, 0, "reading")
     engine = get_engine(settings)
@@ -101,24 +110,39 @@ def prepare(request: ImportRequest, settings: Settings,
     elif request.mapping:
         explicit = request.mapping
     known = list(explicit or {}) or [c for cols in saved.values() for c in cols]
-    table = read_table(request.path, sheet=request.sheet, max_bytes=settings.max_file_bytes,
-                       display_name=request.display_name, known=known)
-    if explicit is None:
-        # The most specific saved mapping whose columns the header has.
-        for saved_name, cols in sorted(saved.items(), key=lambda kv: -len(kv[1])):
-            if matches(cols, table.header):
-                name, explicit = saved_name, cols
-                break
-    mapping = resolve(table.header, explicit, file=request.display_name, name=name)
-    checked = validate(table, mapping, portfolio=request.portfolio, as_of=request.as_of_date,
-                       mv_tolerance=settings.mv_tolerance, progress=progress)
-    return Prepared(table=table, mapping=mapping, checked=checked)
+    blocks = read_blocks(request.path, sheet=request.sheet, max_bytes=settings.max_file_bytes,
+                         display_name=request.display_name, known=known)
+    try:
+        first = next(blocks)
+        if explicit is None:
+            # The most specific saved mapping whose columns the header has.
+            for saved_name, cols in sorted(saved.items(), key=lambda kv: -len(kv[1])):
+                if matches(cols, first.header):
+                    name, explicit = saved_name, cols
+                    break
+        mapping = resolve(first.header, explicit, file=request.display_name, name=name)
+        content_hash = _content_hash(request, mapping, first.sheet)
+        checker = Checker(mapping, portfolio=request.portfolio, as_of=request.as_of_date,
+                          mv_tolerance=settings.mv_tolerance, progress=progress)
+        encoding = first.encoding
+        for index, block in enumerate(itertools.chain([first], blocks)):
+            positions = checker.check(block)
+            encoding = block.encoding  # a later block may show the file is not UTF-8
+            if index == 0 and checker.as_of is not None and isinstance(sink, PositionSink) and \
+                    queries.current_hash(engine, request.portfolio, checker.as_of) == content_hash:
+                sink.counting_only = True  # the store has this snapshot: nothing to stage
+            sink.add(positions)
+    finally:
+        blocks.close()  # closes the file now, not when the generator is collected
+    first.encoding = encoding
+    return Prepared(table=first, mapping=mapping, checked=checker.finish(),
+                    content_hash=content_hash)
 
 
-def _content_hash(request: ImportRequest, prepared: Prepared) -> str:
+def _content_hash(request: ImportRequest, mapping: ColumnMapping, sheet: str | None) -> str:
     digest = hashlib.sha256(file_hash(request.path).encode())
-    digest.update(json.dumps(prepared.mapping.columns, sort_keys=True).encode())
-    digest.update(str(prepared.table.sheet).encode())
+    digest.update(json.dumps(mapping.columns, sort_keys=True).encode())
+    digest.update(str(sheet).encode())
     return digest.hexdigest()
 
 
@@ -159,19 +183,38 @@ def result_from_store(import_id: str, settings: Settings | None = None) -> Impor
     )
 
 
+class _Preview:
+    """What a dry run keeps of the positions: the first few, and instruments the store lacks."""
+
+    COLUMNS = ["identifier", "name", "currency", "issuer", "country", "asset_class",
+               "maturity_date"]
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.rows = 0
+        self.head: list[pd.DataFrame] = []
+        self.missing: list[pd.DataFrame] = []
+
+    def add(self, positions: pd.DataFrame) -> None:
+        self.rows += len(positions)
+        if sum(len(h) for h in self.head) < 10:
+            self.head.append(positions.head(10))
+        firsts = positions.drop_duplicates("identifier")
+        known = queries.known_instruments(self.engine, firsts["identifier"].tolist())
+        self.missing.append(firsts[~firsts["identifier"].isin(known)][self.COLUMNS])
+
+
 def preflight(request: ImportRequest, settings: Settings | None = None) -> ImportResult:
     """A dry run: what the import would do, writing nothing."""
     settings = settings or get_settings()
-    prepared = prepare(request, settings)
+    preview = _Preview(get_engine(settings))
+    prepared = prepare(request, settings, preview)
     result = _result(request, prepared, import_id=None, status="dry_run")
-    positions = prepared.checked.positions
-    result.rows_imported = len(positions)
-    result.preview = positions.head(10).reset_index(drop=True)
-    ids = positions["identifier"].drop_duplicates().tolist()
-    known = queries.known_instruments(get_engine(settings), ids)
-    missing = positions[~positions["identifier"].isin(known)]
-    cols = ["identifier", "name", "currency", "issuer", "country", "asset_class", "maturity_date"]
-    result.missing_instruments = missing.drop_duplicates("identifier")[cols].reset_index(drop=True)
+    result.rows_imported = preview.rows
+    result.preview = pd.concat(preview.head, ignore_index=True).head(10)
+    missing = pd.concat(preview.missing, ignore_index=True) if preview.missing else \
+        pd.DataFrame(columns=_Preview.COLUMNS)
+    result.missing_instruments = missing.drop_duplicates("identifier").reset_index(drop=True)
     return result
 
 
@@ -237,23 +280,24 @@ def run_import(
         raise ExecutionError(
             f"import {import_id} is already being run by {record['claimed_by']}",
             import_id=import_id, claimed_by=record["claimed_by"])
+    sink = PositionSink(engine, import_id)
     try:
-        prepared = prepare(request, settings, progress=report)
+        prepared = prepare(request, settings, sink, progress=report)
         checked = prepared.checked
-        report(0, len(checked.positions), "writing")
+        report(0, len(sink), "writing")
         status = _status(checked)
         write = queries.SnapshotWrite(
             import_id=import_id, portfolio=request.portfolio, as_of=checked.as_of,
-            content_hash=_content_hash(request, prepared), positions=checked.positions,
+            content_hash=prepared.content_hash, positions=sink,
             issues=checked.issues, status=status,
             counts={"rows_total": checked.rows_total,
-                    "rows_imported": 0 if status == "failed" else len(checked.positions),
+                    "rows_imported": 0 if status == "failed" else len(sink),
                     "rows_rejected": checked.rows_rejected, "warnings": checked.warnings},
             mapping=prepared.mapping.columns, mapping_name=prepared.mapping.name,
             base_currency=request.base_currency,
         )
         status = queries.write_snapshot(engine, write, progress=report, before_commit=before_commit)
-        report(len(checked.positions), len(checked.positions), "writing")
+        report(len(sink), len(sink), "writing")
         error = "every row was rejected" if status == "failed" else None
         return _result(request, prepared, import_id=import_id, status=status, error=error)
     except FolioError as exc:
@@ -280,6 +324,8 @@ def run_import(
             import_id=import_id, file=request.display_name,
             remote_traceback=traceback.format_exc(),
         ) from exc
+    finally:
+        sink.discard()
 
 
 # Failures that could not be recorded because the store itself was down, by

@@ -9,9 +9,10 @@ stay text here; typing them is ``parse``'s job, so CSV and XLSX share one path.
 from __future__ import annotations
 
 import csv
+import io
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -40,6 +41,44 @@ MAX_COLUMNS = 1000
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
+@dataclass(frozen=True)
+class BlockSource:
+    """Where one block of a streamed CSV lies in its file, to read records of it again.
+
+    Checks that span blocks (an identical row far above) need a few earlier
+    rows back after those blocks were let go; reading them again from the file
+    costs less than keeping every row.
+    """
+
+    path: str
+    offset: int
+    length: int
+    first_line: int
+    encoding: str
+    delimiter: str
+
+    def cells(self, lines: Iterable[int]) -> dict[int, list[str]]:
+        """The cells of the records that start on ``lines`` (those in this block)."""
+        with open(self.path, "rb") as fh:
+            fh.seek(self.offset)
+            part = fh.read(self.length)
+        if self.encoding not in ("utf-8", "utf-8-sig"):
+            part = part.decode(self.encoding).encode("utf-8")
+        starts, numbers = _record_starts(part)
+        numbers = numbers + self.first_line - 1
+        ends = np.append(starts[1:], len(part))
+        out: dict[int, list[str]] = {}
+        for line in lines:
+            at = int(np.searchsorted(numbers, line))
+            if at < len(numbers) and numbers[at] == line:
+                record = part[starts[at]:ends[at]].decode("utf-8")
+                if record.endswith("\n"):
+                    record = record[:-2] if record.endswith("\r\n") else record[:-1]
+                out[int(line)] = next(csv.reader(io.StringIO(record, newline=""),
+                                                 delimiter=self.delimiter), [])
+        return out
+
+
 @dataclass
 class RawTable:
     """One file's data rows as text, with where each row stands in the file."""
@@ -54,6 +93,11 @@ class RawTable:
     delimiter: str | None = None
     sheet: str | None = None
     ragged: list[tuple[int, int, str]] = field(default_factory=list)  # (row, cells, text)
+    # Where this block ends in the file (a share of its bytes) and whether it is
+    # the last: a large CSV is read in blocks, a small file or a workbook in one.
+    span: tuple[float, float] = (0.0, 1.0)
+    last: bool = True
+    source: BlockSource | None = None  # where a block of a streamed CSV lies in its file
 
     def describe(self) -> dict[str, object]:
         return {
@@ -84,6 +128,39 @@ def read_table(path: str | Path, *, sheet: str | None = None, max_bytes: int | N
     ReadError
         Missing, empty, binary or unreadable files, or no recognisable header.
     """
+    path, name, head = _opened(path, display_name, max_bytes)
+    if head.startswith(b"PK\x03\x04"):
+        return _read_xlsx(path, name, sheet, max_bytes, known)
+    return _read_csv(path.read_bytes(), name, known)
+
+
+BLOCK_BYTES = 16 << 20  # about 150,000 rows: memory follows this, not the file
+
+
+def read_blocks(path: str | Path, *, sheet: str | None = None, max_bytes: int | None = None,
+                display_name: str | None = None, known: Iterable[str] = (),
+                block_bytes: int | None = None) -> Iterator[RawTable]:
+    """Read a holdings file as consecutive ``RawTable`` blocks, the last marked ``last``.
+
+    A UTF-8 CSV larger than ``block_bytes`` (default ``BLOCK_BYTES``) is read a
+    block of whole records at a time, so memory follows the block, not the file;
+    row numbers run on across blocks. Anything else (a workbook, a small file, a
+    file whose head is not UTF-8) comes as one block, exactly as ``read_table``
+    reads it. Same arguments and errors as ``read_table``.
+    """
+    block_bytes = block_bytes or BLOCK_BYTES
+    path, name, head = _opened(path, display_name, max_bytes)
+    if head.startswith(b"PK\x03\x04"):
+        yield _read_xlsx(path, name, sheet, max_bytes, known)
+    elif path.stat().st_size <= block_bytes:
+        yield _read_csv(path.read_bytes(), name, known)
+    else:
+        yield from _csv_blocks(path, name, known, block_bytes)
+
+
+def _opened(path: str | Path, display_name: str | None,
+            max_bytes: int | None) -> tuple[Path, str, bytes]:
+    """Checks every reader makes first: the path, the size, the kind of content."""
     path = Path(path)
     name = display_name or path.name
     try:
@@ -103,15 +180,13 @@ def read_table(path: str | Path, *, sheet: str | None = None, max_bytes: int | N
         raise ReadError(f"{name}: the file is empty", file=name)
     with path.open("rb") as fh:
         head = fh.read(8)
-    if head.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path, name, sheet, max_bytes, known)
     if head.startswith(b"%PDF"):
         raise ReadError(f"{name}: this is a PDF, not a CSV or XLSX file; export the "
                         f"holdings as CSV or XLSX", file=name)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         raise ReadError(f"{name}: this is an old binary Excel file (.xls); save it as "
                         f".xlsx or CSV", file=name)
-    return _read_csv(path.read_bytes(), name, known)
+    return path, name, head
 
 
 # --------------------------------------------------------------------------- CSV
@@ -264,6 +339,23 @@ def _read_utf8_in_place(data: bytes, name: str, known: Iterable[str]) -> RawTabl
     rest as it parses. None means "take the general path" (another encoding,
     old Mac line endings, or bytes that turn out not to be UTF-8).
     """
+    found = _utf8_header(data, name, known)
+    if found is None:
+        return None
+    offset, header_index, delimiter, cells, encoding = found
+    try:
+        return _parse_body(memoryview(data)[offset:], name, encoding, header_index, delimiter,
+                           cells, quoted=data.find(b'"', offset) >= 0)
+    except _NotUtf8:
+        return None
+
+
+def _utf8_header(data: bytes, name: str, known: Iterable[str], *, legacy: bool = False):
+    """``(body offset, header index, delimiter, cells, encoding)`` of a UTF-8 head, or None.
+
+    ``legacy``: the head of a Windows text file (cp1252, else latin-1), one byte
+    a character, so the offsets of the text are those of the bytes.
+    """
     bom = data.startswith(b"\xef\xbb\xbf")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:65536]:
         return None
@@ -271,8 +363,20 @@ def _read_utf8_in_place(data: bytes, name: str, known: Iterable[str]) -> RawTabl
     cut = head.rfind(b"\n")
     if cut < 0 or (b"\r" in head and b"\r\n" not in head):
         return None
+    encoding = "utf-8-sig" if bom else "utf-8"
     try:
-        head_text = head[:cut].decode("utf-8")
+        if not legacy:
+            head_text = head[:cut].decode("utf-8")
+        elif bom or _UTF8_MULTIBYTE.search(head):
+            return None  # partly UTF-8: the general path says where it is not
+        else:
+            try:
+                encoding, head_text = "cp1252", head[:cut].decode("cp1252")
+            except UnicodeDecodeError:
+                encoding, head_text = "latin-1", head[:cut].decode("latin-1")
+            sample = head_text[:65536]
+            if sum(not (c.isprintable() or c in "\r\n\t") for c in sample) > 0.05 * len(sample):
+                return None  # binary: the general path refuses it
     except UnicodeDecodeError:
         return None
     head_lines = head_text.split("\n", HEADER_SCAN_LINES)[:HEADER_SCAN_LINES]
@@ -282,11 +386,128 @@ def _read_utf8_in_place(data: bytes, name: str, known: Iterable[str]) -> RawTabl
     offset = 3 if bom else 0
     for _ in range(header_index + 1):
         offset = data.index(b"\n", offset) + 1
-    try:
-        return _parse_body(memoryview(data)[offset:], name, "utf-8-sig" if bom else "utf-8",
-                           header_index, delimiter, cells)
-    except _NotUtf8:
-        return None
+    return offset, header_index, delimiter, cells, encoding
+
+
+def _csv_blocks(path: Path, name: str, known: Iterable[str],
+                block_bytes: int) -> Iterator[RawTable]:
+    """A large CSV as blocks of whole records (see ``read_blocks``)."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        buf = fh.read(max(block_bytes, HEAD_BYTES))
+        found = _utf8_header(buf, name, known) or _utf8_header(buf, name, known, legacy=True)
+        if found is None:
+            # UTF-16, old Mac line ends, a binary or partly UTF-8 head: the
+            # general path, on the whole file.
+            yield _read_csv(buf + fh.read(), name, known)
+            return
+        offset, header_index, delimiter, cells, encoding = found
+        decoding = _BlockDecoding(name, encoding)
+        first_line = header_index + 2
+        done = offset
+        buf = buf[offset:]
+        eof = fh.tell() >= size
+        first = True
+        while True:
+            if not eof and len(buf) <= block_bytes:  # keep a block ahead: is this the last?
+                buf += fh.read(block_bytes)
+                eof = fh.tell() >= size
+                continue
+            cut, end = -1, block_bytes
+            while cut <= 0 and end < len(buf):  # records longer than a block: a longer block
+                cut, end = _last_record_end(buf, end), end * 2
+            if cut <= 0:
+                if not eof:
+                    buf += fh.read(block_bytes)
+                    eof = fh.tell() >= size
+                    continue
+                cut = len(buf)
+            part, buf = buf[:cut], buf[cut:]
+            if not eof and len(buf) <= block_bytes:
+                buf += fh.read(block_bytes)
+                eof = fh.tell() >= size
+            last = eof and not buf
+            quoted = b'"' in part
+            try:
+                table = _parse_body(decoding.body(part), name, decoding.encoding, header_index,
+                                    delimiter, cells, first_line=first_line, require_rows=first,
+                                    quoted=quoted)
+            except _NotUtf8:
+                table = _parse_body(decoding.not_utf8(part, first_line), name, decoding.encoding,
+                                    header_index, delimiter, cells, first_line=first_line,
+                                    require_rows=first, quoted=quoted)
+            table.source = BlockSource(str(path), done, len(part), first_line, decoding.encoding,
+                                       delimiter)
+            done += len(part)
+            table.span = ((done - len(part)) / size, done / size)
+            table.last = last
+            yield table
+            if last:
+                return
+            first_line += part.count(b"\n")
+            first = False
+
+
+class _BlockDecoding:
+    """The encoding of a streamed CSV, settled block by block as ``_decode`` settles a file's.
+
+    Blocks are UTF-8 until one is not: then, if no earlier block held a UTF-8
+    multi-byte character, the file is Windows text (cp1252, else latin-1) and
+    this block and the rest are transcoded; otherwise its encodings are mixed.
+    """
+
+    def __init__(self, name: str, encoding: str) -> None:
+        self.name, self.encoding = name, encoding
+        self.multibyte = self.seen_multibyte = False
+        self.legacy: str | None = encoding if encoding in ("cp1252", "latin-1") else None
+        self._first_line = 0
+
+    def body(self, part: bytes):
+        """The block as UTF-8 for the parser, which checks it as it goes."""
+        if self.legacy is None:
+            self.seen_multibyte, self.multibyte = self.multibyte, self.multibyte or not part.isascii()
+            return memoryview(part)
+        match = _UTF8_MULTIBYTE.search(part)
+        if match:
+            self._mixed(part, match.start(), self._first_line)
+        try:
+            text = part.decode(self.legacy)
+        except UnicodeDecodeError:
+            self.legacy = "latin-1"
+            text = part.decode(self.legacy)
+        self.encoding = self.legacy
+        return memoryview(text.encode("utf-8"))
+
+    def not_utf8(self, part: bytes, first_line: int):
+        """The block the parser found not UTF-8: mixed encodings, or the file is Windows text."""
+        try:
+            part.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if self.seen_multibyte or _UTF8_MULTIBYTE.search(part):
+                self._mixed(part, exc.start, first_line)
+        self.legacy, self._first_line = "cp1252", first_line
+        return self.body(part)
+
+    def _mixed(self, part: bytes, at: int, first_line: int) -> None:
+        line = first_line + part.count(b"\n", 0, at)
+        raise ReadError(
+            f"{self.name}: mixed encodings: the file is UTF-8 in places but line {line} is "
+            f"not (bytes {part[at:at + 4].hex(' ')}); save the whole file as UTF-8",
+            file=self.name, row=line, value=_line_at(part, at))
+
+
+def _last_record_end(buf: bytes, end: int) -> int:
+    """Offset just past the last newline outside quotes in ``buf[:end]``; -1 if none."""
+    if buf.find(b'"', 0, end) < 0:
+        return buf.rfind(b"\n", 0, end) + 1 or -1
+    quotes = np.flatnonzero(np.frombuffer(buf, dtype=np.uint8, count=min(end, len(buf))) == 34)
+    while True:
+        at = buf.rfind(b"\n", 0, end)
+        if at < 0:
+            return -1
+        if np.searchsorted(quotes, at) % 2 == 0:  # an even number of quotes before it
+            return at + 1
+        end = at
 
 
 class _NotUtf8(Exception):
@@ -320,15 +541,19 @@ def _has_content(body) -> bool:
 
 
 def _parse_body(body, name: str, encoding: str, header_index: int, delimiter: str,
-                cells: list[str]) -> RawTable:
+                cells: list[str], *, first_line: int | None = None, require_rows: bool = True,
+                quoted: bool | None = None) -> RawTable:
+    """Parse records (a whole body, or a block of one) whose first is on ``first_line``.
+
+    ``quoted``: whether the body holds a double quote, if the caller knows
+    (searching a memoryview would copy it).
+    """
     _check_width(cells, name, header_index + 1)
     header = unique_names(cells)
-    first_line = header_index + 2  # 1-based line of the first data record
-    if not _has_content(body):
+    first_line = first_line or header_index + 2  # 1-based line of the first data record
+    if require_rows and not _has_content(body):
         raise ReadError(f"{name}: the file has a header (line {header_index + 1}) but no data "
                         f"rows", file=name, row=header_index + 1)
-    starts, lines = _record_starts(body)
-    lines = lines + first_line - 1
     ragged: list[tuple[str, int]] = []
 
     def on_invalid(row) -> str:
@@ -355,11 +580,19 @@ def _parse_body(body, name: str, encoding: str, header_index: int, delimiter: st
                         file=name) from None
     frame = table.to_pandas(types_mapper=lambda t: pd.StringDtype("pyarrow") if t == pa.string() else None)
     bad_rows: list[tuple[int, int, str]] = []
-    if ragged:
-        keep, bad_rows = _locate_ragged(body, starts, lines, delimiter, len(header), ragged)
-        rows = lines[keep]
+    if quoted is None:
+        quoted = b'"' in bytes(body)
+    if not ragged and not quoted:
+        # Every line is a record and every record a row: numbering needs no scan.
+        rows = np.arange(first_line, first_line + len(frame), dtype=np.int64)
     else:
-        rows = lines
+        starts, lines = _record_starts(body)
+        lines = lines + first_line - 1
+        if ragged:
+            keep, bad_rows = _locate_ragged(body, starts, lines, delimiter, len(header), ragged)
+            rows = lines[keep]
+        else:
+            rows = lines
     if len(rows) != len(frame):
         # Should not happen; never guess a row number silently.
         raise ReadError(f"{name}: could not number the rows ({len(rows)} records, "

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from folio.errors import ValidationError
@@ -29,7 +30,7 @@ from folio.ingest.parse import (
     parse_dates,
     parse_numbers,
 )
-from folio.ingest.readers import RawTable
+from folio.ingest.readers import BlockSource, RawTable
 
 ISSUE_COLUMNS = ["row", "column", "code", "severity", "value", "message"]
 POSITION_COLUMNS = [
@@ -51,7 +52,7 @@ _STEPS = 8  # progress reports during validation
 class Validated:
     """What validation found: the positions to keep and every issue."""
 
-    positions: pd.DataFrame  # POSITION_COLUMNS, typed
+    positions: pd.DataFrame | None  # POSITION_COLUMNS, typed (None when checked in blocks)
     issues: pd.DataFrame  # ISSUE_COLUMNS, ordered by row
     rows_total: int
     rows_rejected: int
@@ -117,8 +118,9 @@ def _repeated_header(table: RawTable, columns: list[str], id_col: str) -> np.nda
     return out
 
 
-def _data_rows(table: RawTable, id_col: str) -> np.ndarray:
-    """Mask of rows that are data: not blank, not a totals line, not below the data."""
+def _data_rows(table: RawTable, id_col: str) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of rows that are data (not blank, not totals, not below the data) and that
+    have an identifier."""
     frame = table.frame
     n = len(frame)
     ident = frame[id_col].str.strip().fillna("")
@@ -147,7 +149,7 @@ def _data_rows(table: RawTable, id_col: str) -> np.ndarray:
         last = np.flatnonzero(has_id & keep)
         if len(last):
             keep[last[-1] + 1:] = False  # footers below the last holding
-    return keep
+    return keep, has_id
 
 
 def validate(
@@ -159,7 +161,7 @@ def validate(
     mv_tolerance: float = 0.01,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> Validated:
-    """Type the mapped columns and report every problem as an issue row.
+    """Type the mapped columns of a whole table and report every problem as an issue row.
 
     Raises
     ------
@@ -170,189 +172,379 @@ def validate(
     ``progress(done, total, "checking")`` is called as the checks go (in rows,
     as a share of the checks done). The table's rows are consumed: once
     cleaned, ``table.frame`` is emptied, so a large file is held once in memory,
-    not twice.
+    not twice. ``Checker`` does the same block by block.
     """
-    cols = mapping.fields  # field -> file column
-    keep = _data_rows(table, cols["identifier"])
-    header_again = keep & _repeated_header(table, list(cols.values()), cols["identifier"])
-    keep &= ~header_again
-    frame = table.frame if keep.all() else table.frame.loc[keep].reset_index(drop=True)
-    rows = table.rows[keep]
-    n = len(frame)
-    issues = _Issues()
-    rejected = np.zeros(n, dtype=bool)
-    steps = iter(range(1, _STEPS + 1))
+    checker = Checker(mapping, portfolio=portfolio, as_of=as_of, mv_tolerance=mv_tolerance,
+                      progress=progress)
+    positions = checker.check(table)
+    checked = checker.finish()
+    checked.positions = positions
+    return checked
 
-    def step() -> None:
-        if progress:
-            progress(n * next(steps) // _STEPS, n, "checking")
 
-    def error(mask: np.ndarray, field: str, code: str, messages, values=None) -> None:
-        col = cols.get(field)
-        cells = text[field] if field in text else pd.Series([None] * n)
-        issues.add(rows[mask], col, code, "error", (values if values is not None else cells)[mask],
-                   messages[mask] if isinstance(messages, pd.Series) else messages)
-        rejected[mask] = True
+@dataclass
+class _Seen:
+    """The identifiers of one earlier block, for the duplicate checks that span blocks."""
 
-    # Ragged lines below the last holding are footers ("Document généré le ..."), not data.
-    last_data_row = int(rows.max()) if len(rows) else 0
-    for row, cells, line in table.ragged:
-        if row > last_data_row:
-            continue
-        if line.strip() and not _TOTAL.match(normalise(line.strip(table.delimiter or ";"))):
-            issues.add(np.array([row]), None, "wrong_cell_count", "error", line[:200],
-                       f"row has {cells} cells, the header has {len(table.header)}")
+    ident: pa.Array  # upper-case identifier of each row that has one
+    rows: np.ndarray  # its file row (int32: a quarter of the memory of the strings' offsets)
+    live: np.ndarray  # whether the row was kept
+    sources: list[BlockSource]
 
-    if header_again.any():
+
+class Checker:
+    """Validation of one file, a block of rows at a time, with what spans blocks carried over.
+
+    A large CSV is checked block by block (``readers.read_blocks``), so memory
+    follows the block. What a check needs from earlier blocks is kept small: the
+    decimal mark and as-of date the first block settles, the identifiers seen
+    (an identical row or the same instrument far above), and rows below a
+    block's last holding, which are footers only if no holding follows and so
+    wait for the next block. ``check`` each block in order, then ``finish``.
+    """
+
+    def __init__(self, mapping: ColumnMapping, *, portfolio: str, as_of: date | None,
+                 mv_tolerance: float = 0.01,
+                 progress: Callable[[int, int, str], None] | None = None) -> None:
+        self.cols = mapping.fields  # field -> file column
+        self.portfolio = portfolio
+        self.as_of = as_of
+        self._as_of_given = as_of is not None
+        self.mv_tolerance = mv_tolerance
+        self.progress = progress
+        self.decimal: str | None = None
+        self.rows_total = 0
+        self.rows_rejected = 0
+        self._issues = _Issues()
+        self._held: RawTable | None = None
+        self._held_sources: list[BlockSource] = []
+        self._seen: list[_Seen] = []
+        self._holdings_seen = False
+        self._file = ""
+        self._delimiter: str | None = None
+
+    # ------------------------------------------------------------------ blocks
+
+    def _hold_tail(self, table: RawTable, keep: np.ndarray,
+                   has_id: np.ndarray) -> tuple[RawTable, np.ndarray]:
+        """Keep back the rows below the block's last holding until the next block."""
+        holdings = np.flatnonzero(keep & has_id)
+        cut = int(holdings[-1]) + 1 if len(holdings) else 0
+        last_row = int(table.rows[cut - 1]) if cut else -1
+        self._held = replace(table, frame=table.frame.iloc[cut:], rows=table.rows[cut:],
+                             ragged=[r for r in table.ragged if r[0] > last_row])
+        self._held_sources = [table.source] if table.source else []
+        table = replace(table, frame=table.frame.iloc[:cut], rows=table.rows[:cut],
+                        ragged=[r for r in table.ragged if r[0] <= last_row])
+        return table, keep[:cut]
+
+    def _join_held(self, table: RawTable) -> tuple[RawTable, list[BlockSource]]:
+        sources = [table.source] if table.source else []
+        if self._held is None:
+            return table, sources
+        held, self._held = self._held, None
+        sources = self._held_sources + sources
+        table = replace(
+            table, frame=pd.concat([held.frame, table.frame], ignore_index=True),
+            rows=np.concatenate([held.rows, table.rows]), ragged=held.ragged + table.ragged,
+            span=(held.span[0], table.span[1]))
+        return table, sources
+
+    def check(self, table: RawTable) -> pd.DataFrame:
+        """Check one block (the next in the file); return its positions to keep.
+
+        Issues and counts accumulate for ``finish``. The block's rows are
+        consumed (``table.frame`` is emptied once cleaned).
+        """
+        cols = self.cols
+        self._file, self._delimiter = table.file, table.delimiter
+        source_table = table
+        table, sources = self._join_held(table)
+        keep, has_id = _data_rows(table, cols["identifier"])
+        holdings = bool((keep & has_id).any())
+        if not table.last:
+            table, keep = self._hold_tail(table, keep, has_id)
+        elif not holdings and self._holdings_seen:
+            keep[:] = False  # all below the file's last holding: footers
+        self._holdings_seen |= holdings
+        header_again = keep & _repeated_header(table, list(cols.values()), cols["identifier"])
+        keep &= ~header_again
+        frame = table.frame if keep.all() else table.frame.loc[keep].reset_index(drop=True)
+        rows = table.rows[keep]
+        n = len(frame)
+        issues = self._issues
+        rejected = np.zeros(n, dtype=bool)
+        steps = iter(range(1, _STEPS + 1))
+        rows_before = self.rows_total
+
+        def step() -> None:
+            if self.progress:
+                done = rows_before + n * next(steps) // _STEPS
+                total = rows_before + n
+                if not table.last and table.span[1] > 0:  # more blocks to come: an estimate
+                    total = max(done, round(total / table.span[1]))
+                self.progress(done, total, "checking")
+
+        def error(mask: np.ndarray, field: str, code: str, messages, values=None) -> None:
+            col = cols.get(field)
+            cells = text[field] if field in text else pd.Series([None] * n)
+            issues.add(rows[mask], col, code, "error",
+                       (values if values is not None else cells)[mask],
+                       messages[mask] if isinstance(messages, pd.Series) else messages)
+            rejected[mask] = True
+
+        # Ragged lines below the last holding are footers ("Document généré le ..."), not data.
+        last_data_row = int(rows.max()) if len(rows) else 0
+        for row, cells, line in table.ragged:
+            if row > last_data_row:
+                continue
+            if line.strip() and not _TOTAL.match(normalise(line.strip(table.delimiter or ";"))):
+                issues.add(np.array([row]), None, "wrong_cell_count", "error", line[:200],
+                           f"row has {cells} cells, the header has {len(table.header)}")
+
+        if header_again.any():
+            id_col = cols["identifier"]
+            issues.add(table.rows[header_again], id_col, "repeated_header", "warning",
+                       table.frame[id_col][header_again],
+                       f"the header (row {table.header_row}) is repeated here; the row is skipped")
+        if n == 0:
+            source_table.frame = source_table.frame.iloc[:0]
+            step()
+            return _positions_frame({}, np.zeros(0, dtype=np.int64))
+
+        text = {field: clean_text(frame[col]) for field, col in cols.items()}
+        ident = text["identifier"].str.upper()
+        ids = arrow_strings(ident)
+        # Identical rows share their identifier: compare whole rows (raw cells) among
+        # those only, before the raw rows are let go.
+        same_as = np.zeros(n, dtype=np.int64)  # the file row this row repeats, 0 if none
+        id_codes = _codes(ident)  # one hash pass serves both duplicate checks
+        shared = np.flatnonzero(np.bincount(id_codes + 1)[id_codes + 1] > 1)
+        if len(shared):
+            first = shared[_first_occurrence([frame[c].iloc[shared] for c in cols.values()])]
+            repeat = first != shared
+            same_as[shared[repeat]] = rows[first[repeat]]
+        earlier_live = self._earlier(ids, frame, same_as)
+        # From here on the cleaned columns are the rows: one copy of a large file in
+        # memory, not two (the caller's table keeps its header, not its rows).
+        source_table.frame = source_table.frame.iloc[:0]
+        table.frame = table.frame.iloc[:0]
+        frame = None
+        step()
+
+        for field, values in text.items():
+            if field in NUMERIC or field in DATES:
+                continue  # a long number or date is already not a number or date
+            long = (values.str.len() > MAX_TEXT_CHARS).fillna(False).to_numpy(bool)
+            if long.any():
+                error(long, field, "too_long", f"{cols[field]} is longer than {MAX_TEXT_CHARS:,} "
+                      f"characters")
+
+        # Required values.
+        for field in ("identifier", "quantity", "currency"):
+            missing = text[field].isna().to_numpy(bool)
+            error(missing, field, "missing_value", f"{cols[field]} is empty")
+
+        step()
+        # Identifier: ISIN check digit where it looks like one.
+        _, bad_isin = check_isins(ident)
+        error(bad_isin, "identifier", "invalid_isin",
+              "ISIN check digit is wrong: " + ident.fillna("") + " fails the ISIN checksum")
+
+        # Numbers: the decimal mark is the file's, settled by its first rows.
+        if self.decimal is None:
+            self.decimal = detect_decimal([text[f] for f in NUMERIC if f in text],
+                                          table.delimiter)
+        numbers: dict[str, np.ndarray] = {}
+        for field in NUMERIC:
+            if field not in text:
+                numbers[field] = np.full(n, np.nan)
+                continue
+            values, invalid = parse_numbers(text[field], self.decimal)
+            numbers[field] = values
+            error(invalid, field, "invalid_number",
+                  cols[field] + " is not a number: " + text[field].fillna("").str.slice(0, 60))
+
+        step()
+        # Currency.
+        ccy = text["currency"].str.upper()
+        bad_ccy = check_currencies(ccy)
+        if bad_ccy.any():
+            explain = pd.Series(None, index=ccy.index, dtype=object)
+            explain[bad_ccy] = [AMBIGUOUS_CURRENCIES.get(v, f"{v} is not an ISO 4217 currency code")
+                                for v in ccy[bad_ccy]]  # only the bad rows, not every row
+            error(bad_ccy, "currency", "invalid_currency", explain)
+
+        step()
+        # Dates.
+        excel = table.kind == "xlsx"
+        dates: dict[str, np.ndarray] = {}
+        for field in DATES:
+            if field not in text:
+                dates[field] = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+                continue
+            values, invalid = parse_dates(text[field], excel_serials=excel)
+            dates[field] = values
+            error(invalid, field, "invalid_date",
+                  cols[field] + " is not a valid date: " + text[field].fillna("").str.slice(0, 40))
+
+        step()
+        self._settle_as_of(dates["as_of"])
+        if "as_of" in cols and self.as_of is not None:
+            row_dates = dates["as_of"]
+            target = np.datetime64(self.as_of, "D")
+            later = ~np.isnat(row_dates) & (row_dates > target)
+            earlier = ~np.isnat(row_dates) & (row_dates < target)
+            error(later, "as_of", "future_date",
+                  f"{cols['as_of']} is after the import's as-of date {self.as_of.isoformat()}")
+            error(earlier, "as_of", "as_of_mismatch",
+                  f"{cols['as_of']} differs from the import's as-of date {self.as_of.isoformat()}")
+
+        if "portfolio" in cols:
+            other = text["portfolio"].notna() & (text["portfolio"].str.upper() != self.portfolio.upper())
+            other = other.to_numpy(bool)
+            error(other, "portfolio", "portfolio_mismatch",
+                  f"row belongs to another portfolio than {self.portfolio}")
+
+        step()
+        # Duplicates: an identical row twice is an error (it would double count);
+        # the same instrument on two different rows (lots) is a warning.
         id_col = cols["identifier"]
-        issues.add(table.rows[header_again], id_col, "repeated_header", "warning",
-                   table.frame[id_col][header_again],
-                   f"the header (row {table.header_row}) is repeated here; the row is skipped")
+        exact = (same_as > 0) & ~rejected
+        if exact.any():
+            error(exact, "identifier", "duplicate_row",
+                  pd.Series("same as row " + pd.Series(same_as).astype(str), dtype=object))
+        live = ~rejected
+        same_id = np.zeros(n, dtype=bool)
+        live_rows = np.flatnonzero(live)
+        _, first_live = np.unique(id_codes[live_rows], return_index=True)
+        same_id[live_rows] = True
+        same_id[live_rows[first_live]] = False  # the first row of each instrument is not a repeat
+        same_id |= live & earlier_live  # ... unless an earlier block had it
+        same_id &= id_codes >= 0
+        if same_id.any():
+            issues.add(rows[same_id], id_col, "duplicate_instrument", "warning",
+                       text["identifier"][same_id],
+                       "the same instrument appears on an earlier row; both rows are kept")
 
-    text = {field: clean_text(frame[col]) for field, col in cols.items()}
-    ident = text["identifier"].str.upper()
-    # Identical rows share their identifier: compare whole rows (raw cells) among
-    # those only, before the raw rows are let go.
-    first_of = np.arange(n)
-    id_codes = _codes(ident)  # one hash pass serves both duplicate checks
-    shared = np.flatnonzero(np.bincount(id_codes + 1)[id_codes + 1] > 1)
-    if len(shared):
-        first_of[shared] = shared[_first_occurrence([frame[c].iloc[shared] for c in cols.values()])]
-    # From here on the cleaned columns are the rows: one copy of a large file in
-    # memory, not two (the caller's table keeps its header, not its rows).
-    table.frame = table.frame.iloc[:0]
-    frame = None
-    step()
+        step()
+        # Market value against quantity x price (bond prices are quoted per 100).
+        qty, price, mv = numbers["quantity"], numbers["price"], numbers["market_value"]
+        comparable = live & np.isfinite(qty) & np.isfinite(price) & np.isfinite(mv) & (mv != 0)
+        if comparable.any():
+            product = qty * price
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gap = np.abs(product - mv) / np.abs(mv)
+                gap_pct = np.abs(product / 100 - mv) / np.abs(mv)
+            off = comparable & (gap > self.mv_tolerance) & (gap_pct > self.mv_tolerance)
+            if off.any():
+                mv_col = cols["market_value"]
+                best = np.where(gap_pct < gap, product / 100, product)
+                msg = pd.Series(
+                    [f"{mv_col} {m:,.2f} differs from quantity x price {b:,.2f} by {g:.1%}"
+                     for m, b, g in zip(mv[off], best[off], np.minimum(gap, gap_pct)[off],
+                                        strict=True)],
+                    dtype=object)
+                issues.add(rows[off], mv_col, "mv_mismatch", "warning", text["market_value"][off],
+                           msg)
 
-    for field, values in text.items():
-        if field in NUMERIC or field in DATES:
-            continue  # a long number or date is already not a number or date
-        long = (values.str.len() > MAX_TEXT_CHARS).fillna(False).to_numpy(bool)
-        if long.any():
-            error(long, field, "too_long", f"{cols[field]} is longer than {MAX_TEXT_CHARS:,} "
-                  f"characters")
+        has = ids.is_valid().to_numpy(zero_copy_only=False)
+        self._seen.append(_Seen(ident=ids.filter(pa.array(has)).cast(pa.string()),
+                                rows=rows[has].astype(np.int32), live=live[has], sources=sources))
+        keep_rows = ~rejected
+        positions = _positions_frame({**text, "identifier": ident, "currency": ccy},
+                                     rows, keep_rows, numbers, dates["maturity_date"])
+        self.rows_total += n
+        self.rows_rejected += int(rejected.sum())
+        step()
+        return positions
 
-    # Required values.
-    for field in ("identifier", "quantity", "currency"):
-        missing = text[field].isna().to_numpy(bool)
-        error(missing, field, "missing_value", f"{cols[field]} is empty")
+    def _earlier(self, ids: pa.Array, frame: pd.DataFrame, same_as: np.ndarray) -> np.ndarray:
+        """Rows whose instrument a kept row of an earlier block had; rows repeating one.
 
-    step()
-    # Identifier: ISIN check digit where it looks like one.
-    _, bad_isin = check_isins(ident)
-    error(bad_isin, "identifier", "invalid_isin",
-          "ISIN check digit is wrong: " + ident.fillna("") + " fails the ISIN checksum")
+        Sets ``same_as`` for rows identical (every mapped cell) to a row of an
+        earlier block, read back from the file for the few instruments seen
+        before; returns the mask of rows whose identifier an earlier kept row has.
+        """
+        n = len(ids)
+        if not self._seen:
+            return np.zeros(n, dtype=bool)
+        earlier = pa.chunked_array([s.ident for s in self._seen], type=pa.string())
+        hit = pc.is_in(earlier, value_set=pc.unique(ids.cast(pa.string()))).to_numpy(
+            zero_copy_only=False)
+        if not hit.any():
+            return np.zeros(n, dtype=bool)
+        bounds = np.cumsum([0] + [len(s.ident) for s in self._seen])
+        matched: list[tuple[_Seen, np.ndarray]] = [
+            (s, np.flatnonzero(hit[lo:hi])) for s, lo, hi in zip(self._seen, bounds, bounds[1:], strict=False)]
+        matched = [(s, at) for s, at in matched if len(at)]
+        e_ident = pa.concat_arrays([s.ident.take(pa.array(at)) for s, at in matched])
+        e_rows = np.concatenate([s.rows[at] for s, at in matched]).astype(np.int64)
+        e_live = np.concatenate([s.live[at] for s, at in matched])
+        earlier_live = pc.is_in(ids, value_set=e_ident.filter(pa.array(e_live))).fill_null(
+            False).to_numpy(zero_copy_only=False)
+        # Identical rows: the earlier rows' cells, read again, against this block's.
+        candidates = np.flatnonzero(pc.is_in(ids, value_set=e_ident).fill_null(False)
+                                    .to_numpy(zero_copy_only=False))
+        cells: dict[int, list[str]] = {}
+        for s, at in matched:
+            for source in s.sources:
+                cells.update(source.cells(s.rows[at].astype(np.int64).tolist()))
+        order = np.argsort(e_rows, kind="stable")
+        e_rows = np.array([r for r in e_rows[order] if int(r) in cells], dtype=np.int64)
+        if len(e_rows) == 0 or len(candidates) == 0:
+            return earlier_live
+        header = list(frame.columns)
+        columns = []
+        for column in self.cols.values():
+            at = header.index(column)
+            before = pd.Series([cells[int(r)][at] if at < len(cells[int(r)]) else None
+                                for r in e_rows], dtype=pd.StringDtype("pyarrow"))
+            columns.append(pd.concat([before, frame[column].iloc[candidates]], ignore_index=True))
+        first = _first_occurrence(columns)[len(e_rows):]
+        from_earlier = first < len(e_rows)
+        same_as[candidates[from_earlier]] = e_rows[first[from_earlier]]
+        return earlier_live
 
-    # Numbers.
-    decimal = detect_decimal([text[f] for f in NUMERIC if f in text], table.delimiter)
-    numbers: dict[str, np.ndarray] = {}
-    for field in NUMERIC:
-        if field not in text:
-            numbers[field] = np.full(n, np.nan)
-            continue
-        values, invalid = parse_numbers(text[field], decimal)
-        numbers[field] = values
-        error(invalid, field, "invalid_number",
-              cols[field] + " is not a number: " + text[field].fillna("").str.slice(0, 60))
+    def _settle_as_of(self, row_dates: np.ndarray) -> None:
+        """The as-of date: given, or the one date of the file's as-of column."""
+        if self._as_of_given or "as_of" not in self.cols:
+            if self.as_of is None:
+                _resolve_as_of(None, row_dates, None, self._file)  # raises: no column
+            return
+        found = np.unique(row_dates[~np.isnat(row_dates)])
+        if self.as_of is not None:
+            found = np.unique(np.append(found, np.datetime64(self.as_of, "D")))
+        if len(found):
+            self.as_of = _resolve_as_of(None, found, self.cols["as_of"], self._file)
 
-    step()
-    # Currency.
-    ccy = text["currency"].str.upper()
-    bad_ccy = check_currencies(ccy)
-    if bad_ccy.any():
-        explain = pd.Series(None, index=ccy.index, dtype=object)
-        explain[bad_ccy] = [AMBIGUOUS_CURRENCIES.get(v, f"{v} is not an ISO 4217 currency code")
-                            for v in ccy[bad_ccy]]  # only the bad rows, not every row
-        error(bad_ccy, "currency", "invalid_currency", explain)
+    def finish(self) -> Validated:
+        """What the whole file came to (``positions`` are the caller's: each block's)."""
+        if self.as_of is None:
+            _resolve_as_of(None, np.zeros(0, dtype="datetime64[D]"), self.cols.get("as_of"),
+                           self._file)
+        decimal = self.decimal or detect_decimal([], self._delimiter)
+        return Validated(positions=None, issues=self._issues.frame(), rows_total=self.rows_total,
+                         rows_rejected=self.rows_rejected, as_of=self.as_of, decimal=decimal)
 
-    step()
-    # Dates.
-    excel = table.kind == "xlsx"
-    dates: dict[str, np.ndarray] = {}
-    for field in DATES:
-        if field not in text:
-            dates[field] = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-            continue
-        values, invalid = parse_dates(text[field], excel_serials=excel)
-        dates[field] = values
-        error(invalid, field, "invalid_date",
-              cols[field] + " is not a valid date: " + text[field].fillna("").str.slice(0, 40))
 
-    step()
-    resolved = _resolve_as_of(as_of, dates["as_of"], cols.get("as_of"), table.file)
-    if "as_of" in cols:
-        row_dates = dates["as_of"]
-        target = np.datetime64(resolved, "D")
-        later = ~np.isnat(row_dates) & (row_dates > target)
-        earlier = ~np.isnat(row_dates) & (row_dates < target)
-        error(later, "as_of", "future_date",
-              f"{cols['as_of']} is after the import's as-of date {resolved.isoformat()}")
-        error(earlier, "as_of", "as_of_mismatch",
-              f"{cols['as_of']} differs from the import's as-of date {resolved.isoformat()}")
-
-    if "portfolio" in cols:
-        other = text["portfolio"].notna() & (text["portfolio"].str.upper() != portfolio.upper())
-        other = other.to_numpy(bool)
-        error(other, "portfolio", "portfolio_mismatch",
-              f"row belongs to another portfolio than {portfolio}")
-
-    step()
-    # Duplicates: an identical row twice is an error (it would double count);
-    # the same instrument on two different rows (lots) is a warning.
-    id_col = cols["identifier"]
-    exact = (first_of != np.arange(n)) & ~rejected
-    if exact.any():
-        error(exact, "identifier", "duplicate_row",
-              pd.Series("same as row " + pd.Series(rows[first_of]).astype(str), dtype=object))
-    live = ~rejected
-    same_id = np.zeros(n, dtype=bool)
-    live_rows = np.flatnonzero(live)
-    _, first_live = np.unique(id_codes[live_rows], return_index=True)
-    same_id[live_rows] = True
-    same_id[live_rows[first_live]] = False  # the first row of each instrument is not a repeat
-    if same_id.any():
-        issues.add(rows[same_id], id_col, "duplicate_instrument", "warning",
-                   text["identifier"][same_id],
-                   "the same instrument appears on an earlier row; both rows are kept")
-
-    step()
-    # Market value against quantity x price (bond prices are quoted per 100).
-    qty, price, mv = numbers["quantity"], numbers["price"], numbers["market_value"]
-    comparable = live & np.isfinite(qty) & np.isfinite(price) & np.isfinite(mv) & (mv != 0)
-    if comparable.any():
-        product = qty * price
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gap = np.abs(product - mv) / np.abs(mv)
-            gap_pct = np.abs(product / 100 - mv) / np.abs(mv)
-        off = comparable & (gap > mv_tolerance) & (gap_pct > mv_tolerance)
-        if off.any():
-            mv_col = cols["market_value"]
-            best = np.where(gap_pct < gap, product / 100, product)
-            msg = pd.Series(
-                [f"{mv_col} {m:,.2f} differs from quantity x price {b:,.2f} by {g:.1%}"
-                 for m, b, g in zip(mv[off], best[off], np.minimum(gap, gap_pct)[off], strict=True)],
-                dtype=object)
-            issues.add(rows[off], mv_col, "mv_mismatch", "warning", text["market_value"][off],
-                       msg)
-
-    keep_rows = ~rejected
-    positions = pd.DataFrame({
-        "row": rows[keep_rows],
-        "identifier": ident[keep_rows].reset_index(drop=True),
-        "name": _text_or_none(text, "name", keep_rows),
-        "quantity": numbers["quantity"][keep_rows],
-        "price": numbers["price"][keep_rows],
-        "market_value": numbers["market_value"][keep_rows],
-        "accrued_interest": numbers["accrued_interest"][keep_rows],
-        "currency": ccy[keep_rows].reset_index(drop=True),
-        "issuer": _text_or_none(text, "issuer", keep_rows),
-        "country": _text_or_none(text, "country", keep_rows, upper_codes=True),
-        "asset_class": _text_or_none(text, "asset_class", keep_rows),
-        "maturity_date": dates["maturity_date"][keep_rows],
-    })
-    step()
-    return Validated(positions=positions, issues=issues.frame(), rows_total=n,
-                     rows_rejected=int(rejected.sum()), as_of=resolved, decimal=decimal)
+def _positions_frame(text: dict[str, pd.Series], rows: np.ndarray,
+                     keep: np.ndarray | None = None, numbers: dict | None = None,
+                     maturity: np.ndarray | None = None) -> pd.DataFrame:
+    """The kept rows as POSITION_COLUMNS (text Arrow-backed, numbers float, dates days)."""
+    keep = np.ones(len(rows), dtype=bool) if keep is None else keep
+    count = int(keep.sum())
+    numbers = numbers or {}
+    out: dict[str, object] = {"row": rows[keep]}
+    for field in POSITION_COLUMNS[1:]:
+        if field in NUMERIC:
+            out[field] = numbers[field][keep] if field in numbers else np.full(count, np.nan)
+        elif field == "maturity_date":
+            out[field] = (maturity[keep] if maturity is not None
+                          else np.full(count, np.datetime64("NaT"), dtype="datetime64[D]"))
+        else:
+            out[field] = _text_or_none(text, field, keep, upper_codes=field == "country")
+    return pd.DataFrame(out)
 
 
 def _codes(column: pd.Series) -> np.ndarray:

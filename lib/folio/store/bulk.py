@@ -1,15 +1,16 @@
 """Writing many rows fast: the bulk paths of a snapshot write, by database.
 
-Owns how a frame of positions or issues reaches a table inside the import's
-transaction. SQLAlchemy's per-row parameter processing costs more than the
-database itself on large snapshots, so rows go to the driver directly:
+Owns how positions and issues reach their tables inside the import's
+transaction, and where a large import's positions wait until then
+(``PositionSink``). SQLAlchemy's per-row parameter processing costs more than
+the database itself on large snapshots, so rows go to the driver directly:
 
 - PostgreSQL: ``COPY ... FROM STDIN`` of CSV made by Arrow, on the transaction's
-  own connection;
-- SQLite, large frames: an ADBC bulk ingest into a scratch file *before* the
-  transaction (Arrow columns, no Python tuples), attached to the transaction and
-  copied with ``INSERT ... SELECT``, so the positions still appear atomically
-  or not at all;
+  own connection (a large import's positions wait in an Arrow IPC scratch file);
+- SQLite, large imports: an ADBC bulk ingest into a scratch file block by block
+  as validation goes (Arrow columns, no Python tuples), attached to the
+  transaction and copied with ``INSERT ... SELECT``, so the positions still
+  appear atomically or not at all;
 - otherwise: the driver's ``executemany`` on plain tuples.
 """
 
@@ -40,6 +41,12 @@ POSITION_FIELDS = ("row", "identifier", "name", "quantity", "price", "market_val
                    "maturity_date")
 ISSUE_FIELDS = ("row", "column", "code", "severity", "value", "message")
 _NUMBERS = ("quantity", "price", "market_value", "accrued_interest")
+_EMPTY = pd.DataFrame({
+    "row": np.zeros(0, dtype=np.int64), **{f: pd.Series(dtype=pd.StringDtype("pyarrow"))
+                                           for f in ("identifier", "name", "currency", "issuer",
+                                                     "country", "asset_class")},
+    **{f: np.zeros(0) for f in ("quantity", "price", "market_value", "accrued_interest")},
+    "maturity_date": np.zeros(0, dtype="datetime64[D]")})[list(POSITION_FIELDS)]
 
 
 def chunks(n: int, size: int):
@@ -64,15 +71,18 @@ def _column_values(frame: pd.DataFrame, name: str, sqlite: bool) -> list:
     return series.astype(object).where(series.notna(), None).tolist()
 
 
-def insert_rows(conn: Connection, table, fixed: Mapping[str, Any], frame: pd.DataFrame,
-                fields: tuple[str, ...], progress: Progress | None = None) -> None:
-    """Insert a frame inside the transaction: COPY on PostgreSQL, else executemany."""
+def insert_rows(conn: Connection, table, fixed: Mapping[str, Any],
+                frame: pd.DataFrame | PositionSink, fields: tuple[str, ...],
+                progress: Progress | None = None) -> None:
+    """Insert rows inside the transaction: COPY on PostgreSQL, else executemany."""
     total = len(frame)
     if total == 0:
         return
     if conn.dialect.name == "postgresql":
-        _copy_csv(conn, table, fixed, frame, fields, progress)
+        _copy_csv(conn, table, fixed, _batches(frame, fields), total, fields, progress)
         return
+    if isinstance(frame, PositionSink):
+        frame = frame.frame()
     sqlite = conn.dialect.name == "sqlite"
     quote = conn.dialect.identifier_preparer.quote
     names = list(fixed) + list(fields)
@@ -90,9 +100,20 @@ def insert_rows(conn: Connection, table, fixed: Mapping[str, Any], frame: pd.Dat
             progress(stop, total, "writing")
 
 
-def _copy_csv(conn: Connection, table, fixed: Mapping[str, Any], frame: pd.DataFrame,
+def _batches(rows: pd.DataFrame | PositionSink, fields: tuple[str, ...]):
+    """Rows as Arrow record batches of ``fields``, a step of the write at a time."""
+    if isinstance(rows, PositionSink):
+        yield from rows.batches()
+        return
+    total = len(rows)
+    for start, stop in chunks(total, batch_size(total)):
+        part = rows.iloc[start:stop]
+        yield pa.record_batch([_arrow_column(part, f) for f in fields], names=list(fields))
+
+
+def _copy_csv(conn: Connection, table, fixed: Mapping[str, Any], batches, total: int,
               fields: tuple[str, ...], progress: Progress | None) -> None:
-    """COPY the frame as CSV made by Arrow, through the transaction's own connection.
+    """COPY record batches as CSV made by Arrow, through the transaction's own connection.
 
     Arrow quotes every string and leaves nulls unquoted and empty, which is
     exactly how PostgreSQL's CSV format tells NULL from an empty string.
@@ -102,21 +123,151 @@ def _copy_csv(conn: Connection, table, fixed: Mapping[str, Any], frame: pd.DataF
     quote = conn.dialect.identifier_preparer.quote
     names = list(fixed) + list(fields)
     cursor = conn.connection.driver_connection.cursor()
-    total = len(frame)
     options = pacsv.WriteOptions(include_header=False)
+    done = 0
     with cursor.copy(f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
                      f"FROM STDIN (FORMAT csv)") as copy:
-        for start, stop in chunks(total, batch_size(total)):
-            part = frame.iloc[start:stop]
-            constants = [pa.array([v.isoformat() if isinstance(v, date) else v] * len(part))
+        for batch in batches:
+            constants = [pa.array([v.isoformat() if isinstance(v, date) else v] * len(batch))
                          for v in fixed.values()]
-            batch = pa.record_batch(constants + [_arrow_column(part, f) for f in fields],
-                                    names=names)
+            out = pa.record_batch(constants + list(batch.columns), names=names)
             sink = pa.BufferOutputStream()
-            pacsv.write_csv(batch, sink, options)
+            pacsv.write_csv(out, sink, options)
             copy.write(sink.getvalue().to_pybytes())
+            done += len(batch)
             if progress:
-                progress(stop, total, "writing")
+                progress(done, total, "writing")
+
+
+# ------------------------------------------------------------------ the sink
+
+
+class PositionSink:
+    """The positions of one import, taken block by block as validation yields them.
+
+    A small import's positions stay in memory. A large one's go to a scratch
+    file as they come, so memory follows the block, not the file: on SQLite an
+    ADBC table (copied into the store inside the write transaction, see
+    ``insert_staged``), elsewhere an Arrow IPC file (read back into COPY). The
+    scratch is removed by ``discard``. ``counting_only`` keeps nothing (an
+    import whose snapshot is already in the store).
+    """
+
+    def __init__(self, engine: Engine, import_id: str, *, counting_only: bool = False) -> None:
+        self.engine, self.import_id = engine, import_id
+        self.counting_only = counting_only
+        self.rows = 0
+        self.staged: Path | None = None  # SQLite scratch, once the rows are in it
+        self._frames: list[pd.DataFrame] = []
+        self._held = 0
+        self._value: dict[str, float] = {}
+        self._head: pd.DataFrame | None = None
+        self._adbc = None
+        self._ipc: tuple[Path, Any, Any] | None = None  # path, file, writer
+        self._schema = pa.schema([(f, _arrow_column(_EMPTY, f).type) for f in POSITION_FIELDS])
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def add(self, frame: pd.DataFrame) -> None:
+        """Take one block's positions."""
+        self.rows += len(frame)
+        if self._head is None or len(self._head) < 10:
+            self._head = frame.head(10) if self._head is None else \
+                pd.concat([self._head, frame.head(10)], ignore_index=True).head(10)
+        if self.counting_only or frame.empty:
+            return
+        # The currency holding most value names a new portfolio's base currency.
+        value = frame["market_value"].abs().fillna((frame["quantity"] * frame["price"]).abs())
+        for ccy, total in value.fillna(0).groupby(frame["currency"]).sum().items():
+            self._value[ccy] = self._value.get(ccy, 0.0) + float(total)
+        self._frames.append(frame)
+        self._held += len(frame)
+        if self._held >= STAGE_MIN_ROWS:
+            self._spill()
+
+    def _spill(self) -> None:
+        if can_stage(self.engine, self._held):
+            self._stage_sqlite()
+        elif self.engine.dialect.name != "sqlite":
+            self._stage_ipc()
+
+    def _stage_sqlite(self) -> None:
+        import adbc_driver_sqlite.dbapi as adbc
+
+        if self._adbc is None:
+            drop_orphans(self.engine)
+            self.staged = stage_path(self.engine, self.import_id)
+            remove_stage(self.staged)
+            self._adbc = adbc.connect(str(self.staged))
+            with self._adbc.cursor() as cursor:
+                cursor.execute("PRAGMA journal_mode = OFF")  # scratch: nothing to recover
+            mode = "create"
+        else:
+            mode = "append"
+        frames, self._frames, self._held = self._frames, [], 0
+        with self._adbc.cursor() as cursor:
+            cursor.adbc_ingest(STAGE_TABLE, pa.RecordBatchReader.from_batches(
+                self._schema, (b for f in frames for b in _batches(f, POSITION_FIELDS))),
+                mode=mode)
+        self._adbc.commit()
+
+    def _stage_ipc(self) -> None:
+        import tempfile
+
+        if self._ipc is None:
+            fd, name = tempfile.mkstemp(prefix=STAGE_PREFIX, suffix=".arrow")
+            sink = os.fdopen(fd, "wb")
+            self._ipc = (Path(name), sink, pa.ipc.new_stream(sink, self._schema))
+        frames, self._frames, self._held = self._frames, [], 0
+        for frame in frames:
+            for batch in _batches(frame, POSITION_FIELDS):
+                self._ipc[2].write_batch(batch)
+
+    def close(self) -> None:
+        """No more rows: finish the scratch file so the write can read it."""
+        if self._adbc is not None:
+            if self._frames:
+                self._stage_sqlite()
+            self._adbc.close()  # closed before the store's connection attaches the file
+            self._adbc = None
+        if self._ipc is not None:
+            if self._frames:
+                self._stage_ipc()
+            self._ipc[2].close()
+            self._ipc[1].close()
+
+    def batches(self):
+        """Every row as Arrow record batches of ``POSITION_FIELDS``."""
+        if self._ipc is not None:
+            with pa.memory_map(str(self._ipc[0])) as source:
+                yield from pa.ipc.open_stream(source)
+        for frame in self._frames:
+            yield from _batches(frame, POSITION_FIELDS)
+
+    def frame(self) -> pd.DataFrame:
+        """The rows held in memory, as one frame (small imports)."""
+        if not self._frames:
+            return _EMPTY
+        return pd.concat(self._frames, ignore_index=True) if len(self._frames) > 1 else self._frames[0]
+
+    def head(self, n: int = 10) -> pd.DataFrame:
+        return (self._head if self._head is not None else _EMPTY).head(n)
+
+    def base_currency(self) -> str | None:
+        return max(self._value, key=self._value.get) if self._value else None
+
+    def discard(self) -> None:
+        """Remove the scratch files (after the write, or when the import failed)."""
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - the scratch goes whatever state it is in
+            pass
+        if self.staged:
+            remove_stage(self.staged)
+        if self._ipc is not None:
+            remove_stage(self._ipc[0])
+        self._frames = []
 
 
 # ---------------------------------------------------------------- SQLite staging
@@ -165,43 +316,7 @@ def _arrow_column(frame: pd.DataFrame, name: str) -> pa.Array:
 
 def batch_size(total: int) -> int:
     """Rows per step: progress at least every 5% of the write, steps not too small."""
-    return max(10_000, min(STAGE_BATCH, total // 10))
-
-
-def stage(engine: Engine, import_id: str, frame: pd.DataFrame, fields: tuple[str, ...],
-          progress: Progress | None = None) -> Path:
-    """Write ``frame`` into a new scratch file through ADBC; return its path.
-
-    Runs before the import's transaction and touches nothing of the store;
-    ``insert_staged`` copies the rows inside the transaction.
-    """
-    import adbc_driver_sqlite.dbapi as adbc
-
-    drop_orphans(engine)
-    path = stage_path(engine, import_id)
-    remove_stage(path)
-    total = len(frame)
-    schema = pa.schema([(f, _arrow_column(frame.iloc[:0], f).type) for f in fields])
-
-    def batches():
-        for start, stop in chunks(total, batch_size(total)):
-            part = frame.iloc[start:stop]
-            yield pa.record_batch([_arrow_column(part, f) for f in fields], schema=schema)
-            if progress:
-                progress(stop // 2, total, "writing")  # staging is the first half
-
-    try:
-        with adbc.connect(str(path)) as conn:
-            with conn.cursor() as cursor:
-                cursor.execute("PRAGMA journal_mode = OFF")  # scratch: nothing to recover
-                cursor.adbc_ingest(STAGE_TABLE,
-                                   pa.RecordBatchReader.from_batches(schema, batches()),
-                                   mode="create")
-            conn.commit()
-    except BaseException:
-        remove_stage(path)
-        raise
-    return path
+    return max(1000, min(STAGE_BATCH, total // 20))
 
 
 def insert_staged(conn: Connection, table, fixed: Mapping[str, Any], fields: tuple[str, ...],
@@ -218,7 +333,7 @@ def insert_staged(conn: Connection, table, fixed: Mapping[str, Any], fields: tup
     for start, stop in chunks(total, batch_size(total)):
         conn.execute(sql, {**values, "lo": start, "hi": stop})
         if progress:
-            progress(total // 2 + stop // 2, total, "writing")
+            progress(stop, total, "writing")
 
 
 def remove_stage(path: Path) -> None:

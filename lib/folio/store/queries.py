@@ -136,21 +136,13 @@ class SnapshotWrite:
     portfolio: str
     as_of: date
     content_hash: str
-    positions: pd.DataFrame
+    positions: bulk.PositionSink
     issues: pd.DataFrame
     status: str
     counts: Mapping[str, int]
     mapping: Mapping[str, str]
     mapping_name: str | None
     base_currency: str | None
-
-
-def _base_currency(frame: pd.DataFrame) -> str | None:
-    if frame.empty:
-        return None
-    value = frame["market_value"].abs().fillna((frame["quantity"] * frame["price"]).abs())
-    by_ccy = value.fillna(0).groupby(frame["currency"]).sum()
-    return str(by_ccy.idxmax()) if len(by_ccy) else None
 
 
 def write_snapshot(engine: Engine, write: SnapshotWrite,
@@ -162,22 +154,16 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
     touched. A failed import writes its issues and status only. Any exception
     rolls everything back, leaving the store as it was.
     """
-    staged = None
-    if write.status != "failed" and bulk.can_stage(engine, len(write.positions)) and \
-            _current_hash(engine, write) != write.content_hash:
-        staged = bulk.stage(engine, write.import_id, write.positions, bulk.POSITION_FIELDS,
-                            progress)
-    try:
-        return _write_snapshot(engine, write, progress, before_commit, staged)
-    finally:
-        if staged:
-            bulk.remove_stage(staged)
+    write.positions.close()
+    staged = write.positions.staged if write.status != "failed" else None
+    return _write_snapshot(engine, write, progress, before_commit, staged)
 
 
-def _current_hash(engine: Engine, write: SnapshotWrite) -> str | None:
+def current_hash(engine: Engine, portfolio: str, as_of: date) -> str | None:
+    """The content hash of the snapshot in the store for ``portfolio`` on ``as_of``."""
     with engine.connect() as conn:
         return conn.execute(select(snapshots.c.content_hash).where(
-            snapshots.c.portfolio == write.portfolio, snapshots.c.as_of == write.as_of)).scalar()
+            snapshots.c.portfolio == portfolio, snapshots.c.as_of == as_of)).scalar()
 
 
 def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commit,
@@ -196,7 +182,8 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
             if exists is None:
                 conn.execute(insert(portfolios).values(
                     name=write.portfolio, created_at=now(),
-                    base_currency=write.base_currency or _base_currency(write.positions) or "EUR",
+                    base_currency=(write.base_currency or write.positions.base_currency()
+                                   or "EUR"),
                 ))
             if current is not None:
                 conn.execute(delete(positions).where(positions.c.portfolio == write.portfolio,

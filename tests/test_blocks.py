@@ -1,0 +1,152 @@
+"""A large CSV is read, checked and staged a block at a time; the result must be
+the file's, not the blocks': the same issues, counts and positions as reading it
+whole, with the checks that span blocks (identical rows, repeated instruments,
+footers, the as-of date, the encoding) still spanning the whole file.
+
+Blocks of a few hundred bytes make every sample file many blocks."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import folio
+from folio.ingest import readers
+
+from builders import BAD_ISIN, BNP, ORANGE, TOTAL, big_english_csv, english_csv, fr_row, french_csv
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "holdings"
+CORPUS = Path(__file__).resolve().parent / "reliability" / "corpus"
+
+
+def outcome(path: Path, portfolio: str, home: Path, block_bytes: int | None, **kw):
+    """The import's result and stored positions, in a store of its own."""
+    with folio.configure(home=home, import_roots=[path.parent]):
+        if block_bytes:
+            saved = readers.BLOCK_BYTES
+            readers.BLOCK_BYTES = block_bytes
+        try:
+            result = folio.import_file(path, portfolio, **kw)
+        finally:
+            if block_bytes:
+                readers.BLOCK_BYTES = saved
+        positions = folio.positions(portfolio) if result.rows_imported else pd.DataFrame()
+    positions = positions.drop(columns=["id", "import_id"], errors="ignore")
+    return result, positions.reset_index(drop=True)
+
+
+def assert_same(path: Path, portfolio: str, tmp_path: Path, block_bytes: int = 300, **kw):
+    assert len(list(readers.read_blocks(path, block_bytes=block_bytes))) > 1  # really in blocks
+    whole, whole_pos = outcome(path, portfolio, tmp_path / "whole", None, **kw)
+    parts, parts_pos = outcome(path, portfolio, tmp_path / "blocks", block_bytes, **kw)
+    assert parts.reader["encoding"] == whole.reader["encoding"]
+    for field in ("status", "as_of", "rows_total", "rows_imported", "rows_rejected", "warnings"):
+        assert getattr(parts, field) == getattr(whole, field), field
+    pd.testing.assert_frame_equal(parts.issues.reset_index(drop=True),
+                                  whole.issues.reset_index(drop=True))
+    pd.testing.assert_frame_equal(parts_pos, whole_pos)
+    return parts
+
+
+def manifest() -> list[tuple[str, str, str | None]]:
+    with open(DATA / "manifest.csv", newline="") as fh:
+        return [(r["file"], r["portfolio"], r["as_of"] or None) for r in csv.DictReader(fh)
+                if not r["file"].endswith(".xlsx")]
+
+
+@pytest.mark.parametrize(("name", "portfolio", "as_of"), manifest())
+def test_sample_files_in_blocks_give_what_they_give_whole(name, portfolio, as_of, tmp_path):
+    path = tmp_path / name
+    shutil.copy(DATA / name, path)
+    assert_same(path, portfolio, tmp_path, as_of=as_of)
+
+
+@pytest.mark.parametrize("name", ["valid_en.csv", "valid_fr.csv", "odd_numbers.csv",
+                                  "impossible_dates.csv", "unicode_names.csv",
+                                  "repeated_header.csv", "formula_cells.csv"])
+def test_corpus_files_in_blocks_give_what_they_give_whole(name, tmp_path):
+    path = tmp_path / name
+    shutil.copy(CORPUS / name, path)
+    assert_same(path, "P", tmp_path, block_bytes=30, as_of="2024-01-31")
+
+
+def test_a_large_file_is_read_in_blocks(tmp_path):
+    path = big_english_csv(tmp_path / "big.csv", 2000)
+    blocks = list(readers.read_blocks(path, block_bytes=4096))
+    assert len(blocks) > 5 and [b.last for b in blocks] == [False] * (len(blocks) - 1) + [True]
+    rows = [r for b in blocks for r in b.rows.tolist()]
+    assert rows == list(range(2, 2002))  # line numbers run on across blocks
+
+
+def test_identical_rows_and_lots_far_apart_are_found(tmp_path):
+    filler = [(f"SEC{i:07d}", "Bond", 1, 10.0, 10.0, "EUR", "2024-01-31") for i in range(200)]
+    rows = [(TOTAL, "Total", 10, 60, 600, "EUR", "2024-01-31"), *filler,
+            (TOTAL, "Total", 10, 60, 600, "EUR", "2024-01-31"),  # row 2 again: double counted
+            (TOTAL, "Total", 3, 60, 180, "EUR", "2024-01-31"),  # another lot: a warning
+            (ORANGE, "Orange", 5, 12.5, 62.5, "EUR", "2024-01-31")]
+    path = english_csv(tmp_path / "far.csv", rows)
+    result = assert_same(path, "P", tmp_path, block_bytes=500)
+    issues = result.issues.set_index("row")
+    assert issues.loc[203, "code"] == "duplicate_row" and "same as row 2" in issues.loc[203, "message"]
+    assert issues.loc[204, "code"] == "duplicate_instrument"
+    assert result.rows_rejected == 1
+
+
+def test_rows_without_an_instrument_at_a_block_end_are_data_if_holdings_follow(tmp_path):
+    notes = ";".join([""] * 9 + ["31/01/2024"])  # no instrument, but a date: data
+    rows = [fr_row(TOTAL, "TotalEnergies", "10", "60", "600")] + [notes] * 30 + [
+        fr_row(BNP, "BNP Paribas", "1", "50", "50")]
+    path = french_csv(tmp_path / "gap.csv", rows, totals="650")
+    result = assert_same(path, "P", tmp_path, block_bytes=200)
+    assert (result.issues["code"] == "missing_value").sum() >= 30  # reported, not dropped
+    footer = french_csv(tmp_path / "footer.csv", rows[:1] + [notes] * 30, totals="600")
+    result = assert_same(footer, "Q", tmp_path / "q", block_bytes=200)
+    assert result.rows_rejected == 0  # below the last holding: a footer, dropped
+
+
+def test_a_quoted_line_break_across_a_block_end_keeps_row_numbers(tmp_path):
+    lines = ["ISIN,Security Name,Quantity,Price,Market Value,Currency"]
+    for i in range(40):
+        lines.append(f'SEC{i:07d},"two\nlines {i}",1,10,10,EUR')
+    lines.append(f"{BAD_ISIN},bad,1,10,10,EUR")
+    path = tmp_path / "quoted.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = assert_same(path, "P", tmp_path, block_bytes=150, as_of="2024-01-31")
+    assert result.issues["row"].tolist() == [82]  # 1 header line + 40 records of 2 lines
+
+
+def test_a_second_as_of_date_in_a_later_block_is_refused(tmp_path):
+    rows = [(f"SEC{i:07d}", "Bond", 1, 10.0, 10.0, "EUR", "2024-01-31") for i in range(100)]
+    rows.append((TOTAL, "Total", 1, 10.0, 10.0, "EUR", "2024-02-29"))
+    path = english_csv(tmp_path / "dates.csv", rows)
+    for block in (None, 300):
+        with pytest.raises(folio.ValidationError, match="2 as-of dates"):
+            outcome(path, "P", tmp_path / f"home-{block}", block)
+
+
+def test_windows_text_after_plain_ascii_blocks_is_read_as_cp1252(tmp_path):
+    rows = [fr_row(f"SEC{i:07d}", "Obligation", "1", "10", "10") for i in range(60)]
+    rows.append(fr_row(ORANGE, "Société Générale Sénégal", "5", "12,5", "62,5"))
+    path = french_csv(tmp_path / "cp1252.csv", rows, preamble=False)
+    result = assert_same(path, "P", tmp_path, block_bytes=400)
+    assert result.reader["encoding"] == "cp1252"
+    with folio.configure(home=tmp_path / "blocks"):
+        names = folio.positions("P").set_index("identifier")["name"]
+    assert names[ORANGE] == "Société Générale Sénégal"
+
+
+def test_utf8_then_windows_text_in_a_later_block_is_refused_naming_the_line(tmp_path):
+    rows = [fr_row(TOTAL, "Total Énergies", "10", "60", "600")]
+    rows += [fr_row(f"SEC{i:07d}", "Obligation", "1", "10", "10") for i in range(60)]
+    path = tmp_path / "mixed.csv"
+    french_csv(path, rows, preamble=False, encoding="utf-8")
+    with open(path, "ab") as fh:
+        fh.write(fr_row(ORANGE, "Société", "5", "12,5", "62,5").encode("cp1252") + b"\r\n")
+    for block in (None, 400):
+        with pytest.raises(folio.ReadError, match="mixed encodings.*line 63") as caught:
+            outcome(path, "P", tmp_path / f"home-{block}", block)
+        assert caught.value.row == 63
