@@ -286,11 +286,18 @@ class Checker:
                 self.progress(done, total, "checking")
 
         def error(mask: np.ndarray, field: str, code: str, messages, values=None) -> None:
+            """Reject the rows of ``mask``; ``messages`` is one text, a Series over all rows,
+            or a function of the rows' positions (messages are made for bad rows only)."""
+            if not mask.any():
+                return
             col = cols.get(field)
             cells = text[field] if field in text else pd.Series([None] * n)
+            if callable(messages):
+                messages = messages(np.flatnonzero(mask))
+            elif isinstance(messages, pd.Series):
+                messages = messages[mask]
             issues.add(rows[mask], col, code, "error",
-                       (values if values is not None else cells)[mask],
-                       messages[mask] if isinstance(messages, pd.Series) else messages)
+                       (values if values is not None else cells)[mask], messages)
             rejected[mask] = True
 
         # Ragged lines below the last holding are footers ("Document généré le ..."), not data.
@@ -349,7 +356,8 @@ class Checker:
         # Identifier: ISIN check digit where it looks like one.
         _, bad_isin = check_isins(ident)
         error(bad_isin, "identifier", "invalid_isin",
-              "ISIN check digit is wrong: " + ident.fillna("") + " fails the ISIN checksum")
+              lambda at: "ISIN check digit is wrong: " + ident.iloc[at].fillna("")
+              + " fails the ISIN checksum")
 
         # Numbers: the decimal mark is the file's, settled by its first rows.
         if self.decimal is None:
@@ -363,17 +371,16 @@ class Checker:
             values, invalid = parse_numbers(text[field], self.decimal)
             numbers[field] = values
             error(invalid, field, "invalid_number",
-                  cols[field] + " is not a number: " + text[field].fillna("").str.slice(0, 60))
+                  lambda at, field=field: cols[field] + " is not a number: "
+                  + text[field].iloc[at].fillna("").str.slice(0, 60))
 
         step()
         # Currency.
         ccy = text["currency"].str.upper()
         bad_ccy = check_currencies(ccy)
-        if bad_ccy.any():
-            explain = pd.Series(None, index=ccy.index, dtype=object)
-            explain[bad_ccy] = [AMBIGUOUS_CURRENCIES.get(v, f"{v} is not an ISO 4217 currency code")
-                                for v in ccy[bad_ccy]]  # only the bad rows, not every row
-            error(bad_ccy, "currency", "invalid_currency", explain)
+        error(bad_ccy, "currency", "invalid_currency",
+              lambda at: [AMBIGUOUS_CURRENCIES.get(v, f"{v} is not an ISO 4217 currency code")
+                          for v in ccy.iloc[at]])
 
         step()
         # Dates.
@@ -386,7 +393,8 @@ class Checker:
             values, invalid = parse_dates(text[field], excel_serials=excel)
             dates[field] = values
             error(invalid, field, "invalid_date",
-                  cols[field] + " is not a valid date: " + text[field].fillna("").str.slice(0, 40))
+                  lambda at, field=field: cols[field] + " is not a valid date: "
+                  + text[field].iloc[at].fillna("").str.slice(0, 40))
 
         step()
         self._settle_as_of(dates["as_of"])
@@ -413,7 +421,7 @@ class Checker:
         exact = (same_as > 0) & ~rejected
         if exact.any():
             error(exact, "identifier", "duplicate_row",
-                  pd.Series("same as row " + pd.Series(same_as).astype(str), dtype=object))
+                  lambda at: [f"same as row {r}" for r in same_as[at]])
         live = ~rejected
         same_id = np.zeros(n, dtype=bool)
         live_rows = np.flatnonzero(live)
@@ -578,10 +586,11 @@ def _text_or_none(text: dict[str, pd.Series], field: str, keep: np.ndarray,
     # would cost several times the file's size.
     if field not in text:
         return pd.Series(pd.NA, index=range(int(keep.sum())), dtype=pd.StringDtype("pyarrow"))
-    s = text[field][keep]
+    # Arrow's filter, not a pandas boolean index (which costs more than the copy).
+    kept = arrow_strings(text[field]).filter(pa.array(keep))
     if upper_codes:
-        s = s.mask(s.str.len() <= 3, s.str.upper())
-    return s.reset_index(drop=True)
+        kept = pc.if_else(pc.less_equal(pc.utf8_length(kept), 3), pc.utf8_upper(kept), kept)
+    return pd.Series(pd.arrays.ArrowStringArray(kept))
 
 
 def _resolve_as_of(given: date | None, row_dates: np.ndarray, column: str | None,
