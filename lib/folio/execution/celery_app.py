@@ -86,27 +86,60 @@ def _make_app(settings: Settings) -> Celery:
     return app
 
 
+class _ProgressSender:
+    """Sends a task's latest progress to the result backend from a thread.
+
+    The import only records the news; a thread sends the latest at most every
+    ``PROGRESS_EVERY_S``, so the import never waits on the backend (a write to
+    the embedded SQLite backend, a round trip to Redis). ``close`` waits for the
+    last send, so no progress lands after the task's result.
+    """
+
+    def __init__(self, task, task_id: str | None, import_id: str | None) -> None:
+        self.task, self.task_id, self.import_id = task, task_id, import_id
+        self.latest: tuple[int, int, str] | None = None
+        self.news = threading.Event()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True,
+                                       name=f"folio-progress-{import_id}")
+        self.thread.start()
+
+    def __call__(self, done: int, total: int, stage: str) -> None:
+        self.latest = (done, total, stage)
+        self.news.set()
+
+    def _run(self) -> None:
+        while True:
+            self.news.wait()
+            if self.stop.is_set():
+                return
+            self.news.clear()
+            done, total, stage = self.latest
+            try:
+                # The task id explicitly: the task's request is local to its thread.
+                self.task.update_state(task_id=self.task_id, state="PROGRESS", meta={
+                    "done": done, "total": total, "stage": stage, "import_id": self.import_id})
+                pause = PROGRESS_EVERY_S
+            except Exception as exc:
+                # Progress is news, not the import: a result backend that went away
+                # (Redis restarting) must not fail an import the store can finish.
+                log.warning("import %s: cannot report progress (%s); going on",
+                            self.import_id, exc)
+                pause = BACKEND_RETRY_S
+            if self.stop.wait(pause):  # at most one send per pause, whatever the news
+                return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.news.set()
+        self.thread.join()
+
+
 def import_task(self, request_json: dict[str, Any]) -> dict[str, Any]:
     """Run one import on a worker; the outcome travels back as plain JSON."""
     settings = get_settings()
     request = ImportRequest(**request_json)
-    last = [0.0]
-
-    def progress(done: int, total: int, stage: str) -> None:
-        now = time.monotonic()
-        if now - last[0] >= PROGRESS_EVERY_S:
-            last[0] = now
-            try:
-                self.update_state(state="PROGRESS", meta={"done": done, "total": total,
-                                                          "stage": stage,
-                                                          "import_id": request.import_id})
-            except Exception as exc:
-                # Progress is news, not the import: a result backend that went away
-                # (Redis restarting) must not fail an import the store can finish.
-                last[0] = now + BACKEND_RETRY_S
-                log.warning("import %s: cannot report progress (%s); going on",
-                            request.import_id, exc)
-
+    progress = _ProgressSender(self, self.request.id, request.import_id)
     try:
         check_allowed(request.path, settings)
         # Always allowed to take over an import whose claimer has died: that is
@@ -118,6 +151,8 @@ def import_task(self, request_json: dict[str, Any]) -> dict[str, Any]:
                                error=exc.message, finished_at=queries.now())
         return {"ok": False, "import_id": request.import_id, "error": exc.to_dict(),
                 "traceback": exc.fields.get("remote_traceback") or traceback.format_exc()}
+    finally:
+        progress.close()
     return {"ok": True, "import_id": result.import_id, "status": result.status}
 
 

@@ -65,6 +65,16 @@ def parse_numbers(column: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarr
     text = clean_text(column)
     present = text.notna().to_numpy()
     arr = arrow_strings(text)
+    if decimal == ".":
+        # A column of plain numbers casts as it is (a failure costs little: the
+        # cast stops at the first cell it cannot read).
+        try:
+            values = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+        except pa.ArrowInvalid:
+            pass
+        else:
+            invalid = present & ~np.isfinite(values)  # "inf", "nan" are not amounts
+            return np.where(invalid | ~present, np.nan, values) + 0.0, invalid
     # Most cells are plain numbers (``1234.5``): cast those straight away and
     # send only the others (separators, commas, brackets, junk) the long way.
     plain = pc.fill_null(pc.match_substring_regex(arr, _PLAIN_NUMBER), False)

@@ -17,6 +17,8 @@ the database itself on large snapshots, so rows go to the driver directly:
 from __future__ import annotations
 
 import os
+import queue
+import threading
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
@@ -162,7 +164,9 @@ class PositionSink:
         self._held = 0
         self._value: dict[str, float] = {}
         self._head: pd.DataFrame | None = None
-        self._adbc = None
+        self._stager: threading.Thread | None = None
+        self._queue: queue.Queue | None = None
+        self._error: BaseException | None = None
         self._ipc: tuple[Path, Any, Any] | None = None  # path, file, writer
         self._schema = pa.schema([(f, _arrow_column(_EMPTY, f).type) for f in POSITION_FIELDS])
 
@@ -193,24 +197,54 @@ class PositionSink:
             self._stage_ipc()
 
     def _stage_sqlite(self) -> None:
-        import adbc_driver_sqlite.dbapi as adbc
+        """Hand the held rows to the staging thread, which ingests them with ADBC.
 
-        if self._adbc is None:
+        On a thread, so the ingest of one block overlaps the checks of the next
+        (two cores); at most two blocks wait, so memory stays bounded.
+        """
+        if self._stager is None:
             drop_orphans(self.engine)
             self.staged = stage_path(self.engine, self.import_id)
             remove_stage(self.staged)
-            self._adbc = adbc.connect(str(self.staged))
-            with self._adbc.cursor() as cursor:
-                cursor.execute("PRAGMA journal_mode = OFF")  # scratch: nothing to recover
-            mode = "create"
-        else:
-            mode = "append"
+            self._queue = queue.Queue(maxsize=2)
+            self._stager = threading.Thread(target=self._ingest, args=(self.staged,),
+                                            daemon=True, name=f"folio-stage-{self.import_id}")
+            self._stager.start()
+        self._raise_staging_error()
         frames, self._frames, self._held = self._frames, [], 0
-        with self._adbc.cursor() as cursor:
-            cursor.adbc_ingest(STAGE_TABLE, pa.RecordBatchReader.from_batches(
-                self._schema, (b for f in frames for b in _batches(f, POSITION_FIELDS))),
-                mode=mode)
-        self._adbc.commit()
+        table = pa.Table.from_batches([b for f in frames for b in _batches(f, POSITION_FIELDS)],
+                                      schema=self._schema)
+        self._queue.put(table)
+
+    def _ingest(self, path: Path) -> None:
+        import adbc_driver_sqlite.dbapi as adbc
+
+        try:
+            with adbc.connect(str(path)) as conn:
+                with conn.cursor() as cursor:
+                    cursor.execute("PRAGMA journal_mode = OFF")  # scratch: nothing to recover
+                mode = "create"
+                while (table := self._queue.get()) is not None:
+                    if self._error is None:  # after an error, drain until told to stop
+                        with conn.cursor() as cursor:
+                            cursor.adbc_ingest(STAGE_TABLE, table, mode=mode)
+                        conn.commit()
+                        mode = "append"
+        except BaseException as exc:  # raised in the import's thread
+            self._error = exc
+            while self._queue.get() is not None:
+                pass
+
+    def _raise_staging_error(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def _stop_stager(self) -> None:
+        if self._stager is not None:
+            self._queue.put(None)
+            self._stager.join()  # ADBC has closed the file before the store attaches it
+            self._stager = None
 
     def _stage_ipc(self) -> None:
         import tempfile
@@ -226,11 +260,11 @@ class PositionSink:
 
     def close(self) -> None:
         """No more rows: finish the scratch file so the write can read it."""
-        if self._adbc is not None:
+        if self._stager is not None:
             if self._frames:
                 self._stage_sqlite()
-            self._adbc.close()  # closed before the store's connection attaches the file
-            self._adbc = None
+            self._stop_stager()
+            self._raise_staging_error()
         if self._ipc is not None:
             if self._frames:
                 self._stage_ipc()
@@ -260,6 +294,7 @@ class PositionSink:
     def discard(self) -> None:
         """Remove the scratch files (after the write, or when the import failed)."""
         try:
+            self._stop_stager()
             self.close()
         except Exception:  # noqa: BLE001 - the scratch goes whatever state it is in
             pass
