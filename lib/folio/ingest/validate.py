@@ -342,7 +342,11 @@ class Checker:
         for field, values in text.items():
             if field in NUMERIC or field in DATES:
                 continue  # a long number or date is already not a number or date
-            long = (values.str.len() > MAX_TEXT_CHARS).fillna(False).to_numpy(bool)
+            arr = arrow_strings(values)
+            if (pc.max(pc.binary_length(arr)).as_py() or 0) <= MAX_TEXT_CHARS:
+                continue  # no cell has that many bytes, so none that many characters
+            long = pc.fill_null(pc.greater(pc.utf8_length(arr), MAX_TEXT_CHARS), False).to_numpy(
+                zero_copy_only=False)
             if long.any():
                 error(long, field, "too_long", f"{cols[field]} is longer than {MAX_TEXT_CHARS:,} "
                       f"characters")

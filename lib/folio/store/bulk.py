@@ -163,7 +163,6 @@ class PositionSink:
         self._frames: list[pd.DataFrame] = []
         self._held = 0
         self._value: dict[str, float] = {}
-        self._head: pd.DataFrame | None = None
         self._stager: threading.Thread | None = None
         self._queue: queue.Queue | None = None
         self._error: BaseException | None = None
@@ -176,9 +175,6 @@ class PositionSink:
     def add(self, frame: pd.DataFrame) -> None:
         """Take one block's positions."""
         self.rows += len(frame)
-        if self._head is None or len(self._head) < 10:
-            self._head = frame.head(10) if self._head is None else \
-                pd.concat([self._head, frame.head(10)], ignore_index=True).head(10)
         if self.counting_only or frame.empty:
             return
         # The currency holding most value names a new portfolio's base currency.
@@ -284,9 +280,6 @@ class PositionSink:
         if not self._frames:
             return _EMPTY
         return pd.concat(self._frames, ignore_index=True) if len(self._frames) > 1 else self._frames[0]
-
-    def head(self, n: int = 10) -> pd.DataFrame:
-        return (self._head if self._head is not None else _EMPTY).head(n)
 
     def base_currency(self) -> str | None:
         return max(self._value, key=self._value.get) if self._value else None
