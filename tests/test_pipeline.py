@@ -222,3 +222,36 @@ def test_duplicate_rows_are_errors_and_repeated_instruments_warnings(tmp_path):
         (5, "duplicate_instrument", "warning", None),
     }
     assert result.rows_rejected == 2 and result.rows_imported == 4
+
+
+def test_two_imports_creating_one_portfolio_at_once_both_succeed(tmp_path, store):
+    """On PostgreSQL both transactions find the portfolio missing and both insert it;
+    the second used to fail on the primary key (seen under the load test)."""
+    import threading
+    import time
+
+    first = english_csv(tmp_path / "a.csv", [(TOTAL, "Total", 10, 60, 600, "EUR", "2024-01-31")])
+    second = english_csv(tmp_path / "b.csv", [(ORANGE, "Orange", 5, 12.5, 62.5, "EUR",
+                                               "2024-02-29")])
+    inside = threading.Event()
+
+    def hold(conn):  # the first import's portfolio row is written, not yet committed
+        inside.set()
+        time.sleep(1.0)  # the second import reaches its own insert meanwhile
+
+    results: dict[str, object] = {}
+
+    def run(name, path, **kw):
+        try:
+            results[name] = run_import(ImportRequest(path=str(path), portfolio="NEW"), **kw)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            results[name] = exc
+
+    a = threading.Thread(target=run, args=("a", first), kwargs={"before_commit": hold})
+    a.start()
+    assert inside.wait(30)
+    run("b", second)
+    a.join()
+    assert [getattr(results[k], "status", results[k]) for k in ("a", "b")] == [
+        "succeeded", "succeeded"]
+    assert len(folio.portfolios().query("name == 'NEW'")) == 1

@@ -180,7 +180,7 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
             exists = conn.execute(
                 select(portfolios.c.name).where(portfolios.c.name == write.portfolio)).first()
             if exists is None:
-                conn.execute(insert(portfolios).values(
+                conn.execute(_insert_new(conn, portfolios).values(
                     name=write.portfolio, created_at=now(),
                     base_currency=(write.base_currency or write.positions.base_currency()
                                    or "EUR"),
@@ -237,13 +237,27 @@ def current_import(engine: Engine, portfolio: str, as_of: date) -> str | None:
 # ------------------------------------------------------------------- portfolios
 
 
+def _insert_new(conn: Connection, table):
+    """An INSERT that leaves an existing row with the same key as it is.
+
+    Two imports of a new portfolio on two workers both find it missing; on
+    PostgreSQL (read committed) both then insert it, and the second import
+    failed on the primary key. SQLite's write lock serialises them anyway.
+    """
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    return dialect_insert(table).on_conflict_do_nothing()
+
+
 def create_portfolio(engine: Engine, name: str, base_currency: str) -> None:
     with writing(engine) as conn:
         exists = conn.execute(select(portfolios.c.base_currency)
                               .where(portfolios.c.name == name)).scalar()
         if exists is None:
-            conn.execute(insert(portfolios).values(name=name, base_currency=base_currency,
-                                                   created_at=now()))
+            conn.execute(_insert_new(conn, portfolios).values(
+                name=name, base_currency=base_currency, created_at=now()))
         elif exists != base_currency:
             conn.execute(update(portfolios).where(portfolios.c.name == name)
                          .values(base_currency=base_currency))
