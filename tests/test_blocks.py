@@ -150,3 +150,17 @@ def test_utf8_then_windows_text_in_a_later_block_is_refused_naming_the_line(tmp_
         with pytest.raises(folio.ReadError, match="mixed encodings.*line 63") as caught:
             outcome(path, "P", tmp_path / f"home-{block}", block)
         assert caught.value.row == 63
+
+
+@pytest.mark.parametrize("codes", [["FR0000120271", "FR0000120272", "X"],  # short ASCII: packed
+                                   ["Société Générale 2031", "SG" * 20, "é"]])  # the long way
+def test_equal_identifiers_have_equal_fingerprints_wherever_they_lie(codes):
+    import pyarrow as pa
+
+    from folio.ingest.validate import _fingerprints
+
+    arr = pa.array(["pad", *codes, *codes])
+    prints = _fingerprints(arr.slice(1))  # a slice: the buffers do not start at the strings
+    k = len(codes)
+    assert prints[:k].tolist() == prints[k:].tolist()
+    assert len(set(prints[:k].tolist())) == k  # these differ

@@ -219,7 +219,7 @@ def arrow_strings(column: pd.Series) -> pa.Array:
     return arr if arr.type in (pa.string(), pa.large_string()) else arr.cast(pa.large_string())
 
 
-def _fixed_width(arr: pa.Array, width: int) -> np.ndarray:
+def fixed_width(arr: pa.Array, width: int) -> np.ndarray:
     """The bytes of a string array whose values are all ``width`` ASCII bytes, as (n, width)."""
     wide = np.int64 if arr.type == pa.large_string() else np.int32
     offsets = np.frombuffer(arr.buffers()[1], dtype=wide)[arr.offset:arr.offset + len(arr) + 1]
@@ -245,7 +245,7 @@ def check_isins(identifiers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     where = np.flatnonzero(looks_like)
     if len(where):
         shaped = pc.take(arr, pa.array(where))
-        bad[where] = ~_luhn_ok(_fixed_width(shaped, 12))
+        bad[where] = ~_luhn_ok(fixed_width(shaped, 12))
     return looks_like, bad
 
 

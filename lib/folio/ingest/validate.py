@@ -27,6 +27,7 @@ from folio.ingest.parse import (
     check_isins,
     clean_text,
     detect_decimal,
+    fixed_width,
     parse_dates,
     parse_numbers,
 )
@@ -219,6 +220,7 @@ class Checker:
         self._held: RawTable | None = None
         self._held_sources: list[BlockSource] = []
         self._seen: list[_Seen] = []
+        self._prints = np.zeros(0, dtype=np.uint64)  # of earlier identifiers, sorted
         self._holdings_seen = False
         self._file = ""
         self._delimiter: str | None = None
@@ -331,7 +333,9 @@ class Checker:
             first = shared[_first_occurrence([frame[c].iloc[shared] for c in cols.values()])]
             repeat = first != shared
             same_as[shared[repeat]] = rows[first[repeat]]
-        earlier_live = self._earlier(ids, frame, same_as)
+        has = ids.is_valid().to_numpy(zero_copy_only=False)
+        prints = _fingerprints(ids.filter(pa.array(has)))
+        earlier_live = self._earlier(ids, frame, same_as, prints)
         # From here on the cleaned columns are the rows: one copy of a large file in
         # memory, not two (the caller's table keeps its header, not its rows).
         source_table.frame = source_table.frame.iloc[:0]
@@ -460,7 +464,11 @@ class Checker:
                 issues.add(rows[off], mv_col, "mv_mismatch", "warning", text["market_value"][off],
                            msg)
 
-        has = ids.is_valid().to_numpy(zero_copy_only=False)
+        # Timsort merges the two sorted runs in one linear pass, in place.
+        merged = np.concatenate([self._prints, np.sort(prints)])
+        self._prints = None
+        merged.sort(kind="stable")
+        self._prints = merged
         self._seen.append(_Seen(ident=ids.filter(pa.array(has)).cast(pa.string()),
                                 rows=rows[has].astype(np.int32), live=live[has], sources=sources))
         keep_rows = ~rejected
@@ -471,7 +479,8 @@ class Checker:
         step()
         return positions
 
-    def _earlier(self, ids: pa.Array, frame: pd.DataFrame, same_as: np.ndarray) -> np.ndarray:
+    def _earlier(self, ids: pa.Array, frame: pd.DataFrame, same_as: np.ndarray,
+                 prints: np.ndarray) -> np.ndarray:
         """Rows whose instrument a kept row of an earlier block had; rows repeating one.
 
         Sets ``same_as`` for rows identical (every mapped cell) to a row of an
@@ -479,7 +488,13 @@ class Checker:
         before; returns the mask of rows whose identifier an earlier kept row has.
         """
         n = len(ids)
-        if not self._seen:
+        if not self._seen or not len(prints) or not len(self._prints):
+            return np.zeros(n, dtype=bool)
+        # Most files repeat no instrument across blocks: the sorted fingerprints of
+        # all earlier identifiers say so in a binary search, where comparing the
+        # strings themselves would cost a pass over every earlier identifier per block.
+        at = np.minimum(np.searchsorted(self._prints, prints), len(self._prints) - 1)
+        if not (self._prints[at] == prints).any():
             return np.zeros(n, dtype=bool)
         earlier = pa.chunked_array([s.ident for s in self._seen], type=pa.string())
         hit = pc.is_in(earlier, value_set=pc.unique(ids.cast(pa.string()))).to_numpy(
@@ -557,6 +572,35 @@ def _positions_frame(text: dict[str, pd.Series], rows: np.ndarray,
         else:
             out[field] = _text_or_none(text, field, keep, upper_codes=field == "country")
     return pd.DataFrame(out)
+
+
+_PRINT_FACTOR = np.uint64(0x100000001B3)  # odd: every byte moves every higher bit
+
+
+def _fingerprints(arr: pa.Array) -> np.ndarray:
+    """A 64-bit number per string of ``arr`` (no nulls) from its bytes: equal strings,
+    equal numbers (different strings share one rarely; callers compare the strings)."""
+    if len(arr) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    if pc.max(pc.binary_length(arr)).as_py() <= 16 and pc.all(pc.string_is_ascii(arr)).as_py():
+        # Codes and ISINs: the 16 padded bytes as two words, folded into one.
+        words = fixed_width(pc.utf8_rpad(arr, width=16, padding=" "), 16).view(np.uint64)
+        return words[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ words[:, 1]
+    arr = arr.cast(pa.large_string())
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    lengths = np.diff(offsets)
+    out = lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)  # the length counts too
+    size = int(offsets[-1] - offsets[0])
+    if size == 0:
+        return out
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    starts = offsets[:-1] - offsets[0]
+    position = np.arange(size) - np.repeat(starts, lengths)  # of each byte in its string
+    powers = np.cumprod(np.full(int(lengths.max()), _PRINT_FACTOR, dtype=np.uint64))
+    terms = data.astype(np.uint64) * powers[position]  # wraps modulo 2**64, as meant
+    filled = lengths > 0
+    out[filled] += np.add.reduceat(terms, starts[filled])
+    return out
 
 
 def _codes(column: pd.Series) -> np.ndarray:
