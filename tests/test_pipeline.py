@@ -255,3 +255,12 @@ def test_two_imports_creating_one_portfolio_at_once_both_succeed(tmp_path, store
     assert [getattr(results[k], "status", results[k]) for k in ("a", "b")] == [
         "succeeded", "succeeded"]
     assert len(folio.portfolios().query("name == 'NEW'")) == 1
+
+
+def test_a_dry_run_summary_points_at_its_issues_not_at_a_missing_record(tmp_path):
+    rows = [(BAD_ISIN, f"Bad {i}", 1, 10, 10, "EUR", "2024-01-31") for i in range(12)]
+    result = folio.import_file(english_csv(tmp_path / "bad.csv", rows), "P", dry_run=True)
+    summary = result.summary()
+    assert "2 more issues (result.issues)" in summary and "None" not in summary
+    stored = folio.import_file(english_csv(tmp_path / "bad2.csv", rows), "P")
+    assert f"2 more issues (folio issues {stored.import_id} --csv)" in stored.summary()

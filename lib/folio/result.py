@@ -113,8 +113,10 @@ class ImportResult:
             lines.append(f"  {where}: [{rec['severity']}] "
                          f"{rec['code']}: {rec['message']}")
         if len(self.issues) > 10:
-            lines.append(f"  ... {len(self.issues) - 10} more issues (folio issues "
-                         f"{self.import_id} --csv)")
+            # A dry run has no import record to list issues from.
+            where = (f" (folio issues {self.import_id} --csv)" if self.import_id
+                     else " (result.issues)")
+            lines.append(f"  ... {len(self.issues) - 10} more issues{where}")
         if self.missing_instruments is not None and len(self.missing_instruments):
             lines.append(f"  not in the instrument reference: "
                          f"{', '.join(self.missing_instruments['identifier'].head(10))}")
