@@ -209,24 +209,39 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
                             file=name, value=data[exc.start:exc.start + 8].hex()) from None
         bad_at = exc.start
     if _UTF8_MULTIBYTE.search(data):
-        # Some lines are UTF-8 and some are not (files pasted together from two
-        # systems). Any single decoding would garble part of the names.
-        line = data.count(b"\n", 0, bad_at) + 1
-        raise ReadError(
-            f"{name}: mixed encodings: the file is UTF-8 in places but line {line} is not "
-            f"(bytes {data[bad_at:bad_at + 4].hex(' ')}); save the whole file as UTF-8",
-            file=name, row=line, value=_line_at(data, bad_at),
-        )
-    # Not UTF-8: Windows exports are cp1252; latin-1 is the last resort that
-    # maps every byte (cp1252 leaves five bytes undefined).
-    try:
-        text = data.decode("cp1252")
-        encoding = "cp1252"
-    except UnicodeDecodeError:
-        text, encoding = data.decode("latin-1"), "latin-1"
-    if sum(not (c.isprintable() or c in "\r\n\t") for c in text[:65536]) > 0.05 * min(len(text), 65536):
+        raise _mixed_encodings(name, data, bad_at)
+    text, encoding = _windows_text(data)
+    if _looks_binary(text):
         raise ReadError(f"{name}: binary content, not a text CSV file", file=name)
     return text, encoding
+
+
+def _mixed_encodings(name: str, data: bytes, at: int, first_line: int = 1) -> ReadError:
+    """The error for text that is UTF-8 in places but not at byte ``at`` of ``data``.
+
+    Files pasted together from two systems: any single decoding would garble
+    part of the names. ``first_line`` is the line ``data`` starts on.
+    """
+    line = first_line + data.count(b"\n", 0, at)
+    return ReadError(
+        f"{name}: mixed encodings: the file is UTF-8 in places but line {line} is not "
+        f"(bytes {data[at:at + 4].hex(' ')}); save the whole file as UTF-8",
+        file=name, row=line, value=_line_at(data, at))
+
+
+def _windows_text(data: bytes, encoding: str = "cp1252") -> tuple[str, str]:
+    """Text that is not UTF-8, and its encoding: Windows exports are cp1252;
+    latin-1 is the last resort that maps every byte (cp1252 leaves five undefined)."""
+    try:
+        return data.decode(encoding), encoding
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _looks_binary(text: str) -> bool:
+    """Whether over 5% of the first 64 K characters are neither printable nor line breaks."""
+    sample = text[:65536]
+    return sum(not (c.isprintable() or c in "\r\n\t") for c in sample) > 0.05 * len(sample)
 
 
 def _line_at(data: bytes, offset: int) -> str:
@@ -370,12 +385,8 @@ def _utf8_header(data: bytes, name: str, known: Iterable[str], *, legacy: bool =
         elif bom or _UTF8_MULTIBYTE.search(head):
             return None  # partly UTF-8: the general path says where it is not
         else:
-            try:
-                encoding, head_text = "cp1252", head[:cut].decode("cp1252")
-            except UnicodeDecodeError:
-                encoding, head_text = "latin-1", head[:cut].decode("latin-1")
-            sample = head_text[:65536]
-            if sum(not (c.isprintable() or c in "\r\n\t") for c in sample) > 0.05 * len(sample):
+            head_text, encoding = _windows_text(head[:cut])
+            if _looks_binary(head_text):
                 return None  # binary: the general path refuses it
     except UnicodeDecodeError:
         return None
@@ -406,26 +417,29 @@ def _csv_blocks(path: Path, name: str, known: Iterable[str],
         first_line = header_index + 2
         done = offset
         buf = buf[offset:]
+
+        def read_on(buf: bytes) -> tuple[bytes, bool]:
+            """``buf`` and the next block of the file; whether the file has ended."""
+            more = fh.read(block_bytes)
+            return buf + more, not more or fh.tell() >= size  # a file cut short ends too
+
         eof = fh.tell() >= size
         first = True
         while True:
             if not eof and len(buf) <= block_bytes:  # keep a block ahead: is this the last?
-                buf += fh.read(block_bytes)
-                eof = fh.tell() >= size
+                buf, eof = read_on(buf)
                 continue
             cut, end = -1, block_bytes
             while cut <= 0 and end < len(buf):  # records longer than a block: a longer block
                 cut, end = _last_record_end(buf, end), end * 2
             if cut <= 0:
                 if not eof:
-                    buf += fh.read(block_bytes)
-                    eof = fh.tell() >= size
+                    buf, eof = read_on(buf)
                     continue
                 cut = len(buf)
             part, buf = buf[:cut], buf[cut:]
             if not eof and len(buf) <= block_bytes:
-                buf += fh.read(block_bytes)
-                eof = fh.tell() >= size
+                buf, eof = read_on(buf)
             last = eof and not buf
             quoted = b'"' in part
             try:
@@ -469,12 +483,8 @@ class _BlockDecoding:
             return memoryview(part)
         match = _UTF8_MULTIBYTE.search(part)
         if match:
-            self._mixed(part, match.start(), self._first_line)
-        try:
-            text = part.decode(self.legacy)
-        except UnicodeDecodeError:
-            self.legacy = "latin-1"
-            text = part.decode(self.legacy)
+            raise _mixed_encodings(self.name, part, match.start(), self._first_line)
+        text, self.legacy = _windows_text(part, self.legacy)
         self.encoding = self.legacy
         return memoryview(text.encode("utf-8"))
 
@@ -484,16 +494,9 @@ class _BlockDecoding:
             part.decode("utf-8")
         except UnicodeDecodeError as exc:
             if self.seen_multibyte or _UTF8_MULTIBYTE.search(part):
-                self._mixed(part, exc.start, first_line)
+                raise _mixed_encodings(self.name, part, exc.start, first_line) from None
         self.legacy, self._first_line = "cp1252", first_line
         return self.body(part)
-
-    def _mixed(self, part: bytes, at: int, first_line: int) -> None:
-        line = first_line + part.count(b"\n", 0, at)
-        raise ReadError(
-            f"{self.name}: mixed encodings: the file is UTF-8 in places but line {line} is "
-            f"not (bytes {part[at:at + 4].hex(' ')}); save the whole file as UTF-8",
-            file=self.name, row=line, value=_line_at(part, at))
 
 
 def _last_record_end(buf: bytes, end: int) -> int:
