@@ -73,8 +73,7 @@ def parse_numbers(column: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarr
         except pa.ArrowInvalid:
             pass
         else:
-            invalid = present & ~np.isfinite(values)  # "inf", "nan" are not amounts
-            return np.where(invalid | ~present, np.nan, values) + 0.0, invalid
+            return _amounts(values, present)
     # Most cells are plain numbers (``1234.5``): cast those straight away and
     # send only the others (separators, commas, brackets, junk) the long way.
     plain = pc.fill_null(pc.match_substring_regex(arr, _PLAIN_NUMBER), False)
@@ -90,9 +89,14 @@ def parse_numbers(column: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarr
     rest = np.flatnonzero(present & ~plain_rows)
     if len(rest):
         values[rest], _ = _parse_numbers_general(text.iloc[rest], decimal)
+    return _amounts(values, present)
+
+
+def _amounts(values: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Parsed values and which present cells are invalid: not finite ("inf", "nan",
+    "1e400" are not amounts). NaN where empty or invalid; -0 becomes 0."""
     invalid = present & ~np.isfinite(values)
-    values = np.where(invalid | ~present, np.nan, values) + 0.0  # -0 -> 0
-    return values, invalid
+    return np.where(invalid | ~present, np.nan, values) + 0.0, invalid
 
 
 def _parse_numbers_general(text: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarray]:
@@ -130,10 +134,7 @@ def _parse_numbers_general(text: pd.Series, decimal: str) -> tuple[np.ndarray, n
         arr, r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"), False)
     numbers = pc.cast(pc.if_else(shaped, arr, pa.scalar(None, pa.string())), pa.float64())
     values = numbers.to_numpy(zero_copy_only=False)
-    values = np.where(negative, -values, values)
-    invalid = present & ~np.isfinite(values)
-    values = np.where(invalid | ~present, np.nan, values) + 0.0  # -0 -> 0
-    return values, invalid
+    return _amounts(np.where(negative, -values, values), present)
 
 
 _DATE_FORMATS = (

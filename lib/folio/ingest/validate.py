@@ -287,19 +287,14 @@ class Checker:
                     total = max(done, round(total / table.span[1]))
                 self.progress(done, total, "checking")
 
-        def error(mask: np.ndarray, field: str, code: str, messages, values=None) -> None:
-            """Reject the rows of ``mask``; ``messages`` is one text, a Series over all rows,
-            or a function of the rows' positions (messages are made for bad rows only)."""
+        def error(mask: np.ndarray, field: str, code: str, messages) -> None:
+            """Reject the rows of ``mask``; ``messages`` is one text, or a function of the
+            rows' positions (messages are made for bad rows only)."""
             if not mask.any():
                 return
-            col = cols.get(field)
-            cells = text[field] if field in text else pd.Series([None] * n)
             if callable(messages):
                 messages = messages(np.flatnonzero(mask))
-            elif isinstance(messages, pd.Series):
-                messages = messages[mask]
-            issues.add(rows[mask], col, code, "error",
-                       (values if values is not None else cells)[mask], messages)
+            issues.add(rows[mask], cols.get(field), code, "error", text[field][mask], messages)
             rejected[mask] = True
 
         # Ragged lines below the last holding are footers ("Document généré le ..."), not data.
