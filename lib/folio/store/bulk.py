@@ -57,26 +57,10 @@ def chunks(n: int, size: int):
         yield start, min(n, start + size)
 
 
-def _column_values(frame: pd.DataFrame, name: str, sqlite: bool) -> list:
-    """One column as DBAPI values: None for missing, dates as the dialect stores them."""
-    series = frame[name]
-    if name == "maturity_date":
-        days = series.to_numpy(dtype="datetime64[D]")
-        # SQLAlchemy keeps SQLite dates as ISO text; write them the same way.
-        values = days.astype(str).astype(object) if sqlite else days.astype(object)
-        return np.where(np.isnat(days), None, values).tolist()
-    if name in _NUMBERS:
-        arr = series.to_numpy(dtype=np.float64)
-        return np.where(np.isnan(arr), None, arr).tolist()
-    if name == "row":
-        return series.astype("int64").tolist()
-    return series.astype(object).where(series.notna(), None).tolist()
-
-
 def insert_rows(conn: Connection, table, fixed: Mapping[str, Any],
                 frame: pd.DataFrame | PositionSink, fields: tuple[str, ...],
                 progress: Progress | None = None) -> None:
-    """Insert rows inside the transaction: COPY on PostgreSQL, else executemany."""
+    """Insert rows inside the transaction: COPY on PostgreSQL, executemany on SQLite."""
     total = len(frame)
     if total == 0:
         return
@@ -85,17 +69,16 @@ def insert_rows(conn: Connection, table, fixed: Mapping[str, Any],
         return
     if isinstance(frame, PositionSink):
         frame = frame.frame()
-    sqlite = conn.dialect.name == "sqlite"
     quote = conn.dialect.identifier_preparer.quote
     names = list(fixed) + list(fields)
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-           f"VALUES ({', '.join([mark] * len(names))})")
-    fixed_values = [v.isoformat() if sqlite and isinstance(v, date) else v
-                    for v in fixed.values()]
+           f"VALUES ({', '.join(['?'] * len(names))})")
+    # SQLAlchemy keeps SQLite dates as ISO text; write them the same way.
+    fixed_values = [v.isoformat() if isinstance(v, date) else v for v in fixed.values()]
     for start, stop in chunks(total, max(2000, total // 20)):  # progress every 5%
         part = frame.iloc[start:stop]
-        columns = [_column_values(part, f, sqlite) for f in fields]
+        # The Arrow columns the bulk paths write, as plain values (None for missing).
+        columns = [_arrow_column(part, f).to_pylist() for f in fields]
         conn.exec_driver_sql(sql, [(*fixed_values, *values)
                                    for values in zip(*columns, strict=True)])
         if progress:

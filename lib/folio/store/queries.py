@@ -228,12 +228,6 @@ def snapshot_dates(engine: Engine, portfolio: str) -> list[date]:
     return [d if isinstance(d, date) else date.fromisoformat(str(d)) for d in rows]
 
 
-def current_import(engine: Engine, portfolio: str, as_of: date) -> str | None:
-    with engine.connect() as conn:
-        return conn.execute(select(snapshots.c.import_id).where(
-            snapshots.c.portfolio == portfolio, snapshots.c.as_of == as_of)).scalar()
-
-
 # ------------------------------------------------------------------- portfolios
 
 
