@@ -79,7 +79,7 @@ class Prepared:
     table: RawTable  # the first block: header and reader facts (its rows are consumed)
     mapping: ColumnMapping
     checked: Validated
-    content_hash: str
+    content_hash: str | None  # None for a dry run, which writes nothing
 
 
 def _saved_mappings(engine) -> dict[str, dict[str, str]]:
@@ -121,14 +121,16 @@ def prepare(request: ImportRequest, settings: Settings, sink,
                     name, explicit = saved_name, cols
                     break
         mapping = resolve(first.header, explicit, file=request.display_name, name=name)
-        content_hash = _content_hash(request, mapping, first.sheet)
+        writing = isinstance(sink, PositionSink)
+        # Idempotency is for writes: a dry run need not read the whole file a second time.
+        content_hash = _content_hash(request, mapping, first.sheet) if writing else None
         checker = Checker(mapping, portfolio=request.portfolio, as_of=request.as_of_date,
                           mv_tolerance=settings.mv_tolerance, progress=progress)
         encoding = first.encoding
         for index, block in enumerate(itertools.chain([first], blocks)):
             positions = checker.check(block)
             encoding = block.encoding  # a later block may show the file is not UTF-8
-            if index == 0 and checker.as_of is not None and isinstance(sink, PositionSink) and \
+            if index == 0 and writing and checker.as_of is not None and \
                     queries.current_hash(engine, request.portfolio, checker.as_of) == content_hash:
                 sink.counting_only = True  # the store has this snapshot: nothing to stage
             sink.add(positions)
