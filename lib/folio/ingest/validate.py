@@ -314,7 +314,9 @@ class Checker:
         if n == 0:
             source_table.frame = source_table.frame.iloc[:0]
             step()
-            return _positions_frame({}, np.zeros(0, dtype=np.int64))
+            return _positions_frame({}, rows, np.zeros(0, dtype=bool),
+                                    {f: np.zeros(0) for f in NUMERIC},
+                                    np.zeros(0, dtype="datetime64[D]"))
 
         text = {field: clean_text(frame[col]) for field, col in cols.items()}
         ident = text["identifier"].str.upper()
@@ -550,20 +552,15 @@ class Checker:
                          rows_rejected=self.rows_rejected, as_of=self.as_of, decimal=decimal)
 
 
-def _positions_frame(text: dict[str, pd.Series], rows: np.ndarray,
-                     keep: np.ndarray | None = None, numbers: dict | None = None,
-                     maturity: np.ndarray | None = None) -> pd.DataFrame:
+def _positions_frame(text: dict[str, pd.Series], rows: np.ndarray, keep: np.ndarray,
+                     numbers: dict[str, np.ndarray], maturity: np.ndarray) -> pd.DataFrame:
     """The kept rows as POSITION_COLUMNS (text Arrow-backed, numbers float, dates days)."""
-    keep = np.ones(len(rows), dtype=bool) if keep is None else keep
-    count = int(keep.sum())
-    numbers = numbers or {}
     out: dict[str, object] = {"row": rows[keep]}
     for field in POSITION_COLUMNS[1:]:
         if field in NUMERIC:
-            out[field] = numbers[field][keep] if field in numbers else np.full(count, np.nan)
+            out[field] = numbers[field][keep]
         elif field == "maturity_date":
-            out[field] = (maturity[keep] if maturity is not None
-                          else np.full(count, np.datetime64("NaT"), dtype="datetime64[D]"))
+            out[field] = maturity[keep]
         else:
             out[field] = _text_or_none(text, field, keep, upper_codes=field == "country")
     return pd.DataFrame(out)
