@@ -12,13 +12,13 @@ import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from folio.config import Settings, get_settings, mask_url
 from folio.errors import ConfigError, StoreError
-from folio.store.schema import metadata
+from folio.store.schema import SNAPSHOT_INDEX, metadata
 
 _engines: dict[tuple[int, str], Engine] = {}
 _lock = threading.Lock()
@@ -62,12 +62,44 @@ def _build(url: str) -> Engine:
         engine = create_engine(parsed, pool_pre_ping=True, connect_args=_connect_args(parsed))
     try:
         metadata.create_all(engine)
+        _upgrade(engine)
     except OperationalError as exc:
         raise StoreError(
             f"cannot open the store at {mask_url(url)}: {str(exc.orig).strip()}",
             url=mask_url(url),
         ) from None
     return engine
+
+
+def _upgrade(engine: Engine) -> None:
+    """Bring a store made by an earlier folio up to today's tables, once.
+
+    There is no migration tool; this is the one change so far: ``snapshots``
+    gained the id range of its positions (filled from the rows on SQLite, whose
+    index by snapshot is then dropped).
+    """
+    if "first_id" in _columns(engine, "snapshots"):
+        return
+    with writing(engine) as conn:  # the write lock: one process upgrades, others then see it
+        if "first_id" in _columns(conn, "snapshots"):
+            return
+        # PostgreSQL runs DDL in the transaction without SQLite's write lock.
+        guard = "IF NOT EXISTS " if engine.dialect.name == "postgresql" else ""
+        for column in ("first_id", "last_id"):
+            conn.exec_driver_sql(f"ALTER TABLE snapshots ADD COLUMN {guard}{column} INTEGER")
+        if engine.dialect.name == "sqlite":
+            # Each snapshot's rows were written in one transaction: consecutive ids.
+            conn.exec_driver_sql(
+                "UPDATE snapshots SET "
+                "first_id = (SELECT min(id) FROM positions p WHERE p.portfolio = "
+                "snapshots.portfolio AND p.as_of = snapshots.as_of), "
+                "last_id = (SELECT max(id) FROM positions p WHERE p.portfolio = "
+                "snapshots.portfolio AND p.as_of = snapshots.as_of)")
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {SNAPSHOT_INDEX}")
+
+
+def _columns(bind, table: str) -> set[str]:
+    return {column["name"] for column in inspect(bind).get_columns(table)}
 
 
 def unreachable(exc: DBAPIError, url: str, **fields) -> StoreError:

@@ -170,7 +170,7 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
                     staged: Path | None) -> str:
     with writing(engine, attach={bulk.STAGE_SCHEMA: staged} if staged else None) as conn:
         current = conn.execute(
-            select(snapshots.c.import_id, snapshots.c.content_hash)
+            select(snapshots)
             .where(snapshots.c.portfolio == write.portfolio, snapshots.c.as_of == write.as_of)
         ).first()
         status = write.status
@@ -185,25 +185,29 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
                     base_currency=(write.base_currency or write.positions.base_currency()
                                    or "EUR"),
                 ))
+            ranged = _ranged(conn)
             if current is not None:
-                conn.execute(delete(positions).where(positions.c.portfolio == write.portfolio,
-                                                     positions.c.as_of == write.as_of))
-                conn.execute(update(snapshots)
-                             .where(snapshots.c.portfolio == write.portfolio,
-                                    snapshots.c.as_of == write.as_of)
-                             .values(import_id=write.import_id, content_hash=write.content_hash))
-            else:
-                conn.execute(insert(snapshots).values(
-                    portfolio=write.portfolio, as_of=write.as_of, import_id=write.import_id,
-                    content_hash=write.content_hash))
+                conn.execute(delete(positions).where(_rows_of(conn, current)))
             fixed = {"import_id": write.import_id, "portfolio": write.portfolio,
                      "as_of": write.as_of}
+            # SQLite numbers new rows from the largest id + 1, and this transaction
+            # holds the write lock: the rows written here are base + 1 .. top.
+            base = _top_id(conn) if ranged else 0
             if staged:
                 bulk.insert_staged(conn, positions, fixed, bulk.POSITION_FIELDS,
                                    len(write.positions), progress)
             else:
                 bulk.insert_rows(conn, positions, fixed, write.positions, bulk.POSITION_FIELDS,
                                  progress)
+            span = {"first_id": base + 1, "last_id": _top_id(conn)} if ranged else {}
+            row = {"import_id": write.import_id, "content_hash": write.content_hash, **span}
+            if current is not None:
+                conn.execute(update(snapshots).where(snapshots.c.portfolio == write.portfolio,
+                                                     snapshots.c.as_of == write.as_of)
+                             .values(**row))
+            else:
+                conn.execute(insert(snapshots).values(portfolio=write.portfolio,
+                                                      as_of=write.as_of, **row))
         if not write.issues.empty:
             bulk.insert_rows(conn, import_issues, {"import_id": write.import_id}, write.issues,
                              bulk.ISSUE_FIELDS)
@@ -268,11 +272,32 @@ def list_portfolios(engine: Engine) -> pd.DataFrame:
                             columns=["name", "base_currency", "snapshots", "latest"])
 
 
+def _ranged(conn: Connection) -> bool:
+    """Whether a snapshot's positions are found by its id range (SQLite, see ``snapshots``)."""
+    return conn.dialect.name == "sqlite"
+
+
+def _top_id(conn: Connection) -> int:
+    return conn.execute(select(func.max(positions.c.id))).scalar() or 0
+
+
+def _rows_of(conn: Connection, snapshot) -> Any:
+    """The positions of one snapshots row: by id range where kept, else by key."""
+    if _ranged(conn) and snapshot.first_id is not None:
+        return positions.c.id.between(snapshot.first_id, snapshot.last_id)
+    return (positions.c.portfolio == snapshot.portfolio) & (positions.c.as_of == snapshot.as_of)
+
+
 def read_positions(engine: Engine, portfolio: str, as_of: date | None = None) -> pd.DataFrame:
-    stmt = select(positions).where(positions.c.portfolio == portfolio)
-    if as_of is not None:
-        stmt = stmt.where(positions.c.as_of == as_of)
     with engine.connect() as conn:
+        on = ((positions.c.portfolio == snapshots.c.portfolio)
+              & (positions.c.as_of == snapshots.c.as_of))
+        if _ranged(conn):
+            on = positions.c.id.between(snapshots.c.first_id, snapshots.c.last_id) & on
+        stmt = (select(positions).select_from(positions.join(snapshots, on))
+                .where(snapshots.c.portfolio == portfolio))
+        if as_of is not None:
+            stmt = stmt.where(snapshots.c.as_of == as_of)
         return pd.read_sql(stmt.order_by(positions.c.as_of, positions.c.row), conn)
 
 

@@ -1,0 +1,127 @@
+"""Which positions belong to which snapshot, through writes, replacements and an
+upgrade of a store made by an earlier folio.
+
+On SQLite a snapshot's positions are the id range its snapshots row records
+(no index by snapshot); on PostgreSQL an index by (portfolio, as-of) finds them.
+Either way each snapshot must read back exactly the rows its import wrote.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import sqlalchemy as sa
+
+import folio
+from folio.config import get_settings
+from folio.store import bulk
+from folio.store.db import dispose_all, get_engine
+from folio.store.schema import SNAPSHOT_INDEX, positions, snapshots
+
+from builders import english_csv
+
+HEADER = "ISIN,Quantity,Price,Market Value,Currency,As Of Date"
+
+
+def holdings(path, as_of: str, quantities: list[int]):
+    # Internal codes: any text is a valid identifier, and each row is distinct.
+    return english_csv(path, [(f"SEC{i:04d}", q, 10, q * 10, "EUR", as_of)
+                              for i, q in enumerate(quantities)], header=HEADER)
+
+
+def stored(portfolio: str, as_of: str | None = None) -> list[tuple]:
+    frame = folio.positions(portfolio, as_of)
+    return list(zip(frame["as_of"].astype(str), frame["identifier"], frame["quantity"],
+                    strict=True))
+
+
+def expected(as_of: str, quantities: list[int]) -> list[tuple]:
+    return [(as_of, f"SEC{i:04d}", float(q)) for i, q in enumerate(quantities)]
+
+
+def write_everything(tmp_path, monkeypatch):
+    """Snapshots written by both write paths, interleaved, one replaced: what each holds."""
+    small, large = [1, 2, 3], list(range(100, 160))
+    folio.import_file(holdings(tmp_path / "a1.csv", "2024-01-31", small), "A")
+    monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", 10)  # this one through the scratch file
+    folio.import_file(holdings(tmp_path / "b1.csv", "2024-01-31", large), "B")
+    monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", 50_000)
+    folio.import_file(holdings(tmp_path / "a2.csv", "2024-02-29", [7, 8]), "A")
+    replaced = [40, 41, 42, 43]  # longer than the snapshot it replaces
+    folio.import_file(holdings(tmp_path / "a1b.csv", "2024-01-31", replaced), "A")
+    return {("A", "2024-01-31"): expected("2024-01-31", replaced),
+            ("A", "2024-02-29"): expected("2024-02-29", [7, 8]),
+            ("B", "2024-01-31"): expected("2024-01-31", large)}
+
+
+def check(snapshots_held: dict) -> None:
+    for (portfolio, as_of), rows in snapshots_held.items():
+        assert stored(portfolio, as_of) == rows, (portfolio, as_of)
+    assert stored("A") == snapshots_held[("A", "2024-01-31")] + snapshots_held[("A", "2024-02-29")]
+    # The replaced rows are gone, not merely out of sight.
+    with get_engine(get_settings()).connect() as conn:
+        count = conn.execute(sa.select(sa.func.count()).select_from(positions)).scalar()
+    assert count == sum(len(rows) for rows in snapshots_held.values())
+
+
+def test_each_snapshot_reads_back_its_own_rows(tmp_path, monkeypatch, store):
+    check(write_everything(tmp_path, monkeypatch))
+
+
+def test_sqlite_reads_a_snapshot_by_its_id_range_not_a_scan(tmp_path, monkeypatch):
+    write_everything(tmp_path, monkeypatch)
+    engine = get_engine(get_settings())
+    assert sa.inspect(engine).get_indexes("positions") == []
+    with engine.connect() as conn:
+        spans = conn.execute(sa.select(snapshots.c.portfolio, snapshots.c.as_of,
+                                       snapshots.c.first_id, snapshots.c.last_id)).all()
+        for portfolio, as_of, first, last in spans:
+            ids = conn.execute(sa.select(positions.c.id).where(
+                positions.c.portfolio == portfolio, positions.c.as_of == as_of)).scalars().all()
+            assert sorted(ids) == list(range(first, last + 1))
+        sql = str(sa.select(positions).join(snapshots, sa.and_(
+            positions.c.id.between(snapshots.c.first_id, snapshots.c.last_id)))
+            .where(snapshots.c.portfolio == "A").compile(compile_kwargs={"literal_binds": True}))
+        plan = " ".join(str(r) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+    assert "SCAN positions" not in plan and "INTEGER PRIMARY KEY" in plan, plan
+
+
+def downgrade(engine) -> None:
+    """Make the store look like one an earlier folio made: no ranges, an index."""
+    with engine.begin() as conn:
+        for column in ("first_id", "last_id"):
+            conn.exec_driver_sql(f"ALTER TABLE snapshots DROP COLUMN {column}")
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {SNAPSHOT_INDEX} "
+                             f"ON positions (portfolio, as_of)")
+    dispose_all()
+
+
+def test_a_store_made_by_an_earlier_folio_is_upgraded_on_first_use(tmp_path, monkeypatch,
+                                                                   store):
+    held = write_everything(tmp_path, monkeypatch)
+    downgrade(get_engine(get_settings()))
+    check(held)  # the first use upgrades it
+    engine = get_engine(get_settings())
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("snapshots")}
+    assert {"first_id", "last_id"} <= columns
+    indexes = [i["name"] for i in sa.inspect(engine).get_indexes("positions")]
+    assert indexes == ([] if store == "sqlite" else [SNAPSHOT_INDEX])
+    # And it takes new writes and replacements as a new store does.
+    folio.import_file(holdings(tmp_path / "b1b.csv", "2024-01-31", [5]), "B")
+    held[("B", "2024-01-31")] = expected("2024-01-31", [5])
+    check(held)
+    dispose_all()
+    check(held)  # opening it again changes nothing
+
+
+def test_an_upgraded_store_keeps_a_snapshot_without_rows(tmp_path, monkeypatch):
+    """A snapshot of zero positions (every row a subtotal, say) has no id range to find."""
+    held = write_everything(tmp_path, monkeypatch)
+    engine = get_engine(get_settings())
+    with engine.begin() as conn:
+        conn.execute(sa.delete(positions).where(positions.c.portfolio == "B"))
+    downgrade(engine)
+    held[("B", "2024-01-31")] = []
+    check(held)
+    assert folio.positions("B").empty
+    frame = pd.DataFrame(folio.portfolios())
+    assert set(frame["name"]) == {"A", "B"}
