@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import folio
 from folio.config import get_settings
 from folio.store import bulk
-from folio.store.db import get_engine
+from folio.store.db import get_engine, settle
 
 from contract import store_state
 
@@ -34,6 +34,7 @@ def holdings(tmp_path):
 
 
 def stage_files() -> list[str]:
+    settle()  # scratch files are removed on a thread after the import returns
     folder = Path(get_engine(get_settings()).url.database).parent
     return sorted(p.name for p in folder.glob(f"{bulk.STAGE_PREFIX}*"))
 
@@ -126,3 +127,36 @@ def test_awkward_text_is_stored_exactly_on_every_store(tmp_path, store):
     assert str(got.loc["FR0000120271", "maturity_date"])[:10] == "2031-06-15"
     assert pd.isna(got.loc["FR0000133308", "maturity_date"])
     assert result.issues.empty
+
+
+def test_a_worker_holds_its_checkpoint_until_the_result_is_stored(holdings, monkeypatch):
+    """The checkpoint of a large write waits for task_postrun (sent once Celery has
+    stored the task's result), so the result's small write is not throttled by it."""
+    from celery import signals
+
+    from folio.execution.celery_app import TASK_NAME, get_app
+    from folio.ingest.pipeline import ImportRequest, run_import
+    from folio.store import db
+
+    started = []
+    monkeypatch.setattr(db, "in_background", lambda work, name, **kw: started.append(name))
+    monkeypatch.setattr(bulk, "STAGE_MIN_ROWS", 1)  # a staged write: it checkpoints after
+    get_app(get_settings())  # connects the signal, as in a worker
+
+    def task_ended(name: str) -> None:
+        signals.task_postrun.send(sender=type("Task", (), {"name": name})())
+
+    run_import(ImportRequest(path=str(holdings), portfolio="P", as_of="2024-01-31"))
+    assert started == ["folio-checkpoint"]  # not held: at once
+    started.clear()
+    db.defer_checkpoints()  # what the import task does first
+    try:
+        run_import(ImportRequest(path=str(holdings), portfolio="Q", as_of="2024-01-31"))
+        assert started == []
+        task_ended("another.task")
+        assert started == []
+    finally:
+        task_ended(TASK_NAME)
+    assert started == ["folio-checkpoint"]
+    run_import(ImportRequest(path=str(holdings), portfolio="R", as_of="2024-01-31"))
+    assert started == ["folio-checkpoint"] * 2  # held only until then

@@ -16,6 +16,7 @@ the database itself on large snapshots, so rows go to the driver directly:
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import threading
@@ -29,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, select, text
 
+from folio.store.db import in_background
 from folio.store.schema import FINAL_STATUSES, imports
 
 Progress = Callable[[int, int, str], None]  # (done, total, stage)
@@ -274,10 +276,13 @@ class PositionSink:
             self.close()
         except Exception:  # noqa: BLE001 - the scratch goes whatever state it is in
             pass
-        if self.staged:
-            remove_stage(self.staged)
-        if self._ipc is not None:
-            remove_stage(self._ipc[0])
+        # Removing a scratch file of a million rows took 0.1-0.2 s (its pages
+        # are still cached, and the checkpoint is writing): the import's
+        # caller need not wait for it. Not a daemon: the process waits at exit.
+        for path in (self.staged, self._ipc[0] if self._ipc else None):
+            if path is not None:
+                in_background(functools.partial(remove_stage, path), "folio-unstage",
+                              daemon=False)
         self._frames = []
 
 

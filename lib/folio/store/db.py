@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
@@ -128,17 +128,47 @@ def get_engine(settings: Settings | None = None) -> Engine:
 
 def dispose_all() -> None:
     """Close every pooled connection (tests, and before a store file is removed)."""
-    for thread in list(_checkpoints):
-        thread.join()
+    settle()
     with _lock:
         for engine in _engines.values():
             engine.dispose()
         _engines.clear()
 
 
-# Checkpoints running on threads, so dispose_all can wait for them.
-_checkpoints: set[threading.Thread] = set()
+# Work left running after a commit (a checkpoint, removing a scratch file), so
+# the commit's caller need not wait for it; settle() waits.
+_background: set[threading.Thread] = set()
 WAL_AUTOCHECKPOINT = 1000  # SQLite's default, in pages
+
+
+def in_background(work: Callable[[], None], name: str, *, daemon: bool = True) -> None:
+    """Run ``work`` on a thread; ``settle`` (and ``dispose_all``) wait for it.
+
+    A daemon thread may be cut short when the process exits; the others are
+    waited for then.
+    """
+
+    def run() -> None:
+        try:
+            work()
+        except Exception:  # noqa: BLE001 - best effort by contract: see the callers
+            pass
+        finally:
+            _background.discard(threading.current_thread())
+
+    thread = threading.Thread(target=run, daemon=daemon, name=name)
+    _background.add(thread)
+    thread.start()
+
+
+def settle() -> None:
+    """Wait for the work ``in_background`` started."""
+    for thread in list(_background):
+        thread.join()
+
+
+# Per thread: engines whose checkpoint waits for run_deferred_checkpoints().
+_deferred = threading.local()
 
 
 def _checkpoint_later(engine: Engine) -> None:
@@ -149,22 +179,37 @@ def _checkpoint_later(engine: Engine) -> None:
     readers read the WAL. If the process ends first, the next commit's
     auto-checkpoint does it.
     """
+    waiting = getattr(_deferred, "engines", None)
+    if waiting is not None:
+        waiting.append(engine)
+        return
 
-    def run() -> None:
+    def checkpoint() -> None:
+        raw = engine.raw_connection()
         try:
-            raw = engine.raw_connection()
-            try:
-                raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            finally:
-                raw.close()
-        except Exception:  # noqa: BLE001 - see the docstring: another commit does it
-            pass
+            raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
         finally:
-            _checkpoints.discard(threading.current_thread())
+            raw.close()
 
-    thread = threading.Thread(target=run, daemon=True, name="folio-checkpoint")
-    _checkpoints.add(thread)
-    thread.start()
+    in_background(checkpoint, "folio-checkpoint")
+
+
+def defer_checkpoints() -> None:
+    """Hold this thread's checkpoints until ``run_deferred_checkpoints``.
+
+    A worker stores a task's result after the import commits; a checkpoint
+    writing a million rows' pages meanwhile made that small write wait about
+    0.35 s (the kernel throttles writers while so many pages are dirty), and
+    the client with it.
+    """
+    _deferred.engines = getattr(_deferred, "engines", None) or []
+
+
+def run_deferred_checkpoints() -> None:
+    """Start the checkpoints this thread held, and hold no more."""
+    engines, _deferred.engines = getattr(_deferred, "engines", None) or [], None
+    for engine in dict.fromkeys(engines):
+        _checkpoint_later(engine)
 
 
 @contextlib.contextmanager
