@@ -119,6 +119,18 @@ def test_progress_reaches_the_job(tmp_path, mode):
 # ------------------------------------------------------------ worker choice
 
 
+def test_the_embedded_broker_and_results_let_readers_in_while_a_worker_writes():
+    """WAL mode: a client polling a task's state never waits for the worker's commit."""
+    import sqlite3
+
+    from folio.execution.celery_app import get_app
+
+    get_app(get_settings())
+    for name in ("broker.db", "results.db"):
+        with sqlite3.connect(get_settings().home / name) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal", name
+
+
 def test_pool_choice_per_platform():
     assert choose_pool(platform="linux")[0] == "solo"
     assert choose_pool(platform="darwin")[0] == "solo"

@@ -9,14 +9,17 @@ in ``folio.ingest``.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 import threading
 import time
 import traceback
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from celery.result import AsyncResult
 
 from folio import errors
@@ -28,7 +31,7 @@ from folio.execution.staging import check_allowed
 from folio.ingest.pipeline import ImportRequest, result_from_store, run_import
 from folio.result import ImportResult
 from folio.store import queries
-from folio.store.db import get_engine
+from folio.store.db import defer_checkpoints, get_engine, run_deferred_checkpoints
 
 TASK_NAME = "folio.import"
 PROGRESS_EVERY_S = 0.25  # the goal is news at least every second
@@ -58,9 +61,30 @@ def get_app(settings: Settings | None = None) -> Celery:
         return app
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The file of an SQLite broker or result backend URL, else None."""
+    for prefix in ("sqla+sqlite:///", "sqlalchemy+sqlite:///", "db+sqlite:///"):
+        if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:"):
+            return Path(url[len(prefix):])
+    return None
+
+
+def _write_ahead(path: Path) -> None:
+    """Put a shared SQLite file in WAL mode (it stays so): readers never wait for writers.
+
+    In SQLite's default journal mode a client polling a task's state is locked
+    out while the worker commits a progress report or the result, and its busy
+    handler sleeps before it tries again: time added to the end of every import.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path, timeout=30)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+
+
 def _make_app(settings: Settings) -> Celery:
-    if settings.broker_url.startswith("sqla+sqlite"):
-        settings.home.mkdir(parents=True, exist_ok=True)
+    for url in (settings.broker_url, settings.result_backend):
+        if (path := _sqlite_file(url)) is not None:
+            _write_ahead(path)
     app = Celery("folio", broker=sqlite_transport.broker_url(settings.broker_url),
                  backend=settings.result_backend,
                  set_as_current=False)
@@ -83,7 +107,14 @@ def _make_app(settings: Settings) -> Celery:
         enable_utc=True,
     )
     app.task(name=TASK_NAME, bind=True)(import_task)
+    signals.task_postrun.connect(_after_task, weak=False)
     return app
+
+
+def _after_task(sender=None, **_kwargs) -> None:
+    """Celery sends task_postrun once the task's result is stored."""
+    if getattr(sender, "name", None) == TASK_NAME:
+        run_deferred_checkpoints()
 
 
 class _ProgressSender:
@@ -139,6 +170,7 @@ def import_task(self, request_json: dict[str, Any]) -> dict[str, Any]:
     """Run one import on a worker; the outcome travels back as plain JSON."""
     settings = get_settings()
     request = ImportRequest(**request_json)
+    defer_checkpoints()  # until the result is stored: see _after_task
     progress = _ProgressSender(self, self.request.id, request.import_id)
     try:
         check_allowed(request.path, settings)
