@@ -42,6 +42,24 @@ def test_panel_imports_and_shows_issues(tmp_path):
     assert [r["value"] for r in rows] == [BAD_ISIN, "'=1+1"]  # formula escaped
 
 
+def test_panel_shows_a_page_of_many_issues_and_says_where_the_rest_are(tmp_path, monkeypatch):
+    from folio.ingest import pipeline, validate
+    from folio.widgets import import_panel
+
+    rows = [fr_row(BAD_ISIN, f"Clé fausse {i}", "10", "1,00", "10,00") for i in range(8)]
+    path = french_csv(tmp_path / "faux.csv", rows + [fr_row(TOTAL, "Total", "1", "1,00", "1,00")])
+    monkeypatch.setattr(import_panel, "SHOWN_ISSUES", 3)
+    for module in (validate, pipeline):
+        monkeypatch.setattr(module, "MAX_RESULT_ISSUES", 5)
+    panel = ImportPanel()
+    job = panel.run(path, "TRESO-SN", as_of="2024-01-31")
+    assert job.result().issues_total == 8 and len(panel.issues) == 5
+    assert panel.table.value.count("invalid_isin") == 3
+    assert f"the first 5 of 8; all: folio issues {job.id} --csv" in panel.download.value
+    payload = re.search(r"base64,([A-Za-z0-9+/=]+)", panel.download.value).group(1)
+    assert len(list(csv.DictReader(io.StringIO(base64.b64decode(payload).decode())))) == 5
+
+
 def test_panel_reports_errors_in_its_status(tmp_path):
     panel = ImportPanel()
     assert panel.start() is None

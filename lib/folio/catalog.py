@@ -6,7 +6,7 @@ arguments, use the settings in force, and return DataFrames or results.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import date
 
 import pandas as pd
@@ -56,6 +56,18 @@ def get_import(import_id: str, *, settings: Settings | None = None) -> ImportRes
     from folio.ingest.pipeline import result_from_store
 
     return result_from_store(import_id, settings)
+
+
+def issue_frames(import_id: str, size: int = 100_000, *,
+                 settings: Settings | None = None) -> Iterator[pd.DataFrame]:
+    """Every issue of an import from the store, in row order, ``size`` at a time.
+
+    An import's result carries the first issues only (``MAX_RESULT_ISSUES``);
+    this is all of them, however many.
+    """
+    engine = _engine(settings)
+    queries.get_import(engine, import_id)  # NotFound, naming the id, for an unknown one
+    yield from queries.issue_frames(engine, import_id, size)
 
 
 def save_mapping(name: str, mapping: Mapping[str, str], *,

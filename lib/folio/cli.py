@@ -80,10 +80,12 @@ def cmd_status(args) -> int:
 
 
 def cmd_issues(args) -> int:
+    if args.csv:  # every issue, a part at a time: there may be millions
+        for index, part in enumerate(catalog.issue_frames(args.import_id)):
+            sys.stdout.write(safe_csv(part, header=index == 0))
+        return EXIT_OK
     result = catalog.get_import(args.import_id)
-    if args.csv:
-        sys.stdout.write(result.issues_csv())
-    elif result.issues.empty:
+    if result.issues.empty:
         print(f"import {args.import_id}: no issues")
     else:
         print(result.issues.to_string(index=False))

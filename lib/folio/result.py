@@ -16,6 +16,8 @@ from typing import Any
 import pandas as pd
 
 MAX_JSON_ISSUES = 100
+# The issues a result carries; the store keeps every one (``folio issues ID --csv``).
+MAX_RESULT_ISSUES = 100_000
 
 
 def safe_cell(value: object) -> object:
@@ -25,10 +27,10 @@ def safe_cell(value: object) -> object:
     return value
 
 
-def safe_csv(frame: pd.DataFrame) -> str:
+def safe_csv(frame: pd.DataFrame, header: bool = True) -> str:
     """A CSV of ``frame`` that is safe to open in a spreadsheet."""
     buffer = io.StringIO()
-    frame.map(safe_cell).to_csv(buffer, index=False)
+    frame.map(safe_cell).to_csv(buffer, index=False, header=header)
     return buffer.getvalue()
 
 
@@ -56,6 +58,12 @@ class ImportResult:
     error: str | None = None
     preview: pd.DataFrame | None = None  # dry run: the first positions
     missing_instruments: pd.DataFrame | None = None  # dry run: not in the reference
+    # All the issues; ``issues`` holds the first MAX_RESULT_ISSUES of them.
+    issues_total: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.issues_total is None:
+            self.issues_total = len(self.issues)
 
     @property
     def ok(self) -> bool:
@@ -84,7 +92,7 @@ class ImportResult:
                 {k: (None if pd.isna(v) else (int(v) if k == "row" else v)) for k, v in rec.items()}
                 for rec in issues.to_dict("records")
             ],
-            "issues_total": len(self.issues),
+            "issues_total": self.issues_total,
             "error": self.error,
         }
         if self.missing_instruments is not None:
@@ -112,11 +120,12 @@ class ImportResult:
             where = f"row {rec['row']}" + (f", {rec['column']}" if rec["column"] else "")
             lines.append(f"  {where}: [{rec['severity']}] "
                          f"{rec['code']}: {rec['message']}")
-        if len(self.issues) > 10:
+        if self.issues_total > 10:
             # A dry run has no import record to list issues from.
             where = (f" (folio issues {self.import_id} --csv)" if self.import_id
-                     else " (result.issues)")
-            lines.append(f"  ... {len(self.issues) - 10} more issues{where}")
+                     else " (result.issues)" if self.issues_total == len(self.issues)
+                     else f" (result.issues holds the first {len(self.issues)})")
+            lines.append(f"  ... {self.issues_total - 10} more issues{where}")
         if self.missing_instruments is not None and len(self.missing_instruments):
             lines.append(f"  not in the instrument reference: "
                          f"{', '.join(self.missing_instruments['identifier'].head(10))}")
@@ -146,4 +155,8 @@ class ImportResult:
             parts.append(f"<div style='color:#cf222e'>{esc(self.error)}</div>")
         if not self.issues.empty:
             parts.append(self.issues.head(50).to_html(index=False, escape=True))
+            if self.issues_total > 50:
+                parts.append(f"<div><small>the first 50 of {self.issues_total} issues"
+                             + (f"; all: <code>folio issues {esc(self.import_id)} --csv</code>"
+                                if self.import_id else "") + "</small></div>")
         return "\n".join(parts)

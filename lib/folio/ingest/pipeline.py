@@ -30,9 +30,9 @@ from folio.errors import ExecutionError, FolioError, MappingError, StoreError
 from folio.ingest.columns import ColumnMapping, matches, resolve
 from folio.ingest.readers import RawTable, read_blocks
 from folio.ingest.validate import Checker, Validated
-from folio.result import ImportResult
+from folio.result import MAX_RESULT_ISSUES, ImportResult
 from folio.store import queries
-from folio.store.bulk import PositionSink, Progress
+from folio.store.bulk import IssueSink, PositionSink, Progress
 from folio.store.db import get_engine, unreachable
 
 
@@ -87,12 +87,13 @@ def _saved_mappings(engine) -> dict[str, dict[str, str]]:
 
 
 def prepare(request: ImportRequest, settings: Settings, sink,
-            progress: Progress | None = None) -> Prepared:
+            progress: Progress | None = None, issues: IssueSink | None = None) -> Prepared:
     """Read, map and validate: everything an import does before it writes.
 
     The file is read and checked a block at a time; each block's positions go
-    to ``sink.add`` (a ``PositionSink``, or a dry run's preview), so a large
-    file is never whole in memory.
+    to ``sink.add`` (a ``PositionSink``, or a dry run's preview) and its issues
+    to ``issues.add`` (a dry run keeps only the first ones and the counts), so
+    a large file is never whole in memory.
     """
     if progress:
         progress(0, 0, "reading")
@@ -134,6 +135,9 @@ def prepare(request: ImportRequest, settings: Settings, sink,
                     queries.current_hash(engine, request.portfolio, checker.as_of) == content_hash:
                 sink.counting_only = True  # the store has this snapshot: nothing to stage
             sink.add(positions)
+            drained = checker.drain_issues()
+            if issues is not None:
+                issues.add(drained)
     finally:
         blocks.close()  # closes the file now, not when the generator is collected
     first.encoding = encoding
@@ -164,6 +168,7 @@ def _result(request: ImportRequest, prepared: Prepared, *, import_id: str | None
         rows_imported=(0 if status in ("failed", "unchanged")
                        else checked.rows_total - checked.rows_rejected),
         rows_rejected=checked.rows_rejected, warnings=checked.warnings, issues=checked.issues,
+        issues_total=checked.issues_total,
         mapping=dict(prepared.mapping.columns), mapping_name=prepared.mapping.name,
         reader=dict(prepared.table.describe(), decimal=checked.decimal),
         task_id=request.task_id, fallback_reason=request.fallback_reason, error=error,
@@ -179,7 +184,8 @@ def result_from_store(import_id: str, settings: Settings | None = None) -> Impor
         as_of=rec["as_of"], status=rec["status"], via=rec["via"],
         rows_total=rec["rows_total"], rows_imported=rec["rows_imported"],
         rows_rejected=rec["rows_rejected"], warnings=rec["warnings"],
-        issues=queries.get_issues(engine, import_id), mapping=rec["mapping"] or {},
+        issues=queries.get_issues(engine, import_id, limit=MAX_RESULT_ISSUES),
+        issues_total=queries.count_issues(engine, import_id), mapping=rec["mapping"] or {},
         mapping_name=rec["mapping_name"], task_id=rec["task_id"],
         fallback_reason=rec["fallback_reason"], error=rec["error"],
     )
@@ -283,15 +289,16 @@ def run_import(
             f"import {import_id} is already being run by {record['claimed_by']}",
             import_id=import_id, claimed_by=record["claimed_by"])
     sink = PositionSink(engine, import_id)
+    issues = IssueSink(engine, import_id)
     try:
-        prepared = prepare(request, settings, sink, progress=report)
+        prepared = prepare(request, settings, sink, progress=report, issues=issues)
         checked = prepared.checked
         report(0, len(sink), "writing")
         status = _status(checked)
         write = queries.SnapshotWrite(
             import_id=import_id, portfolio=request.portfolio, as_of=checked.as_of,
             content_hash=prepared.content_hash, positions=sink,
-            issues=checked.issues, status=status,
+            issues=issues, status=status,
             counts={"rows_total": checked.rows_total,
                     "rows_imported": 0 if status == "failed" else len(sink),
                     "rows_rejected": checked.rows_rejected, "warnings": checked.warnings},
@@ -328,6 +335,7 @@ def run_import(
         ) from exc
     finally:
         sink.discard()
+        issues.discard()
 
 
 # Failures that could not be recorded because the store itself was down, by

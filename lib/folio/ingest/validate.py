@@ -32,6 +32,7 @@ from folio.ingest.parse import (
     parse_numbers,
 )
 from folio.ingest.readers import BlockSource, RawTable
+from folio.result import MAX_RESULT_ISSUES
 
 ISSUE_COLUMNS = ["row", "column", "code", "severity", "value", "message"]
 POSITION_COLUMNS = [
@@ -51,25 +52,37 @@ _STEPS = 8  # progress reports during validation
 
 @dataclass
 class Validated:
-    """What validation found: the positions to keep and every issue."""
+    """What validation found: the positions to keep, the counts, and the first issues."""
 
     positions: pd.DataFrame | None  # POSITION_COLUMNS, typed (None when checked in blocks)
-    issues: pd.DataFrame  # ISSUE_COLUMNS, ordered by row
+    issues: pd.DataFrame  # ISSUE_COLUMNS, ordered by row: the first MAX_RESULT_ISSUES
     rows_total: int
     rows_rejected: int
     as_of: date
     decimal: str
+    issues_total: int = 0  # all of them, kept or not
+    warnings: int = 0
 
-    @property
-    def warnings(self) -> int:
-        return int((self.issues["severity"] == "warning").sum())
+
+def _no_issues() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object)
+                         for c in ISSUE_COLUMNS})
 
 
 class _Issues:
-    """Collects issue blocks column-wise, then concatenates once."""
+    """Collects issue blocks column-wise; hands them out a block at a time.
+
+    ``drain`` returns what the last block(s) added, in row order, for the
+    caller to keep (an import writes them all to the store); this keeps only
+    counts and the first ``MAX_RESULT_ISSUES`` by row, so a file of millions of
+    bad rows does not hold millions of issues in memory.
+    """
 
     def __init__(self) -> None:
         self.blocks: list[pd.DataFrame] = []
+        self.head = _no_issues()
+        self.total = 0
+        self.warnings = 0
 
     def add(self, rows: np.ndarray, column: str | None, code: str, severity: str,
             values: pd.Series | np.ndarray | str, messages: pd.Series | str) -> None:
@@ -85,12 +98,20 @@ class _Issues:
             "message": _as_list(messages, n),
         }))
 
-    def frame(self) -> pd.DataFrame:
+    def drain(self) -> pd.DataFrame:
+        """The issues added since the last drain, ordered by row."""
         if not self.blocks:
-            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object)
-                                 for c in ISSUE_COLUMNS})
+            return _no_issues()
         out = pd.concat(self.blocks, ignore_index=True)
-        return out.sort_values(["row"], kind="stable").reset_index(drop=True)
+        self.blocks = []
+        out = out.sort_values(["row"], kind="stable").reset_index(drop=True)
+        self.total += len(out)
+        self.warnings += int((out["severity"] == "warning").sum())
+        if len(self.head) < MAX_RESULT_ISSUES or out["row"].iloc[0] < self.head["row"].iloc[-1]:
+            head = pd.concat([self.head, out.head(MAX_RESULT_ISSUES)], ignore_index=True)
+            self.head = (head.sort_values(["row"], kind="stable").head(MAX_RESULT_ISSUES)
+                         .reset_index(drop=True))
+        return out
 
 
 def _as_list(values, n: int) -> list:
@@ -548,8 +569,14 @@ class Checker:
             _resolve_as_of(None, np.zeros(0, dtype="datetime64[D]"), self.cols.get("as_of"),
                            self._file)
         decimal = self.decimal or detect_decimal([], self._delimiter)
-        return Validated(positions=None, issues=self._issues.frame(), rows_total=self.rows_total,
-                         rows_rejected=self.rows_rejected, as_of=self.as_of, decimal=decimal)
+        self._issues.drain()  # what the caller did not take: counted and kept in the head
+        return Validated(positions=None, issues=self._issues.head, rows_total=self.rows_total,
+                         rows_rejected=self.rows_rejected, as_of=self.as_of, decimal=decimal,
+                         issues_total=self._issues.total, warnings=self._issues.warnings)
+
+    def drain_issues(self) -> pd.DataFrame:
+        """The issues found since the last call, ordered by row (the caller keeps them)."""
+        return self._issues.drain()
 
 
 def _positions_frame(text: dict[str, pd.Series], rows: np.ndarray, keep: np.ndarray,

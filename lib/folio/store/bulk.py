@@ -69,22 +69,21 @@ def insert_rows(conn: Connection, table, fixed: Mapping[str, Any],
     if conn.dialect.name == "postgresql":
         _copy_csv(conn, table, fixed, _batches(frame, fields), total, fields, progress)
         return
-    if isinstance(frame, PositionSink):
-        frame = frame.frame()
     quote = conn.dialect.identifier_preparer.quote
     names = list(fixed) + list(fields)
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
            f"VALUES ({', '.join(['?'] * len(names))})")
     # SQLAlchemy keeps SQLite dates as ISO text; write them the same way.
     fixed_values = [v.isoformat() if isinstance(v, date) else v for v in fixed.values()]
-    for start, stop in chunks(total, max(2000, total // 20)):  # progress every 5%
-        part = frame.iloc[start:stop]
+    done = 0
+    for batch in _batches(frame, fields):  # a step of the write at a time, from memory or scratch
         # The Arrow columns the bulk paths write, as plain values (None for missing).
-        columns = [_arrow_column(part, f).to_pylist() for f in fields]
+        columns = [column.to_pylist() for column in batch.columns]
         conn.exec_driver_sql(sql, [(*fixed_values, *values)
                                    for values in zip(*columns, strict=True)])
+        done += len(batch)
         if progress:
-            progress(stop, total, "writing")
+            progress(done, total, "writing")
 
 
 def _batches(rows: pd.DataFrame | PositionSink, fields: tuple[str, ...]):
@@ -140,6 +139,9 @@ class PositionSink:
     import whose snapshot is already in the store).
     """
 
+    FIELDS = POSITION_FIELDS
+    EMPTY = _EMPTY
+
     def __init__(self, engine: Engine, import_id: str, *, counting_only: bool = False) -> None:
         self.engine, self.import_id = engine, import_id
         self.counting_only = counting_only
@@ -152,7 +154,7 @@ class PositionSink:
         self._queue: queue.Queue | None = None
         self._error: BaseException | None = None
         self._ipc: tuple[Path, Any, Any] | None = None  # path, file, writer
-        self._schema = pa.schema([(f, _arrow_column(_EMPTY, f).type) for f in POSITION_FIELDS])
+        self._schema = pa.schema([(f, _arrow_column(self.EMPTY, f).type) for f in self.FIELDS])
 
     def __len__(self) -> int:
         return self.rows
@@ -193,7 +195,7 @@ class PositionSink:
             self._stager.start()
         self._raise_staging_error()
         frames, self._frames, self._held = self._frames, [], 0
-        table = pa.Table.from_batches([b for f in frames for b in _batches(f, POSITION_FIELDS)],
+        table = pa.Table.from_batches([b for f in frames for b in _batches(f, self.FIELDS)],
                                       schema=self._schema)
         self._queue.put(table)
 
@@ -236,7 +238,7 @@ class PositionSink:
             self._ipc = (Path(name), sink, pa.ipc.new_stream(sink, self._schema))
         frames, self._frames, self._held = self._frames, [], 0
         for frame in frames:
-            for batch in _batches(frame, POSITION_FIELDS):
+            for batch in _batches(frame, self.FIELDS):
                 self._ipc[2].write_batch(batch)
 
     def close(self) -> None:
@@ -253,17 +255,17 @@ class PositionSink:
             self._ipc[1].close()
 
     def batches(self):
-        """Every row as Arrow record batches of ``POSITION_FIELDS``."""
+        """Every row as Arrow record batches of ``FIELDS``."""
         if self._ipc is not None:
             with pa.memory_map(str(self._ipc[0])) as source:
                 yield from pa.ipc.open_stream(source)
         for frame in self._frames:
-            yield from _batches(frame, POSITION_FIELDS)
+            yield from _batches(frame, self.FIELDS)
 
     def frame(self) -> pd.DataFrame:
         """The rows held in memory, as one frame (small imports)."""
         if not self._frames:
-            return _EMPTY
+            return self.EMPTY
         return pd.concat(self._frames, ignore_index=True) if len(self._frames) > 1 else self._frames[0]
 
     def base_currency(self) -> str | None:
@@ -284,6 +286,28 @@ class PositionSink:
                 in_background(functools.partial(remove_stage, path), "folio-unstage",
                               daemon=False)
         self._frames = []
+
+
+class IssueSink(PositionSink):
+    """The issues of one import, as validation hands them out a block at a time.
+
+    Held in memory while few; past ``STAGE_MIN_ROWS`` they wait in an Arrow IPC
+    scratch file (on every database: the issues' write is an ``executemany`` or
+    a COPY of its batches), so a file of millions of bad rows is not held whole.
+    """
+
+    FIELDS = ISSUE_FIELDS
+    EMPTY = pd.DataFrame({"row": np.zeros(0, dtype=np.int64),
+                          **{f: pd.Series(dtype=object) for f in ISSUE_FIELDS[1:]}})
+
+    def add(self, frame: pd.DataFrame) -> None:
+        self.rows += len(frame)
+        if frame.empty:
+            return
+        self._frames.append(frame)
+        self._held += len(frame)
+        if self._held >= STAGE_MIN_ROWS:
+            self._stage_ipc()
 
 
 # ---------------------------------------------------------------- SQLite staging

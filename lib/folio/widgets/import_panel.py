@@ -29,6 +29,7 @@ from folio.result import safe_csv
 from folio.widgets.progress import POLL_S, describe
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+SHOWN_ISSUES = 500  # rows of the issues table; the download has every issue the result holds
 
 
 def save_upload(name: str, content: bytes, settings: Settings | None = None) -> Path:
@@ -190,11 +191,16 @@ class ImportPanel:
         self.issues = result.issues.copy()
         if not self.issues.empty:
             shown = self.issues[["row", "column", "code", "severity", "value", "message"]]
-            self.table.value = shown.to_html(index=False, escape=True, na_rep="")
+            # A page of HTML, not a hundred thousand rows of it.
+            self.table.value = shown.head(SHOWN_ISSUES).to_html(index=False, escape=True,
+                                                                na_rep="")
             payload = base64.b64encode(safe_csv(self.issues).encode("utf-8")).decode("ascii")
+            part = (f" (the first {len(self.issues)} of {result.issues_total}; all: folio "
+                    f"issues {html.escape(str(result.import_id))} --csv)"
+                    if result.issues_total > len(self.issues) else "")
             self.download.value = (f"<a download='issues-{job.id}.csv' "
                                    f"href='data:text/csv;base64,{payload}'>Download issues as "
-                                   f"CSV</a>")
+                                   f"CSV</a>{part}")
         self._refresh_worker()
 
     def _show_error(self, exc: BaseException) -> None:
