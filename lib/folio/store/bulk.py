@@ -257,7 +257,9 @@ class PositionSink:
     def batches(self):
         """Every row as Arrow record batches of ``FIELDS``."""
         if self._ipc is not None:
-            with pa.memory_map(str(self._ipc[0])) as source:
+            # Read, not mapped: a mapped file's pages stay resident as they are
+            # read (10M issues: 1.9 GB RSS); read batches are freed as they go.
+            with pa.OSFile(str(self._ipc[0])) as source:
                 yield from pa.ipc.open_stream(source)
         for frame in self._frames:
             yield from _batches(frame, self.FIELDS)
