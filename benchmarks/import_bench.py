@@ -260,6 +260,12 @@ def main() -> int:
     print(f"  folio local vs naive: {figures['naive_s'] / figures['folio_local_s']:.2f}x faster")
     if "folio_celery_s" in figures:
         print(f"  folio celery / local: {figures['folio_celery_s'] / figures['folio_local_s']:.2f}x")
+    # Each run, in the order run: the machine's drift shows here, not in a median.
+    for mode in times:
+        print(f"  folio {mode} runs: {', '.join(f'{t:.2f}' for t in times[mode])} s")
+    if "folio_celery_s" in figures:
+        pairs = [c / lo for lo, c in zip(times["local"], times["celery"], strict=True)]
+        print(f"  celery / local, run by run: {', '.join(f'{r:.2f}x' for r in pairs)}")
     print(f"  peak RSS of folio local: {figures['peak_rss_mb']:.0f} MB")
     print(f"  longest wait for progress news: {figures['progress_gap_s']:.2f} s")
     if args.big_rows:
