@@ -120,10 +120,11 @@ def folio_import(path: Path, folder: Path, via: str, database_url: str | None = 
                 if not small.exists():
                     holdings_file.write(small, 1000)
                 folio.import_file(small, "WARM-UP", via=via)  # rows of another portfolio
-                start = time.perf_counter()
+                start, wall = time.perf_counter(), time.time()
                 result = folio.import_file(path, "BACKFILL", via=via)  # a fresh home each run
                 run.last = time.perf_counter() - start
                 assert result.status == "partially_succeeded", result.summary()
+                run.parts.append(_parts(result.import_id, wall, wall + run.last))
             finally:
                 if worker:
                     worker.stop()
@@ -131,7 +132,23 @@ def folio_import(path: Path, folder: Path, via: str, database_url: str | None = 
                     drop_pg_database(database_url, fresh)
 
     run.last = 0.0
+    run.parts = []
     return run
+
+
+def _parts(import_id: str, submitted: float, answered: float) -> tuple[float, float, float]:
+    """(submit to claim, claim to commit, commit to the caller's answer), in seconds,
+    from the import record's timestamps (written in UTC)."""
+    from datetime import UTC
+
+    from folio.config import get_settings
+    from folio.store import queries
+    from folio.store.db import get_engine
+
+    record = queries.get_import(get_engine(get_settings()), import_id)
+    started, finished = (record[k].replace(tzinfo=record[k].tzinfo or UTC).timestamp()
+                         for k in ("started_at", "finished_at"))
+    return started - submitted, finished - started, answered - finished
 
 
 def timed_import(fn, runs: int) -> float:
@@ -262,7 +279,9 @@ def main() -> int:
         print(f"  folio celery / local: {figures['folio_celery_s'] / figures['folio_local_s']:.2f}x")
     # Each run, in the order run: the machine's drift shows here, not in a median.
     for mode in times:
-        print(f"  folio {mode} runs: {', '.join(f'{t:.2f}' for t in times[mode])} s")
+        print(f"  folio {mode} runs: {', '.join(f'{t:.2f}' for t in times[mode])} s "
+              f"(to claim / import / to answer: "
+              f"{', '.join('/'.join(f'{p:.2f}' for p in parts) for parts in runners[mode].parts)})")
     if "folio_celery_s" in figures:
         pairs = [c / lo for lo, c in zip(times["local"], times["celery"], strict=True)]
         print(f"  celery / local, run by run: {', '.join(f'{r:.2f}x' for r in pairs)}")
