@@ -140,7 +140,7 @@ class PositionSink:
     """
 
     FIELDS = POSITION_FIELDS
-    EMPTY = _EMPTY
+    EMPTY = _EMPTY  # its columns' Arrow types are the scratch file's schema
 
     def __init__(self, engine: Engine, import_id: str, *, counting_only: bool = False) -> None:
         self.engine, self.import_id = engine, import_id
@@ -164,14 +164,17 @@ class PositionSink:
         self.rows += len(frame)
         if self.counting_only or frame.empty:
             return
-        # The currency holding most value names a new portfolio's base currency.
-        value = frame["market_value"].abs().fillna((frame["quantity"] * frame["price"]).abs())
-        for ccy, total in value.fillna(0).groupby(frame["currency"]).sum().items():
-            self._value[ccy] = self._value.get(ccy, 0.0) + float(total)
+        self._tally(frame)
         self._frames.append(frame)
         self._held += len(frame)
         if self._held >= STAGE_MIN_ROWS:
             self._spill()
+
+    def _tally(self, frame: pd.DataFrame) -> None:
+        # The currency holding most value names a new portfolio's base currency.
+        value = frame["market_value"].abs().fillna((frame["quantity"] * frame["price"]).abs())
+        for ccy, total in value.fillna(0).groupby(frame["currency"]).sum().items():
+            self._value[ccy] = self._value.get(ccy, 0.0) + float(total)
 
     def _spill(self) -> None:
         if can_stage(self.engine, self._held):
@@ -264,12 +267,6 @@ class PositionSink:
         for frame in self._frames:
             yield from _batches(frame, self.FIELDS)
 
-    def frame(self) -> pd.DataFrame:
-        """The rows held in memory, as one frame (small imports)."""
-        if not self._frames:
-            return self.EMPTY
-        return pd.concat(self._frames, ignore_index=True) if len(self._frames) > 1 else self._frames[0]
-
     def base_currency(self) -> str | None:
         return max(self._value, key=self._value.get) if self._value else None
 
@@ -302,14 +299,11 @@ class IssueSink(PositionSink):
     EMPTY = pd.DataFrame({"row": np.zeros(0, dtype=np.int64),
                           **{f: pd.Series(dtype=object) for f in ISSUE_FIELDS[1:]}})
 
-    def add(self, frame: pd.DataFrame) -> None:
-        self.rows += len(frame)
-        if frame.empty:
-            return
-        self._frames.append(frame)
-        self._held += len(frame)
-        if self._held >= STAGE_MIN_ROWS:
-            self._stage_ipc()
+    def _tally(self, frame: pd.DataFrame) -> None:
+        pass  # issues name no currency
+
+    def _spill(self) -> None:
+        self._stage_ipc()
 
 
 # ---------------------------------------------------------------- SQLite staging
