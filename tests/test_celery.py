@@ -137,13 +137,13 @@ def test_a_waiting_client_reads_often_only_while_the_write_ends():
     from folio.execution.jobs import Snapshot
 
     handle = CeleryHandle(get_app(get_settings()), "t", "i", get_settings())
-    for snapshot, ending in [(Snapshot("queued"), False),
-                             (Snapshot("running", 950, 1000, "running: checking"), False),
-                             (Snapshot("running", 500, 1000, "running: writing"), False),
-                             (Snapshot("running", 0, 0, "running: writing"), False),
-                             (Snapshot("running", 900, 1000, "running: writing"), True)]:
-        handle._last = snapshot
-        assert handle._ending() is ending, snapshot
+    for stage, snapshot, ending in [(None, Snapshot("queued"), False),
+                                    ("checking", Snapshot("running", 950, 1000), False),
+                                    ("writing", Snapshot("running", 500, 1000), False),
+                                    ("writing", Snapshot("running", 0, 0), False),
+                                    ("writing", Snapshot("running", 900, 1000), True)]:
+        handle._stage, handle._last = stage, snapshot
+        assert handle._ending() is ending, (stage, snapshot)
 
 
 def test_pool_choice_per_platform():

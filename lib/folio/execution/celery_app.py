@@ -21,6 +21,7 @@ from typing import Any
 
 from celery import Celery, signals
 from celery.result import AsyncResult
+from sqlalchemy.engine import make_url
 
 from folio import errors
 from folio.config import Settings, get_settings
@@ -64,11 +65,14 @@ def get_app(settings: Settings | None = None) -> Celery:
 
 
 def _sqlite_file(url: str) -> Path | None:
-    """The file of an SQLite broker or result backend URL, else None."""
-    for prefix in ("sqla+sqlite:///", "sqlalchemy+sqlite:///", "db+sqlite:///"):
-        if url.startswith(prefix) and url[len(prefix):] not in ("", ":memory:"):
-            return Path(url[len(prefix):])
-    return None
+    """The file of an SQLite broker (``sqla+``) or result backend (``db+``) URL, else None."""
+    scheme, plus, database_url = url.partition("+")
+    if not plus or scheme not in ("sqla", "sqlalchemy", "db"):
+        return None
+    parsed = make_url(database_url)  # the URL Celery and kombu hand to SQLAlchemy
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database)
 
 
 def _write_ahead(path: Path) -> None:
@@ -214,6 +218,7 @@ class CeleryHandle:
         self._outcome: ImportResult | BaseException | None = None
         self._final: Snapshot | None = None
         self._last = Snapshot("queued")
+        self._stage: str | None = None  # of the last progress the worker sent
         self._store_checked = time.monotonic()
 
     def poll(self) -> Snapshot:
@@ -241,7 +246,7 @@ class CeleryHandle:
         if self._store_says_final():
             return self._final
         if state == "PROGRESS" and isinstance(info, dict):
-            stage = info.get("stage")
+            stage = self._stage = info.get("stage")
             self._last = Snapshot("running", int(info.get("done", 0)), int(info.get("total", 0)),
                                   f"running: {stage}" if stage else None)
         elif state == "STARTED":
@@ -318,8 +323,7 @@ class CeleryHandle:
 
     def _ending(self) -> bool:
         last = self._last
-        return (last.message == "running: writing" and last.total > 0
-                and last.done >= 0.9 * last.total)
+        return self._stage == "writing" and last.total > 0 and last.done >= 0.9 * last.total
 
     def outcome(self) -> ImportResult | BaseException:
         assert self._outcome is not None, "outcome() before the job finished"
