@@ -8,7 +8,10 @@ Blocks of a few hundred bytes make every sample file many blocks."""
 from __future__ import annotations
 
 import csv
+import os
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -150,6 +153,34 @@ def test_utf8_then_windows_text_in_a_later_block_is_refused_naming_the_line(tmp_
         with pytest.raises(folio.ReadError, match="mixed encodings.*line 63") as caught:
             outcome(path, "P", tmp_path / f"home-{block}", block)
         assert caught.value.row == 63
+
+
+def test_blocks_read_ahead_come_in_order_and_an_error_after_the_blocks_before_it(tmp_path):
+    rows = [fr_row(TOTAL, "Total Énergies", "10", "60", "600")]
+    rows += [fr_row(f"SEC{i:07d}", "Obligation", "1", "10", "10") for i in range(25_000)]  # past the 1 MB head
+    path = tmp_path / "mixed.csv"
+    french_csv(path, rows, preamble=False, encoding="utf-8")
+    with open(path, "ab") as fh:
+        fh.write(fr_row(ORANGE, "Société", "5", "12,5", "62,5").encode("cp1252") + b"\r\n")
+    seen = []
+    with pytest.raises(folio.ReadError, match="mixed encodings"):
+        for block in readers.read_blocks(path, block_bytes=1 << 16):
+            seen.append(int(block.rows[0]))
+    assert len(seen) > 3 and seen == sorted(seen)  # every block before the bad one, in order
+    assert not [t for t in threading.enumerate() if t.name.startswith("folio-read-")]
+
+
+def test_leaving_blocks_early_stops_the_reader_and_closes_the_file(tmp_path):
+    path = big_english_csv(tmp_path / "big.csv", 2000)
+    blocks = readers.read_blocks(path, block_bytes=4096)
+    first = next(blocks)
+    assert first.last is False
+    time.sleep(0.1)  # the reader has a block waiting and is blocked putting the next
+    blocks.close()
+    assert not [t for t in threading.enumerate() if t.name.startswith("folio-read-")]
+    # Nothing holds the file open (on Windows a held file could not be replaced).
+    assert not [f for f in os.listdir("/proc/self/fd") if os.path.realpath(
+        f"/proc/self/fd/{f}") == str(path)] if os.path.isdir("/proc/self/fd") else True
 
 
 @pytest.mark.parametrize("codes", [["FR0000120271", "FR0000120272", "X"],  # short ASCII: packed

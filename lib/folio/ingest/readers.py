@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import io
+import queue
 import re
+import threading
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -147,6 +149,10 @@ def read_blocks(path: str | Path, *, sheet: str | None = None, max_bytes: int | 
     row numbers run on across blocks. Anything else (a workbook, a small file, a
     file whose head is not UTF-8) comes as one block, exactly as ``read_table``
     reads it. Same arguments and errors as ``read_table``.
+
+    Blocks are read one ahead, on a thread: the parser releases the GIL, so the
+    next block is parsed while the caller checks this one. Close the iterator
+    (or let it end) to stop the thread and close the file.
     """
     block_bytes = block_bytes or BLOCK_BYTES
     path, name, head = _opened(path, display_name, max_bytes)
@@ -155,7 +161,52 @@ def read_blocks(path: str | Path, *, sheet: str | None = None, max_bytes: int | 
     elif path.stat().st_size <= block_bytes:
         yield _read_csv(path.read_bytes(), name, known)
     else:
-        yield from _csv_blocks(path, name, known, block_bytes)
+        yield from _read_ahead(_csv_blocks(path, name, known, block_bytes), name)
+
+
+_END = object()
+
+
+def _read_ahead(blocks: Iterator[RawTable], name: str) -> Iterator[RawTable]:
+    """``blocks``, produced one ahead of the caller by a thread.
+
+    At most one finished block waits (memory: the one being checked, the one
+    waiting, the one being read). An error reading a block is raised where that
+    block would have come, after the blocks before it.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for block in blocks:
+                ready.put((block, None))
+                if stop.is_set():
+                    return
+            ready.put((_END, None))
+        except BaseException as exc:  # raised in the caller's thread, in order
+            ready.put((None, exc))
+        finally:
+            blocks.close()  # the file, in the thread that used it
+
+    reader = threading.Thread(target=produce, daemon=True, name=f"folio-read-{name}")
+    reader.start()
+    try:
+        while True:
+            block, error = ready.get()
+            if error is not None:
+                raise error
+            if block is _END:
+                return
+            yield block
+    finally:
+        stop.set()
+        while reader.is_alive():  # unblock a put that waits for room, then let it end
+            try:
+                ready.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        reader.join()
 
 
 def _opened(path: str | Path, display_name: str | None,
