@@ -30,7 +30,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, select, text
 
-from folio.store.db import in_background
+from folio.store.db import PAGE_SIZE, in_background
 from folio.store.schema import FINAL_STATUSES, imports
 
 Progress = Callable[[int, int, str], None]  # (done, total, stage)
@@ -208,6 +208,7 @@ class PositionSink:
         try:
             with adbc.connect(str(path)) as conn:
                 with conn.cursor() as cursor:
+                    cursor.execute(f"PRAGMA page_size = {PAGE_SIZE}")  # as the store's: faster
                     cursor.execute("PRAGMA journal_mode = OFF")  # scratch: nothing to recover
                 mode = "create"
                 while (table := self._queue.get()) is not None:

@@ -24,9 +24,27 @@ _engines: dict[tuple[int, str], Engine] = {}
 _lock = threading.Lock()
 
 
+# A new store's page size (SQLite's default is 4 KiB). Large pages cut the cost
+# of writing a large snapshot (1M rows copied into the store: 0.55 s at 4 KiB,
+# 0.39 s at 64 KiB) and of scanning one; SQLite sets it only on an empty file.
+PAGE_SIZE = 65536
+# How much WAL a commit lets grow before it checkpoints (SQLite's default: 1,000
+# pages of 4 KiB), in bytes, so that it does not grow with the page size.
+WAL_AUTOCHECKPOINT_BYTES = 4 << 20
+
+
+def _autocheckpoint_pages(dbapi_connection) -> int:
+    """The auto-checkpoint threshold, in pages of this database (a store made by an
+    earlier folio keeps 4 KiB pages)."""
+    page_size = dbapi_connection.execute("PRAGMA page_size").fetchone()[0]
+    return max(1, WAL_AUTOCHECKPOINT_BYTES // page_size)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA page_size={PAGE_SIZE}")  # before WAL: a no-op once it exists
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={_autocheckpoint_pages(dbapi_connection)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
@@ -138,7 +156,6 @@ def dispose_all() -> None:
 # Work left running after a commit (a checkpoint, removing a scratch file), so
 # the commit's caller need not wait for it; settle() waits.
 _background: set[threading.Thread] = set()
-WAL_AUTOCHECKPOINT = 1000  # SQLite's default, in pages
 
 
 def in_background(work: Callable[[], None], name: str, *, daemon: bool = True) -> None:
@@ -235,7 +252,7 @@ def writing(engine: Engine, attach: Mapping[str, Path] | None = None) -> Iterato
                 for alias in attach or {}:
                     raw.execute(f"DETACH DATABASE {alias}")
                 if attach:
-                    raw.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+                    raw.execute(f"PRAGMA wal_autocheckpoint = {_autocheckpoint_pages(raw)}")
             except Exception:
                 conn.invalidate()  # never hand the pool a connection with a file attached
     if attach:
