@@ -125,3 +125,26 @@ def test_an_upgraded_store_keeps_a_snapshot_without_rows(tmp_path, monkeypatch):
     assert folio.positions("B").empty
     frame = pd.DataFrame(folio.portfolios())
     assert set(frame["name"]) == {"A", "B"}
+
+
+def test_a_new_store_has_large_pages_and_an_earlier_one_keeps_its_own(tmp_path):
+    import sqlite3
+
+    from folio.store import db
+
+    old = tmp_path / "old" / "folio.db"
+    old.parent.mkdir()
+    with sqlite3.connect(old) as conn:  # as an earlier folio made it: SQLite's 4 KiB pages
+        conn.execute("PRAGMA page_size=4096")
+        conn.execute("CREATE TABLE t (x)")
+    for home, page_size in ((tmp_path / "new", db.PAGE_SIZE), (tmp_path / "old", 4096)):
+        with folio.configure(home=home, database_url=f"sqlite:///{home / 'folio.db'}"):
+            folio.import_file(holdings(tmp_path / "h.csv", "2024-01-31", [1, 2]), "A")
+            with get_engine(get_settings()).connect() as conn:
+                raw = conn.connection.driver_connection
+                assert raw.execute("PRAGMA page_size").fetchone()[0] == page_size
+                # The WAL a commit lets grow is the same in bytes whatever the page size.
+                pages = raw.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+                assert pages * page_size == db.WAL_AUTOCHECKPOINT_BYTES
+            assert stored("A") == expected("2024-01-31", [1, 2])
+        dispose_all()
