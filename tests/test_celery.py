@@ -103,7 +103,7 @@ def test_errors_arrive_typed_with_fields(tmp_path, mode):
 
 
 def test_progress_reaches_the_job(tmp_path, mode):
-    n = 300_000  # long enough (a second or two) for several reports
+    n = 600_000  # long enough (a second or two) for several reports
     path = big_english_csv(tmp_path / "big.csv", n, lots=False)
     job = folio.submit_import(path, "BIG", as_of="2024-01-31", via=mode)
     seen, said = set(), set()
@@ -131,19 +131,30 @@ def test_the_embedded_broker_and_results_let_readers_in_while_a_worker_writes():
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal", name
 
 
-def test_a_waiting_client_reads_often_only_while_the_write_ends():
-    """Reads every 0.25 s during a long import, every 0.05 s once the write is at 90%."""
+def test_once_the_worker_writes_the_client_takes_a_commit_from_the_store(tmp_path):
+    """The import record is final before the task's result is stored and read back:
+    a client that knows the worker is writing answers from the store at once. An
+    import that failed is left to the task's own result (its typed error)."""
     from folio.execution.celery_app import CeleryHandle, get_app
-    from folio.execution.jobs import Snapshot
 
-    handle = CeleryHandle(get_app(get_settings()), "t", "i", get_settings())
-    for stage, snapshot, ending in [(None, Snapshot("queued"), False),
-                                    ("checking", Snapshot("running", 950, 1000), False),
-                                    ("writing", Snapshot("running", 500, 1000), False),
-                                    ("writing", Snapshot("running", 0, 0), False),
-                                    ("writing", Snapshot("running", 900, 1000), True)]:
-        handle._stage, handle._last = stage, snapshot
-        assert handle._ending() is ending, (stage, snapshot)
+    done = folio.import_file(french_file(tmp_path), "P", via="local")
+    bad = french_csv(tmp_path / "two_dates.csv", [fr_row(TOTAL, "TotalEnergies SE", "1", "1", "1")])
+    with pytest.raises(folio.FolioError) as caught:
+        folio.import_file(bad, "Q", via="local", mapping={"ISIN": "nothing"})
+    failed = caught.value.import_id
+    # Tasks nobody sent: their state stays PENDING, as while a worker still runs them.
+    ok = CeleryHandle(get_app(get_settings()), uuid.uuid4().hex, done.import_id, get_settings())
+    error = CeleryHandle(get_app(get_settings()), uuid.uuid4().hex, failed, get_settings())
+    for handle in (ok, error):
+        assert handle.poll().state == "queued"  # before the worker writes: the task's word
+        handle._stage = "writing"  # what the worker's last progress said
+    assert ok.poll().state == "done"
+    result = ok.outcome()
+    assert (result.import_id, result.status, result.rows_imported, result.rows_rejected) == (
+        done.import_id, done.status, done.rows_imported, done.rows_rejected)
+    assert list(zip(result.issues["row"], result.issues["code"], strict=True)) == list(
+        zip(done.issues["row"], done.issues["code"], strict=True))
+    assert error.poll().state != "done"  # waits for the task's typed error (or the grace)
 
 
 def test_pool_choice_per_platform():
