@@ -16,6 +16,7 @@ import json
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -111,6 +112,10 @@ def prepare(request: ImportRequest, settings: Settings, sink,
     elif request.mapping:
         explicit = request.mapping
     known = list(explicit or {}) or [c for cols in saved.values() for c in cols]
+    writing = isinstance(sink, PositionSink)
+    # Idempotency is for writes: a dry run need not read the whole file a second
+    # time. A write hashes it on a thread while its first block is read and checked.
+    digest = _hashing.submit(file_hash, request.path) if writing else None
     blocks = read_blocks(request.path, sheet=request.sheet, max_bytes=settings.max_file_bytes,
                          display_name=request.display_name, known=known)
     try:
@@ -122,18 +127,18 @@ def prepare(request: ImportRequest, settings: Settings, sink,
                     name, explicit = saved_name, cols
                     break
         mapping = resolve(first.header, explicit, file=request.display_name, name=name)
-        writing = isinstance(sink, PositionSink)
-        # Idempotency is for writes: a dry run need not read the whole file a second time.
-        content_hash = _content_hash(request, mapping, first.sheet) if writing else None
+        content_hash = None
         checker = Checker(mapping, portfolio=request.portfolio, as_of=request.as_of_date,
                           mv_tolerance=settings.mv_tolerance, progress=progress)
         encoding = first.encoding
         for index, block in enumerate(itertools.chain([first], blocks)):
             positions = checker.check(block)
             encoding = block.encoding  # a later block may show the file is not UTF-8
-            if index == 0 and writing and checker.as_of is not None and \
-                    queries.current_hash(engine, request.portfolio, checker.as_of) == content_hash:
-                sink.counting_only = True  # the store has this snapshot: nothing to stage
+            if index == 0 and writing:
+                content_hash = _content_hash(digest.result(), mapping, first.sheet)
+                if checker.as_of is not None and content_hash == queries.current_hash(
+                        engine, request.portfolio, checker.as_of):
+                    sink.counting_only = True  # the store has this snapshot: nothing to stage
             sink.add(positions)
             drained = checker.drain_issues()
             if issues is not None:
@@ -145,8 +150,12 @@ def prepare(request: ImportRequest, settings: Settings, sink,
                     content_hash=content_hash)
 
 
-def _content_hash(request: ImportRequest, mapping: ColumnMapping, sheet: str | None) -> str:
-    digest = hashlib.sha256(file_hash(request.path).encode())
+# One thread hashes files for every import of this process (hashlib releases the GIL).
+_hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="folio-hash")
+
+
+def _content_hash(file_digest: str, mapping: ColumnMapping, sheet: str | None) -> str:
+    digest = hashlib.sha256(file_digest.encode())
     digest.update(json.dumps(mapping.columns, sort_keys=True).encode())
     digest.update(str(sheet).encode())
     return digest.hexdigest()
