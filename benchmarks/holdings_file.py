@@ -37,8 +37,10 @@ def isin_check_digits(country: np.ndarray, numbers: np.ndarray) -> np.ndarray:
     return (10 - total % 10) % 10
 
 
-def write(path, rows: int, *, seed: int = 7, bad_share: float = 0.01, block: int = 500_000) -> int:
-    """Write ``rows`` rows to ``path``; return the number of deliberately bad rows."""
+def write(path, rows: int, *, seed: int = 7, bad_share: float = 0.01, block: int = 500_000,
+          portfolio: str = "BACKFILL") -> int:
+    """Write ``rows`` rows of ``portfolio`` to ``path``; return the number of deliberately
+    bad rows."""
     rng = np.random.default_rng(seed)
     bad_total = 0
     with open(path, "w", encoding="utf-8", newline="") as fh:
@@ -68,7 +70,7 @@ def write(path, rows: int, *, seed: int = 7, bad_share: float = 0.01, block: int
             qty_text = np.where(bad & (which == 1), "n/a", qty_text)
             ccy = np.where(bad & (which == 2), "FCFA", ccy)
             names = np.char.add("Holding ", pick.astype(str)).astype(object)
-            cols = [np.full(n, "BACKFILL", dtype=object), np.full(n, "2024-01-31", dtype=object),
+            cols = [np.full(n, portfolio, dtype=object), np.full(n, "2024-01-31", dtype=object),
                     ident, names, qty_text, price.astype(str).astype(object),
                     mv.astype(str).astype(object), ccy,
                     np.array(ISSUERS, dtype=object)[kind], np.array(COUNTRIES, dtype=object)[kind],

@@ -1,6 +1,6 @@
 """Import at scale: folio against the floor and the naive way, on one big file.
 
-Prints, each the median of --runs runs (default 3), with its ratio to the floor:
+Prints, each the median of --runs runs (default 5), with its ratio to the floor:
   floor        pyarrow CSV read + ADBC bulk ingest of the raw rows into a fresh
                SQLite file (no validation): about as fast as the hardware allows
   naive        pandas.read_csv + DataFrame.to_sql into SQLite
@@ -10,7 +10,13 @@ Prints, each the median of --runs runs (default 3), with its ratio to the floor:
   pg floor / pg folio  the same on PostgreSQL (COPY for the floor) when
                FOLIO_BENCH_DATABASE_URL (or FOLIO_TEST_DATABASE_URL) is an admin URL
                of a server: each run creates and drops its own database
-and the peak RSS of a folio local import (in a child process, so it is its own),
+The runs go in rounds, each round running every one of these once in the same
+order, so a machine whose speed drifts over minutes (this one's does) drifts for
+all alike; between runs the last run's files are removed and the disk synced
+(untimed), so no run pays for an earlier one's writes. Both folio ways are warm,
+as a kernel and a long-running worker are: before each timed import, one of
+WARM_ROWS rows (big enough to take the block path) into another portfolio.
+Then the peak RSS of a folio local import (in a child process, so it is its own),
 the longest time that import went without progress news, and the peak RSS of a
 folio local import of a --big-rows file (default 10,000,000 rows, about 1.1 GB;
 0 skips it), read and checked in blocks.
@@ -37,40 +43,75 @@ sys.path.insert(0, str(HERE))
 
 import holdings_file  # noqa: E402
 
+WARM_ROWS = 200_000  # over one 16 MB block and the staging threshold: the large-file path
 
-def median_time(fn, runs: int) -> float:
-    times = []
-    for i in range(runs):
+
+def timed(fn):
+    """``fn(x)`` as a runner that returns its seconds (also kept as ``run.last``)."""
+    def run(x) -> float:
         start = time.perf_counter()
-        fn(i)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        fn(x)
+        run.last = time.perf_counter() - start
+        return run.last
+
+    run.last = 0.0
+    return run
+
+
+def quiet(*paths: Path, keep_engines: bool = False) -> None:
+    """Between runs, untimed: background work done, the last run's files gone, disk synced."""
+    import shutil
+
+    from folio.store.db import dispose_all, settle
+
+    settle() if keep_engines else dispose_all()  # both wait for checkpoints and scratch removals
+    for path in paths:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            for extra in ("", "-wal", "-shm", "-journal"):
+                Path(f"{path}{extra}").unlink(missing_ok=True)
+    if hasattr(os, "sync"):
+        os.sync()
+
+
+def into_new_file(folder: Path, prefix: str, work):
+    """A runner: ``work(out)`` timed, ``out`` a new SQLite file removed after the run."""
+    def run(i: int) -> float:
+        out = folder / f"{prefix}-{i}-{uuid.uuid4().hex}.db"
+        try:
+            return measure(out)
+        finally:
+            quiet(out)
+
+    measure = timed(work)
+    return run
 
 
 def floor_sqlite(path: Path, folder: Path):
     import adbc_driver_sqlite.dbapi as adbc
     import pyarrow.csv as pacsv
 
-    def run(i: int) -> None:
+    def ingest(out: Path) -> None:
         table = pacsv.read_csv(path)
-        with adbc.connect(str(folder / f"floor-{i}-{uuid.uuid4().hex}.db")) as conn:
+        with adbc.connect(str(out)) as conn:
             conn.cursor().adbc_ingest("positions", table, mode="create")
             conn.commit()
 
-    return run
+    return into_new_file(folder, "floor", ingest)
 
 
 def naive_sqlite(path: Path, folder: Path):
     import pandas as pd
     import sqlalchemy as sa
 
-    def run(i: int) -> None:
+    def write(out: Path) -> None:
         frame = pd.read_csv(path)
-        engine = sa.create_engine(f"sqlite:///{folder}/naive-{i}-{uuid.uuid4().hex}.db")
+        engine = sa.create_engine(f"sqlite:///{out}")
         frame.to_sql("positions", engine, index=False)
         engine.dispose()
 
-    return run
+    return into_new_file(folder, "naive", write)
 
 
 def fresh_pg_database(admin_url: str) -> str:
@@ -103,7 +144,9 @@ def drop_pg_database(admin_url: str, url: str) -> None:
 def folio_import(path: Path, folder: Path, via: str, database_url: str | None = None):
     import folio
 
-    def run(i: int) -> None:
+    warm = folder / "warm-up.csv"
+
+    def run(i: int) -> float:
         home = folder / f"{via}-{i}-{uuid.uuid4().hex}"
         # The file is in an import root, as on shared storage in a team
         # deployment: the worker reads it where it is, nothing is copied.
@@ -111,25 +154,30 @@ def folio_import(path: Path, folder: Path, via: str, database_url: str | None = 
         fresh = fresh_pg_database(database_url) if database_url else None
         if fresh:
             overrides["database_url"] = fresh
-        with folio.configure(**overrides):
-            worker = folio.start_worker() if via == "celery" else None
-            try:
-                # Both warm, as a kernel and a long-running worker are: one small
-                # import first, then time the big one alone.
-                small = folder / "warm-up.csv"
-                if not small.exists():
-                    holdings_file.write(small, 1000)
-                folio.import_file(small, "WARM-UP", via=via)  # rows of another portfolio
-                start, wall = time.perf_counter(), time.time()
-                result = folio.import_file(path, "BACKFILL", via=via)  # a fresh home each run
-                run.last = time.perf_counter() - start
-                assert result.status == "partially_succeeded", result.summary()
-                run.parts.append(_parts(result.import_id, wall, wall + run.last))
-            finally:
-                if worker:
-                    worker.stop()
-                if fresh:
-                    drop_pg_database(database_url, fresh)
+        if not warm.exists():
+            holdings_file.write(warm, WARM_ROWS, seed=11, portfolio="WARM-UP")
+        try:
+            with folio.configure(**overrides):
+                worker = folio.start_worker() if via == "celery" else None
+                try:
+                    # Warm, as a kernel and a long-running worker are: a large
+                    # import of another portfolio first, then time the big one alone.
+                    folio.import_file(warm, "WARM-UP", via=via)
+                    quiet(keep_engines=True)
+                    time.sleep(0.5)  # a worker's checkpoint of the warm-up, in its own process
+                    start, wall = time.perf_counter(), time.time()
+                    result = folio.import_file(path, "BACKFILL", via=via)  # a fresh home each run
+                    run.last = time.perf_counter() - start
+                    assert result.status == "partially_succeeded", result.summary()
+                    run.parts.append(_parts(result.import_id, wall, wall + run.last))
+                finally:
+                    if worker:
+                        worker.stop()
+                    if fresh:
+                        drop_pg_database(database_url, fresh)
+        finally:
+            quiet(home)
+        return run.last
 
     run.last = 0.0
     run.parts = []
@@ -151,19 +199,11 @@ def _parts(import_id: str, submitted: float, answered: float) -> tuple[float, fl
     return started - submitted, finished - started, answered - finished
 
 
-def timed_import(fn, runs: int) -> float:
-    times = []
-    for i in range(runs):
-        fn(i)
-        times.append(fn.last)
-    return statistics.median(times)
-
-
 def pg_floor(path: Path, url: str):
     import psycopg
     import pyarrow.csv as pacsv
 
-    def run(i: int) -> None:
+    def copy(i: int) -> None:
         table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
             column_types={n: "string" for n in ("Quantity",)}))
         name = f"floor_{uuid.uuid4().hex[:8]}"
@@ -175,6 +215,14 @@ def pg_floor(path: Path, url: str):
                     while block := fh.read(1 << 20):
                         copy.write(block)
             conn.execute(f"DROP TABLE {name}")
+
+    measure = timed(copy)
+
+    def run(i: int) -> float:
+        try:
+            return measure(i)
+        finally:
+            quiet()
 
     return run
 
@@ -227,7 +275,7 @@ def progress_gap_s(path: Path, folder: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--skip-celery", action="store_true")
     parser.add_argument("--big-rows", type=int, default=10_000_000,
@@ -240,24 +288,24 @@ def main() -> int:
         path = folder / "holdings.csv"
         bad = holdings_file.write(path, args.rows)
         size_mb = path.stat().st_size / 1e6
-        print(f"{args.rows:,} rows, {size_mb:.0f} MB, {bad:,} bad rows; median of {args.runs}")
-        figures["floor_s"] = median_time(floor_sqlite(path, folder), args.runs)
-        figures["naive_s"] = median_time(naive_sqlite(path, folder), args.runs)
-        # Local and Celery runs alternate, so a machine whose speed drifts over
-        # minutes (this one's does) drifts for both alike.
-        modes = ["local"] + ([] if args.skip_celery else ["celery"])
-        runners = {mode: folio_import(path, folder, mode) for mode in modes}
-        times: dict[str, list[float]] = {mode: [] for mode in modes}
-        for i in range(args.runs):
-            for mode in modes:
-                runners[mode](i)
-                times[mode].append(runners[mode].last)
-        for mode in modes:
-            figures[f"folio_{mode}_s"] = statistics.median(times[mode])
+        print(f"{args.rows:,} rows, {size_mb:.0f} MB, {bad:,} bad rows; median of {args.runs}, "
+              f"in rounds")
+        runners = {"floor": floor_sqlite(path, folder), "naive": naive_sqlite(path, folder),
+                   "local": folio_import(path, folder, "local")}
+        if not args.skip_celery:
+            runners["celery"] = folio_import(path, folder, "celery")
         if pg_url:
-            figures["pg_floor_s"] = median_time(pg_floor(path, pg_url), args.runs)
-            figures["pg_folio_s"] = timed_import(
-                folio_import(path, folder, "local", database_url=pg_url), args.runs)
+            runners["pg_floor"] = pg_floor(path, pg_url)
+            runners["pg_folio"] = folio_import(path, folder, "local", database_url=pg_url)
+        times: dict[str, list[float]] = {name: [] for name in runners}
+        for i in range(args.runs):
+            for name, runner in runners.items():
+                times[name].append(runner(i))
+        keys = {"floor": "floor_s", "naive": "naive_s", "local": "folio_local_s",
+                "celery": "folio_celery_s", "pg_floor": "pg_floor_s", "pg_folio": "pg_folio_s"}
+        for name in runners:
+            figures[keys[name]] = statistics.median(times[name])
+        modes = [m for m in ("local", "celery") if m in runners]
         figures["peak_rss_mb"] = peak_rss_mb(path, folder)
         figures["progress_gap_s"] = progress_gap_s(path, folder)
         if args.big_rows:
@@ -278,13 +326,16 @@ def main() -> int:
     if "folio_celery_s" in figures:
         print(f"  folio celery / local: {figures['folio_celery_s'] / figures['folio_local_s']:.2f}x")
     # Each run, in the order run: the machine's drift shows here, not in a median.
-    for mode in times:
-        print(f"  folio {mode} runs: {', '.join(f'{t:.2f}' for t in times[mode])} s "
-              f"(to claim / import / to answer: "
-              f"{', '.join('/'.join(f'{p:.2f}' for p in parts) for parts in runners[mode].parts)})")
-    if "folio_celery_s" in figures:
-        pairs = [c / lo for lo, c in zip(times["local"], times["celery"], strict=True)]
-        print(f"  celery / local, run by run: {', '.join(f'{r:.2f}x' for r in pairs)}")
+    for name in times:
+        print(f"  {name} runs: {', '.join(f'{t:.2f}' for t in times[name])} s")
+    for mode in modes:
+        print(f"  folio {mode}, to claim / import / to answer: "
+              f"{', '.join('/'.join(f'{p:.2f}' for p in parts) for parts in runners[mode].parts)}")
+    pairs = {"local / floor": ("local", "floor"), "celery / local": ("celery", "local")}
+    for label, (top, bottom) in pairs.items():
+        if top in times:
+            ratios = [t / b for t, b in zip(times[top], times[bottom], strict=True)]
+            print(f"  {label}, round by round: {', '.join(f'{r:.2f}x' for r in ratios)}")
     print(f"  peak RSS of folio local: {figures['peak_rss_mb']:.0f} MB")
     print(f"  longest wait for progress news: {figures['progress_gap_s']:.2f} s")
     if args.big_rows:
