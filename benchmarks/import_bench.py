@@ -8,8 +8,10 @@ Prints, each the median of --runs runs (default 5), with its ratio to the floor:
   folio celery the same through a solo worker on the embedded broker (the file in
                an import root, as on shared storage: the worker reads it in place)
   pg floor / pg folio  the same on PostgreSQL (COPY for the floor) when
-               FOLIO_BENCH_DATABASE_URL (or FOLIO_TEST_DATABASE_URL) is an admin URL
-               of a server: each run creates and drops its own database
+               FOLIO_BENCH_DATABASE_URL, FOLIO_TEST_DATABASE_URL or FOLIO_DATABASE_URL
+               is a PostgreSQL URL (one allowed to create databases): each run
+               creates and drops its own database there. The SQLite and embedded
+               broker runs stay embedded whatever FOLIO_* variables are set
 The runs go in rounds, each round running every one of these once in the same
 order, so a machine whose speed drifts over minutes (this one's does) drifts for
 all alike; between runs the last run's files are removed and the disk synced
@@ -56,6 +58,22 @@ def timed(fn):
 
     run.last = 0.0
     return run
+
+
+def embedded(home: Path) -> dict[str, object]:
+    """Settings for a store and broker under ``home`` (SQLite), whatever FOLIO_* says."""
+    return {"home": home, "database_url": f"sqlite:///{(home / 'folio.db').as_posix()}",
+            "broker_url": f"sqla+sqlite:///{(home / 'broker.db').as_posix()}",
+            "result_backend": f"db+sqlite:///{(home / 'results.db').as_posix()}"}
+
+
+def pg_admin_url() -> str | None:
+    """The PostgreSQL server to measure on, if any (each run makes its own database there)."""
+    for name in ("FOLIO_BENCH_DATABASE_URL", "FOLIO_TEST_DATABASE_URL", "FOLIO_DATABASE_URL"):
+        url = os.environ.get(name, "")
+        if url.startswith("postgresql"):
+            return url
+    return None
 
 
 def quiet(*paths: Path, keep_engines: bool = False) -> None:
@@ -150,7 +168,7 @@ def folio_import(path: Path, folder: Path, via: str, database_url: str | None = 
         home = folder / f"{via}-{i}-{uuid.uuid4().hex}"
         # The file is in an import root, as on shared storage in a team
         # deployment: the worker reads it where it is, nothing is copied.
-        overrides = {"home": home, "import_roots": [home / "uploads", path.parent]}
+        overrides = {**embedded(home), "import_roots": [home / "uploads", path.parent]}
         fresh = fresh_pg_database(database_url) if database_url else None
         if fresh:
             overrides["database_url"] = fresh
@@ -238,7 +256,7 @@ def _child_import(path: Path, folder: Path) -> tuple[float, float, int]:
     # would report the parent's peak. VmHWM belongs to the child's own memory.
     code = (
         "import resource, sys, time, folio\n"
-        f"folio.configure(home={str(folder / ('rss-' + uuid.uuid4().hex))!r})\n"
+        f"folio.configure(**{ {k: str(v) for k, v in embedded(folder / f'rss-{uuid.uuid4().hex}').items()}!r})\n"
         "start = time.perf_counter()\n"
         f"result = folio.import_file({str(path)!r}, 'BACKFILL', via='local')\n"
         "took = time.perf_counter() - start\n"
@@ -259,7 +277,7 @@ def progress_gap_s(path: Path, folder: Path) -> float:
     """The longest time a folio local import went without news (progress or stage)."""
     import folio
 
-    with folio.configure(home=folder / f"gap-{uuid.uuid4().hex}"):
+    with folio.configure(**embedded(folder / f"gap-{uuid.uuid4().hex}")):
         job = folio.submit_import(path, "BACKFILL", via="local")
         last, seen, gap = time.perf_counter(), None, 0.0
         while not job.wait(0.02):
@@ -281,7 +299,7 @@ def main() -> int:
     parser.add_argument("--big-rows", type=int, default=10_000_000,
                         help="rows of the file whose import's peak RSS is measured (0: skip)")
     args = parser.parse_args()
-    pg_url = os.environ.get("FOLIO_BENCH_DATABASE_URL") or os.environ.get("FOLIO_TEST_DATABASE_URL")
+    pg_url = pg_admin_url()
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
