@@ -115,7 +115,13 @@ def prepare(request: ImportRequest, settings: Settings, sink,
     writing = isinstance(sink, PositionSink)
     # Idempotency is for writes: a dry run need not read the whole file a second
     # time. A write hashes it on a thread while its first block is read and checked.
-    digest = _hashing.submit(file_hash, request.path) if writing else None
+    digest = None
+    if writing:
+        # Its own executor, not one per process: a forked worker would inherit a
+        # pool whose thread it does not have, and wait for the hash for ever.
+        hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="folio-hash")
+        digest = hashing.submit(file_hash, request.path)
+        hashing.shutdown(wait=False)  # the thread ends with the hash
     blocks = read_blocks(request.path, sheet=request.sheet, max_bytes=settings.max_file_bytes,
                          display_name=request.display_name, known=known)
     try:
@@ -148,10 +154,6 @@ def prepare(request: ImportRequest, settings: Settings, sink,
     first.encoding = encoding
     return Prepared(table=first, mapping=mapping, checked=checker.finish(),
                     content_hash=content_hash)
-
-
-# One thread hashes files for every import of this process (hashlib releases the GIL).
-_hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="folio-hash")
 
 
 def _content_hash(file_digest: str, mapping: ColumnMapping, sheet: str | None) -> str:
