@@ -18,6 +18,7 @@ import pandas as pd
 MAX_JSON_ISSUES = 100
 # The issues a result carries; the store keeps every one (``folio issues ID --csv``).
 MAX_RESULT_ISSUES = 100_000
+MAX_RESULT_MISSING = 100_000  # a dry run's missing instruments a result holds
 
 
 def safe_cell(value: object) -> object:
@@ -27,11 +28,30 @@ def safe_cell(value: object) -> object:
     return value
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def safe_csv(frame: pd.DataFrame, header: bool = True) -> str:
     """A CSV of ``frame`` that is safe to open in a spreadsheet."""
     buffer = io.StringIO()
-    frame.map(safe_cell).to_csv(buffer, index=False, header=header)
+    _escaped(frame).to_csv(buffer, index=False, header=header)
     return buffer.getvalue()
+
+
+def _escaped(frame: pd.DataFrame) -> pd.DataFrame:
+    """``safe_cell`` of every cell, a column at a time where the column is all text
+    (a cell at a time made a CSV of a million issues take seconds)."""
+    out = {}
+    for name, column in frame.items():
+        if pd.api.types.infer_dtype(column, skipna=True) == "string":
+            text = column.astype("string")
+            formula = text.str.slice(0, 1).isin(_FORMULA_STARTS).fillna(False).to_numpy(bool)
+            out[name] = column.where(~formula, "'" + text) if formula.any() else column
+        elif column.dtype == object:
+            out[name] = column.map(safe_cell)  # mixed values: only the text ones change
+        else:
+            out[name] = column  # numbers, dates: nothing a spreadsheet would run
+    return pd.DataFrame(out, index=frame.index, columns=frame.columns)
 
 
 @dataclass
@@ -60,10 +80,14 @@ class ImportResult:
     missing_instruments: pd.DataFrame | None = None  # dry run: not in the reference
     # All the issues; ``issues`` holds the first MAX_RESULT_ISSUES of them.
     issues_total: int | None = None
+    # All the missing instruments; ``missing_instruments`` holds the first MAX_RESULT_MISSING.
+    missing_total: int | None = None
 
     def __post_init__(self) -> None:
         if self.issues_total is None:
             self.issues_total = len(self.issues)
+        if self.missing_total is None and self.missing_instruments is not None:
+            self.missing_total = len(self.missing_instruments)
 
     @property
     def ok(self) -> bool:
@@ -97,6 +121,7 @@ class ImportResult:
         }
         if self.missing_instruments is not None:
             out["missing_instruments"] = self.missing_instruments["identifier"].tolist()
+            out["missing_total"] = self.missing_total
         return out
 
     def summary(self) -> str:
@@ -127,8 +152,11 @@ class ImportResult:
                      else f" (result.issues holds the first {len(self.issues)})")
             lines.append(f"  ... {self.issues_total - 10} more issues{where}")
         if self.missing_instruments is not None and len(self.missing_instruments):
+            more = self.missing_total - min(10, len(self.missing_instruments))
             lines.append(f"  not in the instrument reference: "
-                         f"{', '.join(self.missing_instruments['identifier'].head(10))}")
+                         f"{', '.join(self.missing_instruments['identifier'].head(10))}"
+                         + (f" and {more:,} more (missing_csv= or --missing-csv lists all)"
+                            if more > 0 else ""))
         return "\n".join(lines)
 
     def __str__(self) -> str:
