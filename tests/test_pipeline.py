@@ -134,6 +134,57 @@ def test_dry_run_writes_nothing(tmp_path):
     assert table_rows(imports) == [] and table_rows(import_issues) == []
 
 
+
+@pytest.mark.parametrize("in_memory", [200_000, 0])  # reference read once, or asked per block
+def test_a_dry_run_finds_missing_instruments_against_a_small_or_large_reference(
+        tmp_path, monkeypatch, in_memory):
+    from folio.ingest import preview
+
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    (ref / "instruments.csv").write_text(f"identifier,name,currency\n{TOTAL},Total,EUR\n")
+    folio.load_reference(ref)
+    monkeypatch.setattr(preview, "REFERENCE_IN_MEMORY", in_memory)
+    result = folio.submit_import(french_file(tmp_path), "TRESO-SN", dry_run=True).result(60)
+    assert list(result.missing_instruments["identifier"]) == [ORANGE]
+
+
+def test_a_dry_run_lists_every_missing_instrument_once_in_file_order_past_the_cap(
+        tmp_path, monkeypatch):
+    """The result holds the first MAX_RESULT_MISSING; the CSV holds all of them, each
+    once, in the order the file first names them, whether or not the list spilled."""
+    import os
+    import tempfile
+
+    from folio.ingest import preview, readers
+
+    codes = [f"SEC{i:04d}" for i in range(60)]
+    order = codes[:30] + ["SEC0003"] + codes[30:] + ["SEC0040", "SEC0059"]  # lots, far apart
+    rows = [(c, f"Bond {c}", 1, 10.0, 10.0, "EUR", "2024-01-31",
+             "2031-06-30" if k % 2 else "") for k, c in enumerate(order)]
+    path = english_csv(tmp_path / "new.csv", rows, header="ISIN,Security Name,Quantity,Price,"
+                       "Market Value,Currency,As Of Date,Maturity Date")
+    monkeypatch.setattr(readers, "BLOCK_BYTES", 400)  # blocks: repeats come blocks later
+    scratch_before = {n for n in os.listdir(tempfile.gettempdir()) if "folio-missing" in n}
+
+    def dry(name: str):
+        csv = tmp_path / name
+        result = folio.submit_import(path, "P", dry_run=True, missing_csv=csv).result(60)
+        return result, csv.read_text(encoding="utf-8")
+
+    whole, whole_csv = dry("all-in-memory.csv")
+    assert list(whole.missing_instruments["identifier"]) == codes and whole.missing_total == 60
+    monkeypatch.setattr(preview, "MAX_RESULT_MISSING", 7)
+    capped, capped_csv = dry("spilled.csv")
+    assert list(capped.missing_instruments["identifier"]) == codes[:7]
+    assert capped.missing_total == 60 and capped.to_dict()["missing_total"] == 60
+    assert "SEC0006 and 53 more" in capped.summary()  # the seven it holds, and the rest
+    assert capped_csv == whole_csv  # the same rows, values and dates, spilled or not
+    assert [line.split(",")[0] for line in capped_csv.splitlines()[1:]] == codes
+    assert "2031-06-30" in capped_csv
+    assert {n for n in os.listdir(tempfile.gettempdir()) if "folio-missing" in n} == \
+        scratch_before  # the scratch is gone
+
 def test_missing_columns_lists_found_and_missing(tmp_path):
     path = tmp_path / "x.csv"
     path.write_text("ISIN,Libellé,Cours\nFR0000120271,Total,60\n", encoding="utf-8")

@@ -47,7 +47,8 @@ def _exit_for(result: ImportResult) -> int:
 def cmd_import(args) -> int:
     job = submit_import(args.file, args.portfolio, as_of=args.as_of, via=args.via,
                         mapping=args.mapping, sheet=args.sheet, dry_run=args.dry_run,
-                        base_currency=args.base_currency)
+                        base_currency=args.base_currency,
+                        missing_csv=args.missing_csv if args.dry_run else None)
     try:
         if not args.json and not args.dry_run:
             print(f"import {job.id}: {job.file} -> {job.portfolio} via {job.via}", file=sys.stderr)
@@ -57,9 +58,6 @@ def cmd_import(args) -> int:
             exc.import_id = job.id
         return _fail(exc, args.json, via=job.via, task_id=job.task_id,
                      fallback_reason=job.fallback_reason)
-    if args.missing_csv is not None and result.missing_instruments is not None:
-        # Names come from outside files: escape formula-like cells for spreadsheets.
-        Path(args.missing_csv).write_text(safe_csv(result.missing_instruments), encoding="utf-8")
     if args.json:
         _print_json(result.to_dict())
     else:

@@ -89,6 +89,7 @@ def submit_import(
     sheet: str | None = None,
     dry_run: bool = False,
     base_currency: str | None = None,
+    missing_csv: str | os.PathLike | None = None,
     settings: Settings | None = None,
 ) -> ImportJob:
     """Start importing a holdings file; return an ``ImportJob`` at once.
@@ -115,6 +116,9 @@ def submit_import(
         Read, map and validate only; the result previews what would be written.
     base_currency
         For a new portfolio; default the currency holding the largest value.
+    missing_csv
+        With ``dry_run``: write every instrument missing from the reference to
+        this CSV (the result holds the first 100,000 and ``missing_total``).
     """
     settings = settings or get_settings()
     via = via or settings.execution
@@ -146,6 +150,7 @@ def submit_import(
         dry_run=dry_run, import_id=import_id, via=via, base_currency=base_currency,
         file_name=file.name, task_id=import_id if via == "celery" else None,
         fallback_reason=reason,
+        missing_csv=str(Path(missing_csv).expanduser().resolve()) if missing_csv else None,
     )
     if not dry_run:
         try:

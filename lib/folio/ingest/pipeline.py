@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from folio.config import Settings, get_settings, mask_url
 from folio.errors import ExecutionError, FolioError, MappingError, StoreError
 from folio.ingest.columns import ColumnMapping, matches, resolve
+from folio.ingest.preview import Preview
 from folio.ingest.readers import RawTable, read_blocks
 from folio.ingest.validate import Checker, Validated
 from folio.result import MAX_RESULT_ISSUES, ImportResult
@@ -53,6 +54,7 @@ class ImportRequest:
     fallback_reason: str | None = None
     base_currency: str | None = None
     file_name: str | None = None  # as the user named it, before any staging
+    missing_csv: str | None = None  # dry run: write every missing instrument here
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -202,38 +204,21 @@ def result_from_store(import_id: str, settings: Settings | None = None) -> Impor
     )
 
 
-class _Preview:
-    """What a dry run keeps of the positions: the first few, and instruments the store lacks."""
-
-    COLUMNS = ["identifier", "name", "currency", "issuer", "country", "asset_class",
-               "maturity_date"]
-
-    def __init__(self, engine) -> None:
-        self.engine = engine
-        self.rows = 0
-        self.head: list[pd.DataFrame] = []
-        self.missing: list[pd.DataFrame] = []
-
-    def add(self, positions: pd.DataFrame) -> None:
-        self.rows += len(positions)
-        if sum(len(h) for h in self.head) < 10:
-            self.head.append(positions.head(10))
-        firsts = positions.drop_duplicates("identifier")
-        known = queries.known_instruments(self.engine, firsts["identifier"].tolist())
-        self.missing.append(firsts[~firsts["identifier"].isin(known)][self.COLUMNS])
-
-
 def preflight(request: ImportRequest, settings: Settings | None = None) -> ImportResult:
-    """A dry run: what the import would do, writing nothing."""
+    """A dry run: what the import would do, writing nothing (but ``request.missing_csv``)."""
     settings = settings or get_settings()
-    preview = _Preview(get_engine(settings))
-    prepared = prepare(request, settings, preview)
-    result = _result(request, prepared, import_id=None, status="dry_run")
-    result.rows_imported = preview.rows
-    result.preview = pd.concat(preview.head, ignore_index=True).head(10)
-    missing = pd.concat(preview.missing, ignore_index=True) if preview.missing else \
-        pd.DataFrame(columns=_Preview.COLUMNS)
-    result.missing_instruments = missing.drop_duplicates("identifier").reset_index(drop=True)
+    preview = Preview(get_engine(settings))
+    try:
+        prepared = prepare(request, settings, preview)
+        result = _result(request, prepared, import_id=None, status="dry_run")
+        result.rows_imported = preview.rows
+        result.preview = pd.concat(preview.head, ignore_index=True).head(10)
+        result.missing_instruments = preview.missing
+        result.missing_total = preview.missing_total
+        if request.missing_csv:
+            preview.write_csv(request.missing_csv)
+    finally:
+        preview.discard()
     return result
 
 

@@ -372,6 +372,13 @@ def read_reference(engine: Engine, kind: str) -> pd.DataFrame:
         return pd.read_sql(select(REFERENCE_TABLES[kind]), conn)
 
 
+def instrument_ids(engine: Engine, limit: int) -> list[str] | None:
+    """Every identifier of the instrument reference, or None if it has more than ``limit``."""
+    with engine.connect() as conn:
+        found = conn.execute(select(instruments.c.identifier).limit(limit + 1)).scalars().all()
+    return None if len(found) > limit else list(found)
+
+
 def known_instruments(engine: Engine, identifiers: list[str]) -> set[str]:
     found: set[str] = set()
     with engine.connect() as conn:
