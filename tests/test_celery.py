@@ -261,7 +261,7 @@ def store_rows(table, portfolio):
 def test_killed_worker_leaves_store_unchanged_and_import_completes_once(
         tmp_path, workers, monkeypatch, broker):
     use_broker(monkeypatch, broker)
-    n = 300_000  # a second or two of work: room to kill it in the middle
+    n = 1_000_000  # a second or two of work (imports got faster): room to kill it mid-way
     path = big_english_csv(tmp_path / "big.csv", n, lots=False)
     handle = workers()
     job = folio.submit_import(path, "CRASH", as_of="2024-01-31", via="celery")
