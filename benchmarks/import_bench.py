@@ -16,8 +16,9 @@ The runs go in rounds, each round running every one of these once in the same
 order, so a machine whose speed drifts over minutes (this one's does) drifts for
 all alike; between runs the last run's files are removed and the disk synced
 (untimed), so no run pays for an earlier one's writes. Both folio ways are warm,
-as a kernel and a long-running worker are: before each timed import, one of
-WARM_ROWS rows (big enough to take the block path) into another portfolio.
+as a kernel and a long-running worker are: before each timed import, one of the
+same size into another portfolio (a fresh worker's first large import ran about
+10% slower than a kernel's that had imported before).
 Then the peak RSS of a folio local import (in a child process, so it is its own),
 the longest time that import went without progress news, and the peak RSS of a
 folio local import of a --big-rows file (default 10,000,000 rows, about 1.1 GB;
@@ -44,8 +45,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import holdings_file  # noqa: E402
-
-WARM_ROWS = 200_000  # over one 16 MB block and the staging threshold: the large-file path
 
 
 def timed(fn):
@@ -159,7 +158,8 @@ def drop_pg_database(admin_url: str, url: str) -> None:
     admin.dispose()
 
 
-def folio_import(path: Path, folder: Path, via: str, database_url: str | None = None):
+def folio_import(path: Path, folder: Path, via: str, warm_rows: int,
+                 database_url: str | None = None):
     import folio
 
     warm = folder / "warm-up.csv"
@@ -173,13 +173,13 @@ def folio_import(path: Path, folder: Path, via: str, database_url: str | None = 
         if fresh:
             overrides["database_url"] = fresh
         if not warm.exists():
-            holdings_file.write(warm, WARM_ROWS, seed=11, portfolio="WARM-UP")
+            holdings_file.write(warm, warm_rows, seed=11, portfolio="WARM-UP")
         try:
             with folio.configure(**overrides):
                 worker = folio.start_worker() if via == "celery" else None
                 try:
-                    # Warm, as a kernel and a long-running worker are: a large
-                    # import of another portfolio first, then time the big one alone.
+                    # Warm, as a kernel and a long-running worker are: an import
+                    # of another portfolio first, then time the big one alone.
                     folio.import_file(warm, "WARM-UP", via=via)
                     quiet(keep_engines=True)
                     time.sleep(0.5)  # a worker's checkpoint of the warm-up, in its own process
@@ -309,12 +309,13 @@ def main() -> int:
         print(f"{args.rows:,} rows, {size_mb:.0f} MB, {bad:,} bad rows; median of {args.runs}, "
               f"in rounds")
         runners = {"floor": floor_sqlite(path, folder), "naive": naive_sqlite(path, folder),
-                   "local": folio_import(path, folder, "local")}
+                   "local": folio_import(path, folder, "local", args.rows)}
         if not args.skip_celery:
-            runners["celery"] = folio_import(path, folder, "celery")
+            runners["celery"] = folio_import(path, folder, "celery", args.rows)
         if pg_url:
             runners["pg_floor"] = pg_floor(path, pg_url)
-            runners["pg_folio"] = folio_import(path, folder, "local", database_url=pg_url)
+            runners["pg_folio"] = folio_import(path, folder, "local", args.rows,
+                                               database_url=pg_url)
         times: dict[str, list[float]] = {name: [] for name in runners}
         for i in range(args.runs):
             for name, runner in runners.items():
