@@ -182,7 +182,7 @@ def folio_import(path: Path, folder: Path, via: str, warm_rows: int,
                     # of another portfolio first, then time the big one alone.
                     folio.import_file(warm, "WARM-UP", via=via)
                     quiet(keep_engines=True)
-                    time.sleep(0.5)  # a worker's checkpoint of the warm-up, in its own process
+                    checkpointed()  # the worker's checkpoint of the warm-up, in its process
                     start, wall = time.perf_counter(), time.time()
                     result = folio.import_file(path, "BACKFILL", via=via)  # a fresh home each run
                     run.last = time.perf_counter() - start
@@ -200,6 +200,21 @@ def folio_import(path: Path, folder: Path, via: str, warm_rows: int,
     run.last = 0.0
     run.parts = []
     return run
+
+
+def checkpointed() -> None:
+    """Wait until the store's WAL is in its database file, whoever checkpoints it.
+
+    A worker checkpoints after storing a task's result, in its own process;
+    the timed import must not start while that is writing.
+    """
+    from folio.config import get_settings
+    from folio.store.db import get_engine
+
+    engine = get_engine(get_settings())
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:  # waits for a checkpoint under way, then does the rest
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 def _parts(import_id: str, submitted: float, answered: float) -> tuple[float, float, float]:
