@@ -61,9 +61,9 @@ def timed(fn):
 
 def embedded(home: Path) -> dict[str, object]:
     """Settings for a store and broker under ``home`` (SQLite), whatever FOLIO_* says."""
-    return {"home": home, "database_url": f"sqlite:///{(home / 'folio.db').as_posix()}",
-            "broker_url": f"sqla+sqlite:///{(home / 'broker.db').as_posix()}",
-            "result_backend": f"db+sqlite:///{(home / 'results.db').as_posix()}"}
+    from folio.config import embedded_urls
+
+    return {"home": home, **embedded_urls(home)}
 
 
 def pg_admin_url() -> str | None:
@@ -79,6 +79,7 @@ def quiet(*paths: Path, keep_engines: bool = False) -> None:
     """Between runs, untimed: background work done, the last run's files gone, disk synced."""
     import shutil
 
+    from folio.store.bulk import remove_stage
     from folio.store.db import dispose_all, settle
 
     settle() if keep_engines else dispose_all()  # both wait for checkpoints and scratch removals
@@ -86,8 +87,7 @@ def quiet(*paths: Path, keep_engines: bool = False) -> None:
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:
-            for extra in ("", "-wal", "-shm", "-journal"):
-                Path(f"{path}{extra}").unlink(missing_ok=True)
+            remove_stage(path)  # an SQLite file with its journal, WAL and shared memory
     if hasattr(os, "sync"):
         os.sync()
 

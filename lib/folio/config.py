@@ -143,6 +143,13 @@ def _coerce(name: str, value: Any) -> Any:
         ) from None
 
 
+def embedded_urls(home: Path) -> dict[str, str]:
+    """The store, broker and result backend under ``home``: SQLite files, no server."""
+    return {"database_url": f"sqlite:///{(home / 'folio.db').as_posix()}",
+            "broker_url": f"sqla+sqlite:///{(home / 'broker.db').as_posix()}",
+            "result_backend": f"db+sqlite:///{(home / 'results.db').as_posix()}"}
+
+
 def get_settings(**arguments: Any) -> Settings:
     """The settings in force: arguments > configure() > FOLIO_* variables > defaults."""
     unknown = set(arguments) - _NAMES
@@ -158,9 +165,8 @@ def get_settings(**arguments: Any) -> Settings:
     raw.update({k: v for k, v in arguments.items() if v is not None})
     values = {name: _coerce(name, value) for name, value in raw.items()}
     home = values.setdefault("home", _default_home())
-    values.setdefault("database_url", f"sqlite:///{(home / 'folio.db').as_posix()}")
-    values.setdefault("broker_url", f"sqla+sqlite:///{(home / 'broker.db').as_posix()}")
-    values.setdefault("result_backend", f"db+sqlite:///{(home / 'results.db').as_posix()}")
+    for name, url in embedded_urls(home).items():
+        values.setdefault(name, url)
     if "import_roots" not in values:
         roots = [home / "uploads"]
         if PROJECT_DATA.is_dir():
