@@ -11,7 +11,6 @@ all of it; ``discard`` removes the scratch.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -19,9 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from folio.ingest.parse import arrow_strings
 from folio.result import MAX_RESULT_MISSING, safe_csv
-from folio.store import queries
+from folio.store import bulk, queries
 
 COLUMNS = ["identifier", "name", "currency", "issuer", "country", "asset_class",
            "maturity_date"]
@@ -107,8 +105,7 @@ class Preview:
             self._scratch.close()
             self._scratch = None
         if self._path is not None:
-            with contextlib.suppress(OSError):
-                os.remove(self._path)
+            bulk.remove_stage(self._path)
             self._path = None
 
     def _open_scratch(self) -> None:
@@ -132,17 +129,11 @@ class Preview:
     def _insert(self, frame: pd.DataFrame) -> None:
         if frame.empty:
             return
-        # Text, with dates as ISO text (as the CSV has them).
-        table = pa.table({c: _iso_dates(frame[c]) if c == "maturity_date" else arrow_strings(
-            frame[c]) for c in COLUMNS})
+        # As the store's bulk paths write them: text, dates as ISO text (as the CSV has them).
+        table = pa.table({c: bulk.arrow_column(frame, c) for c in COLUMNS})
         with self._scratch.cursor() as cursor:
             cursor.execute("DROP TABLE IF EXISTS block")
             cursor.adbc_ingest("block", table, mode="create")
             # An instrument already listed keeps its place: the key ignores it.
             cursor.execute("INSERT OR IGNORE INTO missing SELECT * FROM block ORDER BY rowid")
         self._scratch.commit()
-
-
-def _iso_dates(column: pd.Series) -> pa.Array:
-    days = pd.to_datetime(column).to_numpy(dtype="datetime64[D]")
-    return pa.array(days, type=pa.date32(), from_pandas=True).cast(pa.string())

@@ -94,7 +94,7 @@ def _batches(rows: pd.DataFrame | PositionSink, fields: tuple[str, ...]):
     total = len(rows)
     for start, stop in chunks(total, batch_size(total)):
         part = rows.iloc[start:stop]
-        yield pa.record_batch([_arrow_column(part, f) for f in fields], names=list(fields))
+        yield pa.record_batch([arrow_column(part, f) for f in fields], names=list(fields))
 
 
 def _copy_csv(conn: Connection, table, fixed: Mapping[str, Any], batches, total: int,
@@ -154,7 +154,7 @@ class PositionSink:
         self._queue: queue.Queue | None = None
         self._error: BaseException | None = None
         self._ipc: tuple[Path, Any, Any] | None = None  # path, file, writer
-        self._schema = pa.schema([(f, _arrow_column(self.EMPTY, f).type) for f in self.FIELDS])
+        self._schema = pa.schema([(f, arrow_column(self.EMPTY, f).type) for f in self.FIELDS])
 
     def __len__(self) -> int:
         return self.rows
@@ -337,7 +337,9 @@ def can_stage(engine: Engine, rows: int) -> bool:
     return True
 
 
-def _arrow_column(frame: pd.DataFrame, name: str) -> pa.Array:
+def arrow_column(frame: pd.DataFrame, name: str) -> pa.Array:
+    """Column ``name`` of a positions or issues frame as the Arrow array every bulk
+    path writes (dates as ISO text, NaN as NULL)."""
     series = frame[name]
     if name == "maturity_date":
         days = series.to_numpy(dtype="datetime64[D]")
