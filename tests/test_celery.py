@@ -138,7 +138,7 @@ def test_once_the_worker_writes_the_client_takes_a_commit_from_the_store(tmp_pat
     from folio.execution.celery_app import CeleryHandle, get_app
 
     done = folio.import_file(french_file(tmp_path), "P", via="local")
-    bad = french_csv(tmp_path / "two_dates.csv", [fr_row(TOTAL, "TotalEnergies SE", "1", "1", "1")])
+    bad = french_csv(tmp_path / "unmapped.csv", [fr_row(TOTAL, "TotalEnergies SE", "1", "1", "1")])
     with pytest.raises(folio.FolioError) as caught:
         folio.import_file(bad, "Q", via="local", mapping={"ISIN": "nothing"})
     failed = caught.value.import_id

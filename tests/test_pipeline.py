@@ -134,7 +134,6 @@ def test_dry_run_writes_nothing(tmp_path):
     assert table_rows(imports) == [] and table_rows(import_issues) == []
 
 
-
 @pytest.mark.parametrize("in_memory", [200_000, 0])  # reference read once, or asked per block
 def test_a_dry_run_finds_missing_instruments_against_a_small_or_large_reference(
         tmp_path, monkeypatch, in_memory):
@@ -184,6 +183,7 @@ def test_a_dry_run_lists_every_missing_instrument_once_in_file_order_past_the_ca
     assert "2031-06-30" in capped_csv
     assert {n for n in os.listdir(tempfile.gettempdir()) if "folio-missing" in n} == \
         scratch_before  # the scratch is gone
+
 
 def test_missing_columns_lists_found_and_missing(tmp_path):
     path = tmp_path / "x.csv"

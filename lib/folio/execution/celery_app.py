@@ -37,7 +37,8 @@ from folio.store.db import defer_checkpoints, get_engine, run_deferred_checkpoin
 TASK_NAME = "folio.import"
 PROGRESS_EVERY_S = 0.25  # the goal is news at least every second
 POLL_MAX_S = 0.25  # the longest pause between a waiting client's reads of a task's state
-POLL_FAST_FOR_S = 2.0  # ...after this long; before, at most 0.1 s
+POLL_FAST_FOR_S = 2.0  # ...after this long; before, at most POLL_FAST_S
+POLL_FAST_S = 0.1  # the pause between reads early on, and between progress reads while writing
 POLL_WRITING_S = 0.02  # how often a waiting client looks at the store while the worker writes
 # Final statuses of an import that committed: its result is read from the store.
 COMMITTED = ("succeeded", "partially_succeeded", "unchanged")
@@ -235,8 +236,8 @@ class CeleryHandle:
             if self._store_says_committed():
                 return self._final
             if time.monotonic() < self._backend_due:
-                return self._last  # progress: the backend is read at most every 0.1 s
-        self._backend_due = time.monotonic() + 0.1
+                return self._last  # progress: the backend is read at most every POLL_FAST_S
+        self._backend_due = time.monotonic() + POLL_FAST_S
         try:
             # One read of the backend, not one for the state and one for its info:
             # on the embedded backend each read opens the database afresh.
@@ -349,7 +350,7 @@ class CeleryHandle:
             # Once the worker writes, a look at the import record every
             # POLL_WRITING_S (one row by key) finds the commit soon after it.
             slow = time.monotonic() - started > POLL_FAST_FOR_S
-            delay = min(delay * 1.5, POLL_MAX_S if slow else 0.1)
+            delay = min(delay * 1.5, POLL_MAX_S if slow else POLL_FAST_S)
             if self._stage == "writing":
                 delay = POLL_WRITING_S
 

@@ -119,8 +119,8 @@ def prepare(request: ImportRequest, settings: Settings, sink,
     # time. A write hashes it on a thread while its first block is read and checked.
     digest = None
     if writing:
-        # Its own executor, not one per process: a forked worker would inherit a
-        # pool whose thread it does not have, and wait for the hash for ever.
+        # An executor per write, not one for the process: a forked worker would
+        # inherit a pool whose thread it does not have, and wait for ever.
         hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="folio-hash")
         digest = hashing.submit(file_hash, request.path)
         hashing.shutdown(wait=False)  # the thread ends with the hash

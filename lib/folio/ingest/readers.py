@@ -150,9 +150,9 @@ def read_blocks(path: str | Path, *, sheet: str | None = None, max_bytes: int | 
     file whose head is not UTF-8) comes as one block, exactly as ``read_table``
     reads it. Same arguments and errors as ``read_table``.
 
-    Blocks are read one ahead, on a thread: the parser releases the GIL, so the
-    next block is parsed while the caller checks this one. Close the iterator
-    (or let it end) to stop the thread and close the file.
+    A streamed CSV's blocks are read one ahead, on a thread: the parser releases
+    the GIL, so the next block is parsed while the caller checks this one. Close
+    the iterator (or let it end) to stop the thread and close the file.
     """
     block_bytes = block_bytes or BLOCK_BYTES
     path, name, head = _opened(path, display_name, max_bytes)
