@@ -177,6 +177,26 @@ def test_impossible_dates_reject_their_rows(corpus):
     assert folio.positions("P")["identifier"].tolist() == ["FR0000131104"]
 
 
+@pytest.mark.parametrize("name, encoding, expected", [
+    # Mac line ends (CR alone) and a final LF: an LF did not make it one line.
+    ("mac_line_ends.csv", "utf-8", [(2, "FR0000120271", "TotalEnergies", 10.0, 600.0, "EUR"),
+                                    (3, "FR0000133308", "Orange", 5.0, 62.5, "EUR")]),
+    # UTF-16 without a BOM: its NUL high bytes are text, not "binary content".
+    ("utf16le_no_bom.csv", "utf-16-le", [
+        (2, "FR0000120271", "Société Générale", 1000.0, 60000.0, "XAF"),
+        (3, "FR0000131104", "BNP Paribas", -10.0, -500.0, "XAF")]),
+    ("utf16be_no_bom.csv", "utf-16-be", [(2, "FR0000120271", "TotalEnergies", 10.0, 600.0, "EUR"),
+                                         (3, "FR0000133308", "Orange", 5.0, 62.5, "EUR")]),
+])
+def test_old_line_ends_and_utf16_without_bom_read_as_text(corpus, name, encoding, expected):
+    result = import_under_contract(corpus / name, as_of=AS_OF)
+    assert result.status == "succeeded", result.issues
+    assert result.reader["encoding"] == encoding
+    got = folio.positions("P")
+    assert list(zip(got["row"], got["identifier"], got["name"], got["quantity"],
+                    got["market_value"], got["currency"], strict=True)) == expected
+
+
 def test_the_corpus_is_what_its_generator_writes():
     """The checked-in files and make_corpus.py never drift apart."""
     import importlib.util

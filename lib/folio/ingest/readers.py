@@ -243,14 +243,56 @@ def _opened(path: str | Path, display_name: str | None,
 # --------------------------------------------------------------------------- CSV
 
 
+def _mac_line_ends(text: str | bytes) -> bool:
+    """Whether lines end in CR alone (classic Mac OS), maybe with one final LF or CRLF
+    (a tool that appended one): no LF before the end, and a CR."""
+    cr, lf = ("\r", "\n") if isinstance(text, str) else (b"\r", b"\n")
+    end = len(text)
+    while end and text[end - 1:end] in (cr, lf):
+        end -= 1
+    # The first LF ends the search in any other file; no copy of a large text.
+    return text.find(lf, 0, end) < 0 and cr in text
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` if ``data`` looks like UTF-16 text without a BOM.
+
+    Text that is mostly ASCII or Latin-1 (as holdings are: codes, numbers, dates)
+    has a NUL high byte in every other byte, and almost no NUL in the others;
+    binary content has NULs anywhere, or none in that pattern.
+    """
+    sample = np.frombuffer(data, dtype=np.uint8, count=min(len(data), 65536) & ~1)
+    if len(sample) == 0:
+        return None
+    even, odd = sample[0::2] == 0, sample[1::2] == 0
+    for zeros, other, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.mean() >= 0.5 and other.mean() <= 0.01:
+            return encoding
+    return None
+
+
+def _strict(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
 def _decode(data: bytes, name: str) -> tuple[str, str]:
     if data.startswith(b"\xef\xbb\xbf"):
         encoding = "utf-8-sig"
     elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
         encoding = "utf-16"
+    elif b"\x00" in data[:65536]:
+        encoding = _utf16_without_bom(data)
+        text = _strict(data, encoding) if encoding else None
+        if text is None or _looks_binary(text):
+            raise ReadError(f"{name}: binary content (NUL bytes), not a text CSV file",
+                            file=name)
+        return text, encoding
     else:
         encoding = "utf-8"
-    if encoding != "utf-16" and b"\x00" in data[:65536]:
+    if encoding == "utf-8-sig" and b"\x00" in data[:65536]:
         raise ReadError(f"{name}: binary content (NUL bytes), not a text CSV file", file=name)
     try:
         return data.decode(encoding), encoding
@@ -388,8 +430,8 @@ def _read_csv(data: bytes, name: str, known: Iterable[str] = ()) -> RawTable:
     if fast is not None:
         return fast
     text, encoding = _decode(data, name)
-    if "\n" not in text and "\r" in text:
-        text = text.replace("\r", "\n")  # classic Mac line endings
+    if _mac_line_ends(text):
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     head_lines = text.split("\n", HEADER_SCAN_LINES)[:HEADER_SCAN_LINES]
     header_index, delimiter, cells = _header(head_lines, name, known)
     parts = text.split("\n", header_index + 1)
@@ -427,7 +469,7 @@ def _utf8_header(data: bytes, name: str, known: Iterable[str], *, legacy: bool =
         return None
     head = data[3 if bom else 0:HEAD_BYTES]
     cut = head.rfind(b"\n")
-    if cut < 0 or (b"\r" in head and b"\r\n" not in head):
+    if cut < 0 or (b"\r" in head and (b"\r\n" not in head or _mac_line_ends(head))):
         return None
     encoding = "utf-8-sig" if bom else "utf-8"
     try:

@@ -103,6 +103,18 @@ def corpus() -> dict[str, bytes]:
         "impossible_dates.csv": lines(EN, f"{TOTAL},TotalEnergies,10,60,600,EUR,31/02/2024",
                                       f"{ORANGE},Orange,5,12.5,62.5,EUR,0000-00-00",
                                       f"{BNP},BNP Paribas,1,50,50,EUR,2024-01-31"),
+        # old and odd encodings of good files: each reads as its plain UTF-8 twin would
+        # classic Mac OS line ends (CR alone), and one final LF a later tool added
+        "mac_line_ends.csv": ("\r".join([EN, f"{TOTAL},TotalEnergies,10,60,600,EUR,2024-01-31",
+                                          f"{ORANGE},Orange,5,12.5,62.5,EUR,2024-01-31"])
+                              + "\n").encode("utf-8"),
+        # UTF-16 without the byte order mark that would say so, both byte orders
+        "utf16le_no_bom.csv": ("\r\n".join([
+            FR, f"{TOTAL};Société Générale;1 000;60,00;60 000,00;XAF;31/01/2024",
+            f"{BNP};BNP Paribas;(10);50,00;(500,00);XAF;31/01/2024"]) + "\r\n").encode("utf-16-le"),
+        "utf16be_no_bom.csv": lines(EN, f"{TOTAL},TotalEnergies,10,60,600,EUR,2024-01-31",
+                                    f"{ORANGE},Orange,5,12.5,62.5,EUR,2024-01-31")
+        .decode("utf-8").encode("utf-16-be"),
     }
 
 
