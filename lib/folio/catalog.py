@@ -16,12 +16,24 @@ from folio.errors import ConfigError, MappingError
 from folio.ingest.columns import FIELDS
 from folio.ingest.parse import check_currencies
 from folio.result import ImportResult
-from folio.store import queries
+from folio.store import queries, schema
 from folio.store.db import get_engine
 
 
 def _engine(settings: Settings | None):
     return get_engine(settings or get_settings())
+
+
+def _name(value: object, column, setting: str) -> str:
+    """``value`` stripped, refused if empty or wider than the store's ``column``
+    (PostgreSQL would refuse the write itself, with a traceback to show for it)."""
+    name, limit = str(value).strip(), column.type.length
+    if not name:
+        raise ConfigError(f"a {setting} needs a name", setting=setting, value=value)
+    if len(name) > limit:
+        raise ConfigError(f"{setting} name is {len(name):,} characters, over the limit of "
+                          f"{limit}", setting=setting, value=name[:limit] + "...", limit=limit)
+    return name
 
 
 def create_portfolio(name: str, base_currency: str, *, settings: Settings | None = None) -> None:
@@ -30,7 +42,8 @@ def create_portfolio(name: str, base_currency: str, *, settings: Settings | None
     if check_currencies(pd.Series([code]))[0]:
         raise ConfigError(f"base currency {base_currency!r} is not an ISO 4217 code",
                           setting="base_currency", value=base_currency)
-    queries.create_portfolio(_engine(settings), str(name).strip(), code)
+    queries.create_portfolio(_engine(settings), _name(name, schema.portfolios.c.name,
+                                                      "portfolio"), code)
 
 
 def portfolios(*, settings: Settings | None = None) -> pd.DataFrame:
@@ -83,9 +96,8 @@ def save_mapping(name: str, mapping: Mapping[str, str], *,
         raise MappingError(f"mapping {name!r}: {field!r} (for column {col!r}) is not a field; "
                            f"fields are {', '.join(FIELDS)}", file=None, found=tuple(mapping),
                            missing=(), value=field)
-    if not str(name).strip():
-        raise ConfigError("a mapping needs a name", setting="name", value=name)
-    queries.save_mapping(_engine(settings), str(name).strip(), dict(mapping))
+    name = _name(name, schema.mappings.c.name, "mapping")
+    queries.save_mapping(_engine(settings), name, dict(mapping))
 
 
 def mappings(*, settings: Settings | None = None) -> dict[str, dict[str, str]]:

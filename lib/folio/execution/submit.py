@@ -23,6 +23,7 @@ from folio.execution.staging import stage
 from folio.ingest.pipeline import ImportRequest, new_import_id
 from folio.store import queries
 from folio.store.db import get_engine, unreachable
+from folio.store.schema import portfolios
 
 # name -> function(request, settings) -> Handle. Running in-process is a backend
 # like any other, not a flag.
@@ -124,6 +125,11 @@ def submit_import(
     via = via or settings.execution
     if not str(portfolio or "").strip():
         raise ConfigError("portfolio must be a non-empty name", setting="portfolio", value=portfolio)
+    limit = portfolios.c.name.type.length  # the store's: PostgreSQL refuses a longer name
+    if len(str(portfolio).strip()) > limit:
+        raise ConfigError(f"portfolio name is {len(str(portfolio).strip()):,} characters, over "
+                          f"the limit of {limit}", setting="portfolio",
+                          value=str(portfolio).strip()[:limit] + "...", limit=limit)
     file = Path(path).expanduser()
     if not file.is_file():
         raise ReadError(f"{file}: no such file", file=str(file))
