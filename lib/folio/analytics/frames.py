@@ -15,6 +15,9 @@ import pandas as pd
 
 from folio.errors import ValidationError
 
+# The days pandas can hold in nanoseconds, the unit dates are computed in here.
+FIRST_DAY, LAST_DAY = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D")
+
 
 def to_dates(values: Any) -> pd.Series:
     """Dates (``datetime.date``, ISO text, timestamps) as ``datetime64[ns]`` at midnight.
@@ -25,7 +28,13 @@ def to_dates(values: Any) -> pd.Series:
     out = pd.to_datetime(pd.Series(values), errors="coerce")
     if getattr(out.dt, "tz", None) is not None:
         out = out.dt.tz_localize(None)
-    return out.dt.normalize().astype("datetime64[ns]")
+    out = out.dt.normalize()
+    # A date nanoseconds cannot hold (a maturity of 9999-12-31 in a store or a
+    # reference file) is no date to compute with: unknown, not a crash.
+    outside = (out < FIRST_DAY) | (out > LAST_DAY)
+    if outside.any():
+        out = out.mask(outside)
+    return out.astype("datetime64[ns]")
 
 
 def blank_uniques(uniques) -> np.ndarray:

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from folio.analytics.frames import blank, matches, to_dates, upper
+from folio.analytics.frames import FIRST_DAY, LAST_DAY, blank, matches, to_dates, upper
 from folio.analytics.fx import FX_ROUTES, lookup_fx
 from folio.errors import ValidationError
 
@@ -129,7 +129,9 @@ def _prepare(positions: pd.DataFrame, as_of: Any) -> pd.DataFrame:
         raise ValidationError("positions have no as_of column; pass as_of=", column="as_of")
     out = pos.assign(**extra)
     if out["as_of"].isna().any():
-        raise ValidationError("some positions have no as-of date", column="as_of")
+        raise ValidationError("some positions have no as-of date, or one outside "
+                              f"{FIRST_DAY:%Y-%m-%d} to {LAST_DAY:%Y-%m-%d} (the dates "
+                              "folio can compute with)", column="as_of")
     return out
 
 

@@ -2,8 +2,9 @@
 
 Owns the row rules (required values, numbers, ISIN check digits, ISO currencies,
 dates against the as-of date, portfolio, duplicates, market value against
-quantity x price) and what counts as data at all (blank, totals and trailer rows
-are dropped, not reported). Errors reject a row; warnings keep it.
+quantity x price), the bounds of what the store and the analytics can hold
+(text widths, amounts, dates), and what counts as data at all (blank, totals
+and trailer rows are dropped, not reported). Errors reject a row; warnings keep it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from folio.ingest.parse import (
 )
 from folio.ingest.readers import BlockSource, RawTable
 from folio.result import MAX_RESULT_ISSUES
+from folio.store.schema import positions
 
 ISSUE_COLUMNS = ["row", "column", "code", "severity", "value", "message"]
 POSITION_COLUMNS = [
@@ -47,6 +49,24 @@ _TOTAL = re.compile(_TOTAL_TEXT)
 # rejected rather than a megabyte stored per cell.
 MAX_TEXT_CHARS = 1000
 MAX_VALUE_CHARS = 200  # an issue quotes at most this much of a cell
+MESSAGE_CHARS = 40  # a message quotes at most this much of a cell
+# The store's own widths (VARCHAR(n): PostgreSQL refuses a longer value, and
+# with it the whole file's transaction, naming no row): checked here, a row at
+# a time, from the table definition so the two cannot drift apart. Not the
+# currency's: the ISO 4217 check admits three letters only, and says why.
+STORE_WIDTHS = {column.name: column.type.length for column in positions.columns
+                if column.name in POSITION_COLUMNS and column.name != "currency"
+                and getattr(column.type, "length", None)}
+# Larger amounts are not holdings but broken cells (1e308): one of them made
+# every total of the portfolio infinite. Below it, sums of millions of rows and
+# quantity x price stay exact to the cent far beyond any real book.
+MAX_AMOUNT = 1e15
+# quantity x price may be a hundred times the value (bond prices per 100).
+MAX_PRODUCT = MAX_AMOUNT * 100
+# The dates pandas can hold (nanoseconds since 1970): the analytics compute in
+# them, so a maturity of 9999-12-31 stored as it is broke every report.
+FIRST_DATE = np.datetime64(pd.Timestamp.min.ceil("D").date(), "D")
+LAST_DATE = np.datetime64(pd.Timestamp.max.floor("D").date(), "D")
 _STEPS = 8  # progress reports during validation
 
 
@@ -112,6 +132,14 @@ class _Issues:
             self.head = (head.sort_values(["row"], kind="stable").head(MAX_RESULT_ISSUES)
                          .reset_index(drop=True))
         return out
+
+
+def _quoted(cells: pd.Series) -> np.ndarray:
+    """Cells as a message quotes them: the first ``MESSAGE_CHARS`` characters, and "..."
+    when there is more."""
+    cut = cells.fillna("").str.slice(0, MESSAGE_CHARS)
+    more = (cells.str.len() > MESSAGE_CHARS).fillna(False).to_numpy(bool)
+    return (cut.to_numpy(object) + np.where(more, "...", "")).astype(object)
 
 
 def _as_list(values, n: int) -> list:
@@ -281,6 +309,8 @@ class Checker:
         """
         cols = self.cols
         self._file, self._delimiter = table.file, table.delimiter
+        if self._as_of_given:
+            _check_as_of(self.as_of, self._file)
         source_table = table
         table, sources = self._join_held(table)
         keep, has_id = _data_rows(table, cols["identifier"])
@@ -364,14 +394,19 @@ class Checker:
         for field, values in text.items():
             if field in NUMERIC or field in DATES:
                 continue  # a long number or date is already not a number or date
+            limit = min(STORE_WIDTHS.get(field, MAX_TEXT_CHARS), MAX_TEXT_CHARS)
             arr = arrow_strings(values)
-            if (pc.max(pc.binary_length(arr)).as_py() or 0) <= MAX_TEXT_CHARS:
+            if (pc.max(pc.binary_length(arr)).as_py() or 0) <= limit:
                 continue  # no cell has that many bytes, so none that many characters
-            long = pc.fill_null(pc.greater(pc.utf8_length(arr), MAX_TEXT_CHARS), False).to_numpy(
-                zero_copy_only=False)
-            if long.any():
-                error(long, field, "too_long", f"{cols[field]} is longer than {MAX_TEXT_CHARS:,} "
-                      f"characters")
+            lengths = pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+            long = lengths > limit
+
+            def too_long(at, field=field, limit=limit, lengths=lengths):
+                counts = np.array([f" ({n:,}): " for n in lengths[at]], dtype=object)
+                return (f"{cols[field]} is longer than {limit:,} characters" + counts
+                        + _quoted(text[field].iloc[at]))
+
+            error(long, field, "too_long", too_long)
 
         # Required values.
         for field in ("identifier", "quantity", "currency"):
@@ -399,6 +434,18 @@ class Checker:
             error(invalid, field, "invalid_number",
                   lambda at, field=field: cols[field] + " is not a number: "
                   + text[field].iloc[at].fillna("").str.slice(0, 60))
+            huge = np.abs(values) > MAX_AMOUNT  # NaN (empty, invalid) compares False
+            error(huge, field, "out_of_range",
+                  lambda at, field=field: cols[field] + f" is beyond ±{MAX_AMOUNT:.0e}: "
+                  + _quoted(text[field].iloc[at]))
+        qty, price = numbers["quantity"], numbers["price"]
+        with np.errstate(over="ignore", invalid="ignore"):  # a rejected 1e308 may: inf
+            product = np.abs(qty * price)
+        vast = ~rejected & (product > MAX_PRODUCT)
+        if vast.any():
+            error(vast, "price", "out_of_range", lambda at: [
+                f"{cols['quantity']} x {cols['price']} = {p:.3g}, beyond {MAX_PRODUCT:.0e}"
+                for p in product[at]])
 
         step()
         # Currency.
@@ -417,10 +464,17 @@ class Checker:
                 dates[field] = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
                 continue
             values, invalid = parse_dates(text[field], excel_serials=excel)
-            dates[field] = values
             error(invalid, field, "invalid_date",
                   lambda at, field=field: cols[field] + " is not a valid date: "
                   + text[field].iloc[at].fillna("").str.slice(0, 40))
+            outside = (values < FIRST_DATE) | (values > LAST_DATE)  # NaT compares False
+            error(outside, field, "out_of_range",
+                  lambda at, field=field: cols[field] + f" is outside {FIRST_DATE} to "
+                  f"{LAST_DATE}, the dates folio can compute with: "
+                  + _quoted(text[field].iloc[at]))
+            if outside.any():  # nor a date of the file's: an as-of of 0001-01-01 settles nothing
+                values = np.where(outside, np.datetime64("NaT"), values)
+            dates[field] = values
 
         step()
         self._settle_as_of(dates["as_of"])
@@ -658,6 +712,15 @@ def _text_or_none(text: dict[str, pd.Series], field: str, keep: np.ndarray,
     if upper_codes:
         kept = pc.if_else(pc.less_equal(pc.utf8_length(kept), 3), pc.utf8_upper(kept), kept)
     return pd.Series(pd.arrays.ArrowStringArray(kept))
+
+
+def _check_as_of(given: date, file: str) -> None:
+    """Refuse an as-of date (``as_of=``) the analytics cannot compute with."""
+    if not FIRST_DATE <= np.datetime64(given, "D") <= LAST_DATE:
+        raise ValidationError(
+            f"{file}: as-of date {given.isoformat()} is outside {FIRST_DATE} to {LAST_DATE}, "
+            f"the dates folio can compute with; pass the statement's date",
+            file=file, column=None, value=given.isoformat())
 
 
 def _resolve_as_of(given: date | None, row_dates: np.ndarray, column: str | None,
