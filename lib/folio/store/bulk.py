@@ -16,6 +16,7 @@ the database itself on large snapshots, so rows go to the driver directly:
 
 from __future__ import annotations
 
+import errno
 import functools
 import os
 import queue
@@ -30,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Connection, Engine, select, text
 
+from folio.errors import StoreError
 from folio.store.db import PAGE_SIZE, in_background
 from folio.store.schema import FINAL_STATUSES, imports
 
@@ -225,7 +227,50 @@ class PositionSink:
     def _raise_staging_error(self) -> None:
         if self._error is not None:
             error, self._error = self._error, None
-            raise error
+            failure = self._scratch_failed(error, self.staged)
+            if failure is None:
+                raise error
+            raise failure from error
+
+    def _scratch_failed(self, exc: BaseException, path: Path | None) -> StoreError | None:
+        """The StoreError for a scratch file that could not be written (a full disk,
+        mostly); None if ``exc`` is not the scratch's fault (a bug, raised as it is).
+
+        ADBC's and the file system's errors are not the store driver's, so the
+        import's caller would otherwise report them as a failure of folio's own.
+        The scratch goes at once, not after the import: its disk is the store's
+        (SQLite), where the failure is then recorded.
+        """
+        try:
+            import adbc_driver_manager
+
+            adbc_error: tuple[type, ...] = (adbc_driver_manager.Error,)
+        except ImportError:
+            adbc_error = ()
+        if not isinstance(exc, (OSError, *adbc_error)) or path is None:
+            return None
+        remove_stage(path)
+        reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror
+                  else str(exc).strip().splitlines()[0])
+        full = (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or (
+            "full" in reason.lower())  # SQLite's "database or disk is full"
+        hint = (f"free disk space under {path.parent} and run the import again" if full
+                else "run the import again once that is fixed")
+        file = self._file_name()
+        return StoreError(
+            f"import {self.import_id}{f' of {file}' if file else ''} failed: its scratch file "
+            f"{path} could not be written ({reason}); nothing was changed; {hint}",
+            import_id=self.import_id, file=file, path=str(path), folder=str(path.parent),
+            disk_full=full)
+
+    def _file_name(self) -> str | None:
+        """The name of the import's file, from its record (the sink is told only the id)."""
+        try:
+            with self.engine.connect() as conn:
+                return conn.execute(select(imports.c.file_name)
+                                    .where(imports.c.id == self.import_id)).scalar()
+        except Exception:  # noqa: BLE001 - the message says less, the error stays the same
+            return None
 
     def _stop_stager(self) -> None:
         if self._stager is not None:
@@ -239,11 +284,15 @@ class PositionSink:
         if self._ipc is None:
             fd, name = tempfile.mkstemp(prefix=STAGE_PREFIX, suffix=".arrow")
             sink = os.fdopen(fd, "wb")
+            # The schema waits in the file's buffer: no disk is touched here.
             self._ipc = (Path(name), sink, pa.ipc.new_stream(sink, self._schema))
         frames, self._frames, self._held = self._frames, [], 0
-        for frame in frames:
-            for batch in _batches(frame, self.FIELDS):
-                self._ipc[2].write_batch(batch)
+        try:
+            for frame in frames:
+                for batch in _batches(frame, self.FIELDS):
+                    self._ipc[2].write_batch(batch)
+        except OSError as exc:  # Arrow's I/O errors are OSErrors: a full disk, mostly
+            raise self._ipc_failed(exc) from exc
 
     def close(self) -> None:
         """No more rows: finish the scratch file so the write can read it."""
@@ -255,8 +304,20 @@ class PositionSink:
         if self._ipc is not None:
             if self._frames:
                 self._stage_ipc()
-            self._ipc[2].close()
-            self._ipc[1].close()
+            try:
+                self._ipc[2].close()
+                self._ipc[1].close()  # the last bytes reach the disk here
+            except OSError as exc:
+                raise self._ipc_failed(exc) from exc
+
+    def _ipc_failed(self, exc: OSError) -> StoreError:
+        path, sink, writer = self._ipc
+        for part in (writer, sink):  # an open file keeps its space after its removal
+            try:
+                part.close()
+            except OSError:
+                pass
+        return self._scratch_failed(exc, path)
 
     def batches(self):
         """Every row as Arrow record batches of ``FIELDS``."""
