@@ -42,3 +42,40 @@ def test_password_is_masked():
 def test_home_default_is_per_user(monkeypatch):
     monkeypatch.delenv("FOLIO_HOME")
     assert "folio" in Path(get_settings().home).parts[-1]
+
+
+def test_every_setting_reaches_a_child_worker(tmp_path, monkeypatch):
+    """``configure`` in a kernel changes what a worker it starts sees: every field,
+    each set here to a value that is not its default."""
+    import dataclasses
+    import os
+
+    from folio.execution.worker import worker_environment
+
+    defaults = get_settings()
+    changed = {}
+    for i, field in enumerate(dataclasses.fields(folio.Settings)):
+        value = getattr(defaults, field.name)
+        if isinstance(value, Path):
+            changed[field.name] = tmp_path / "changed" / field.name
+        elif isinstance(value, tuple):
+            changed[field.name] = (tmp_path / f"{field.name}-a", tmp_path / f"{field.name}-b")
+        elif isinstance(value, float):
+            changed[field.name] = value + 0.123456789  # every digit must arrive
+        elif isinstance(value, int):
+            changed[field.name] = value + 3
+        elif field.name == "execution":
+            changed[field.name] = "celery"
+        else:  # URLs and the queue: text
+            changed[field.name] = f"redis://127.0.0.1:6379/{i}"
+    assert all(getattr(defaults, k) != v for k, v in changed.items())
+    with folio.configure(**changed):
+        env = worker_environment(get_settings())
+    for key in list(os.environ):
+        if key.startswith("FOLIO_"):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        if key.startswith("FOLIO_"):
+            monkeypatch.setenv(key, value)
+    child = get_settings()  # what the worker's get_settings() builds from its environment
+    assert {k: getattr(child, k) for k in changed} == changed

@@ -107,6 +107,7 @@ _ENV = {
     "stale_fx_days": "FOLIO_STALE_FX_DAYS",
 }
 _NAMES = {f.name for f in fields(Settings)}
+assert set(_ENV) == _NAMES, "every setting has its FOLIO_* variable"
 _overrides: list[dict[str, Any]] = []
 _lock = threading.Lock()
 
@@ -148,6 +149,18 @@ def embedded_urls(home: Path) -> dict[str, str]:
     return {"database_url": f"sqlite:///{(home / 'folio.db').as_posix()}",
             "broker_url": f"sqla+sqlite:///{(home / 'broker.db').as_posix()}",
             "result_backend": f"db+sqlite:///{(home / 'results.db').as_posix()}"}
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, tuple):  # folders, as FOLIO_IMPORT_ROOTS lists them
+        return os.pathsep.join(str(v) for v in value)
+    return repr(value) if isinstance(value, float) else str(value)  # repr: every digit
+
+
+def as_environment(settings: Settings) -> dict[str, str]:
+    """Every setting as its ``FOLIO_*`` variable: the environment in which
+    ``get_settings()`` gives these very settings (how a child worker gets them)."""
+    return {env: _render(getattr(settings, name)) for name, env in _ENV.items()}
 
 
 def get_settings(**arguments: Any) -> Settings:

@@ -23,7 +23,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from folio.config import Settings, get_settings
+from folio.config import Settings, as_environment, get_settings
 from folio.errors import ExecutionError
 from folio.store import queries
 from folio.store.db import get_engine
@@ -306,15 +306,9 @@ class WorkerHandle:
 
 def worker_environment(settings: Settings) -> dict[str, str]:
     """The environment that gives a child worker this process's settings."""
-    env = dict(os.environ)
-    env.update({
-        "FOLIO_HOME": str(settings.home), "FOLIO_DATABASE_URL": settings.database_url,
-        "FOLIO_BROKER_URL": settings.broker_url, "FOLIO_RESULT_BACKEND": settings.result_backend,
-        "FOLIO_QUEUE": settings.queue,
-        "FOLIO_IMPORT_ROOTS": os.pathsep.join(str(r) for r in settings.import_roots),
-        "PYTHONUNBUFFERED": "1",
-    })
-    return env
+    # Every setting, from config's own table: configure(mv_tolerance=...) in a
+    # kernel must reach the worker it starts, or the two would import differently.
+    return {**os.environ, **as_environment(settings), "PYTHONUNBUFFERED": "1"}
 
 
 _started = itertools.count(1)
