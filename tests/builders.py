@@ -50,3 +50,12 @@ def big_english_csv(path: Path, n: int, currency: str = "EUR", lots: bool = True
             ident = TOTAL if lots else f"SEC{i:07d}"
             fh.write(f"{ident},{i + 1},10.0,{(i + 1) * 10.0},{currency}\n")
     return path
+
+
+def french_statement(path: Path) -> Path:
+    """A French bank's statement: two positions and one row with a bad ISIN check digit."""
+    return french_csv(path, [
+        fr_row(TOTAL, "TotalEnergies SE", "1 000", "60,50", "60 500,00"),
+        fr_row(ORANGE, "Orange SA", "2 500", "10,25", "25 625,00"),
+        fr_row(BAD_ISIN, "Clé fausse", "10", "1,00", "10,00"),
+    ], totals="86 135,00")

@@ -22,7 +22,7 @@ from folio.store import queries
 from folio.store.db import get_engine
 from folio.store.schema import imports, positions, snapshots
 
-from builders import BAD_ISIN, ORANGE, TOTAL, big_english_csv, fr_row, french_csv
+from builders import ORANGE, TOTAL, big_english_csv, fr_row, french_csv, french_statement
 from services import service_url
 
 MODES = ["local", "celery-embedded", "celery-redis", "celery-rabbitmq"]
@@ -64,11 +64,7 @@ def mode(request, monkeypatch, workers):
 
 
 def french_file(tmp_path):
-    return french_csv(tmp_path / "releve.csv", [
-        fr_row(TOTAL, "TotalEnergies SE", "1 000", "60,50", "60 500,00"),
-        fr_row(ORANGE, "Orange SA", "2 500", "10,25", "25 625,00"),
-        fr_row(BAD_ISIN, "Clé fausse", "10", "1,00", "10,00"),
-    ], totals="86 135,00")
+    return french_statement(tmp_path / "releve.csv")
 
 
 # --------------------------------------------------------------- conformance
@@ -131,12 +127,16 @@ def test_the_embedded_broker_and_results_let_readers_in_while_a_worker_writes():
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal", name
 
 
-def test_once_the_worker_writes_the_client_takes_a_commit_from_the_store(tmp_path):
-    """The import record is final before the task's result is stored and read back:
-    a client that knows the worker is writing answers from the store at once. An
-    import that failed is left to the task's own result (its typed error)."""
+def test_once_the_worker_writes_a_commit_without_a_task_result_is_taken_from_the_store(
+        tmp_path, monkeypatch):
+    """The import record is final before the task's result is stored: the client
+    then waits for that result (it carries the whole result) a short while, and
+    takes the store's word only if it never comes (a worker killed in between).
+    An import that failed is left to the task's own result (its typed error)."""
+    from folio.execution import celery_app
     from folio.execution.celery_app import CeleryHandle, get_app
 
+    monkeypatch.setattr(celery_app, "COMMITTED_WAIT_S", 0.3)
     done = folio.import_file(french_file(tmp_path), "P", via="local")
     bad = french_csv(tmp_path / "unmapped.csv", [fr_row(TOTAL, "TotalEnergies SE", "1", "1", "1")])
     with pytest.raises(folio.FolioError) as caught:
@@ -148,6 +148,8 @@ def test_once_the_worker_writes_the_client_takes_a_commit_from_the_store(tmp_pat
     for handle in (ok, error):
         assert handle.poll().state == "queued"  # before the worker writes: the task's word
         handle._stage = "writing"  # what the worker's last progress said
+    assert ok.poll().state == "queued"  # committed: the task's result is awaited
+    time.sleep(0.35)
     assert ok.poll().state == "done"
     result = ok.outcome()
     assert (result.import_id, result.status, result.rows_imported, result.rows_rejected) == (

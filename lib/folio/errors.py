@@ -25,9 +25,13 @@ class FolioError(Exception):
 
     code = "folio_error"
 
-    def __init__(self, message: str, **fields: Any) -> None:
+    def __init__(self, message: str, wire_fields: dict[str, Any] | None = None, /,
+                 **fields: Any) -> None:
         super().__init__(message)
         self.message = message
+        # ``wire_fields``: the fields as ``for_the_wire`` sent them, from which
+        # Celery's result backend rebuilds the error as ``cls(*args)``.
+        fields = {**(wire_fields or {}), **fields}
         self.fields = fields
         for key, value in fields.items():
             setattr(self, key, value)
@@ -39,6 +43,19 @@ class FolioError(Exception):
         for key, value in self.fields.items():
             out[key] = list(value) if isinstance(value, tuple) else value
         return out
+
+    def for_the_wire(self) -> FolioError:
+        """This error with ``args`` of plain JSON, ``(message, fields)``, raised by a
+        Celery task: the JSON result backend keeps an exception as its type,
+        module and args, and the client's ``cls(*args)`` is then this error
+        again, fields and all."""
+        import json
+
+        fields = json.loads(json.dumps(self.to_dict(), default=str))
+        for key in ("error", "code", "message"):
+            fields.pop(key, None)
+        self.args = (self.message, fields)
+        return self
 
     def __reduce__(self):  # keep fields across pickling (threads, processes)
         return (_rebuild, (type(self), self.message, self.fields))

@@ -2,17 +2,21 @@
 
 Owns ``ImportResult``: counts, status, issues, the mapping used and where the
 import ran, with a text summary for terminals, an HTML repr for notebooks, a
-JSON form for ``folio import --json`` and a spreadsheet-safe CSV of the issues.
+JSON form for ``folio import --json`` (and, complete, for a Celery task's
+answer, which ``from_dict`` turns back into the same result) and a
+spreadsheet-safe CSV of the issues.
 """
 
 from __future__ import annotations
 
 import html
 import io
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 MAX_JSON_ISSUES = 100
@@ -54,6 +58,40 @@ def _escaped(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index, columns=frame.columns)
 
 
+def _json_cell(value: object) -> object:
+    """A cell as JSON: numbers and text as they are, dates as ISO text, gaps as None."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, date):  # datetime and pd.Timestamp too
+        return value.isoformat()
+    return value
+
+
+def frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
+    """A frame as plain JSON with its column types, for ``frame_from_json``."""
+    return {"columns": [str(c) for c in frame.columns],
+            "dtypes": [str(t) for t in frame.dtypes],
+            "data": [[_json_cell(v) for v in row] for row in frame.itertuples(index=False)]}
+
+
+def frame_from_json(data: dict[str, Any]) -> pd.DataFrame:
+    """The frame ``frame_to_json`` wrote, with the same column types."""
+    frame = pd.DataFrame(data["data"], columns=data["columns"], dtype=object)
+    if frame.empty:  # nothing to convert: the types alone
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
+            data["columns"], data["dtypes"], strict=True)})
+    for name, dtype in zip(data["columns"], data["dtypes"], strict=True):
+        if dtype.startswith("datetime64"):
+            frame[name] = pd.to_datetime(frame[name]).astype(dtype)
+        elif dtype != "object":
+            frame[name] = frame[name].astype(dtype)
+    return frame
+
+
 @dataclass
 class ImportResult:
     """What an import did. ``status`` is one of succeeded, partially_succeeded,
@@ -93,9 +131,18 @@ class ImportResult:
     def ok(self) -> bool:
         return self.status in ("succeeded", "partially_succeeded", "unchanged", "dry_run")
 
-    def to_dict(self, max_issues: int = MAX_JSON_ISSUES) -> dict[str, Any]:
-        """Plain data for ``--json``: the counts and the first ``max_issues`` issues."""
-        issues = self.issues.head(max_issues) if not self.issues.empty else self.issues
+    def to_dict(self, max_issues: int | None = MAX_JSON_ISSUES, *,
+                complete: bool = False) -> dict[str, Any]:
+        """Plain data: the counts and the first ``max_issues`` issues (all with None).
+
+        ``complete`` adds what ``from_dict`` needs to rebuild this very result
+        (every issue it holds and their column types, a dry run's preview and
+        missing instruments as frames): how a Celery task answers.
+        """
+        if complete:
+            max_issues = None
+        issues = (self.issues.head(max_issues)
+                  if not self.issues.empty and max_issues is not None else self.issues)
         out: dict[str, Any] = {
             "import_id": self.import_id,
             "status": self.status,
@@ -122,7 +169,40 @@ class ImportResult:
         if self.missing_instruments is not None:
             out["missing_instruments"] = self.missing_instruments["identifier"].tolist()
             out["missing_total"] = self.missing_total
+        if complete:
+            out["issue_dtypes"] = {str(c): str(t) for c, t in self.issues.dtypes.items()}
+            for name in ("preview", "missing_instruments"):
+                frame = getattr(self, name)
+                out[f"{name}_frame"] = None if frame is None else frame_to_json(frame)
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ImportResult:
+        """The result ``to_dict`` described; exactly it when that was ``complete``."""
+        dtypes = data.get("issue_dtypes")
+        if dtypes is not None:
+            issues = frame_from_json({
+                "columns": list(dtypes), "dtypes": list(dtypes.values()),
+                "data": [[rec.get(c) for c in dtypes] for rec in data["issues"]]})
+        else:
+            issues = pd.DataFrame(data.get("issues") or [])
+        frames = {}
+        for name in ("preview", "missing_instruments"):
+            encoded = data.get(f"{name}_frame")
+            frames[name] = None if encoded is None else frame_from_json(encoded)
+        if frames["missing_instruments"] is None and data.get("missing_instruments") is not None:
+            frames["missing_instruments"] = pd.DataFrame(
+                {"identifier": data["missing_instruments"]})
+        return cls(
+            import_id=data["import_id"], file=data["file"], portfolio=data["portfolio"],
+            as_of=date.fromisoformat(data["as_of"]) if data.get("as_of") else None,
+            status=data["status"], via=data["via"], rows_total=data["rows_total"],
+            rows_imported=data["rows_imported"], rows_rejected=data["rows_rejected"],
+            warnings=data["warnings"], issues=issues, mapping=dict(data.get("mapping") or {}),
+            mapping_name=data.get("mapping_name"), reader=dict(data.get("reader") or {}),
+            task_id=data.get("task_id"), fallback_reason=data.get("fallback_reason"),
+            error=data.get("error"), issues_total=data.get("issues_total"),
+            missing_total=data.get("missing_total"), **frames)
 
     def summary(self) -> str:
         """A few readable lines for a terminal."""

@@ -4,7 +4,10 @@ Owns Celery configuration (JSON only, late acknowledgement, rejection on worker
 loss, the embedded SQLite transport's fast polling) and the translation between
 task states and the job's view: queued, running with progress, done, error.
 The task only checks the path and calls the pipeline; all import logic stays
-in ``folio.ingest``.
+in ``folio.ingest``. What travels back is JSON: a result as its complete
+``to_dict`` (the client rebuilds the very result a local import gives), a
+failure as the typed FolioError raised (the task's state is FAILURE, and the
+client rebuilds the error with its fields).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 from celery import Celery, signals
 from celery.result import AsyncResult
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from folio import errors
 from folio.config import Settings, get_settings
@@ -32,7 +36,7 @@ from folio.execution.staging import check_allowed
 from folio.ingest.pipeline import ImportRequest, result_from_store, run_import
 from folio.result import ImportResult
 from folio.store import queries
-from folio.store.db import defer_checkpoints, get_engine, run_deferred_checkpoints
+from folio.store.db import defer_checkpoints, get_engine, run_deferred_checkpoints, unreachable
 
 TASK_NAME = "folio.import"
 PROGRESS_EVERY_S = 0.25  # the goal is news at least every second
@@ -47,6 +51,10 @@ log = logging.getLogger(__name__)
 # How long an import may be final in the store before the job stops waiting for
 # the task's own result and takes the store's word (a worker killed in between).
 STORE_GRACE_S = 5.0
+# Once the store says an import committed, how long the client waits for the
+# task's result (the worker stores it at once) before it takes the store's
+# word, which lacks what only the worker knew (the reader's findings).
+COMMITTED_WAIT_S = 2.0
 _apps: dict[tuple[str, str, str], Celery] = {}
 _lock = threading.Lock()
 
@@ -177,7 +185,12 @@ class _ProgressSender:
 
 
 def import_task(self, request_json: dict[str, Any]) -> dict[str, Any]:
-    """Run one import on a worker; the outcome travels back as plain JSON."""
+    """Run one import on a worker; the outcome travels back as plain JSON.
+
+    A result returns as its complete ``to_dict``; a failure raises the typed
+    FolioError (with JSON args, see ``FolioError.for_the_wire``), so the task
+    ends in FAILURE and the client rebuilds the error with its fields.
+    """
     settings = get_settings()
     request = ImportRequest(**request_json)
     defer_checkpoints()  # until the result is stored: see _after_task
@@ -188,14 +201,40 @@ def import_task(self, request_json: dict[str, Any]) -> dict[str, Any]:
         # how a redelivered or recovered task finishes the job exactly once.
         result = run_import(request, progress=progress, settings=settings, redelivered=True)
     except FolioError as exc:
-        if request.import_id:
-            queries.set_import(get_engine(settings), request.import_id, status="failed",
-                               error=exc.message, finished_at=queries.now())
-        return {"ok": False, "import_id": request.import_id, "error": exc.to_dict(),
-                "traceback": exc.fields.get("remote_traceback") or traceback.format_exc()}
+        raise _failed(settings, request, exc) from None
+    except DBAPIError as exc:  # the store, before the pipeline could say so
+        raise _failed(settings, request, unreachable(
+            exc, settings.database_url, import_id=request.import_id,
+            file=request.display_name)) from None
+    except Exception as exc:  # a bug: typed, so the client still learns what happened
+        raise _failed(settings, request, ExecutionError(
+            f"import {request.import_id} of {request.display_name} failed on the worker: "
+            f"{type(exc).__name__}: {exc}", import_id=request.import_id,
+            file=request.display_name)) from exc
     finally:
         progress.close()
-    return {"ok": True, "import_id": result.import_id, "status": result.status}
+    return {"ok": True, "import_id": result.import_id, "status": result.status,
+            "result": result.to_dict(complete=True)}
+
+
+def _failed(settings: Settings, request: ImportRequest, exc: FolioError) -> FolioError:
+    """The error the task raises (inside its ``except``): its traceback in its
+    fields, the record marked failed if this worker can, JSON args for the backend."""
+    exc.fields.setdefault("import_id", request.import_id)
+    exc.fields["remote_traceback"] = exc.fields.get("remote_traceback") or traceback.format_exc()
+    if request.import_id and not request.dry_run:  # a dry run has no record
+        _record_failure(settings, request.import_id, exc.message)
+    return exc.for_the_wire()
+
+
+def _record_failure(settings: Settings, import_id: str, message: str) -> None:
+    """Mark the record failed, if this worker can: the store may be what failed,
+    and then the client, which can reach it, does it (``CeleryHandle``)."""
+    try:
+        queries.set_import(get_engine(settings), import_id, status="failed", error=message,
+                           finished_at=queries.now())
+    except Exception as exc:
+        log.warning("import %s: cannot record its failure in the store (%s)", import_id, exc)
 
 
 def rebuild_error(payload: dict[str, Any]) -> FolioError:
@@ -214,10 +253,13 @@ def rebuild_error(payload: dict[str, Any]) -> FolioError:
 class CeleryHandle:
     """A job's view of one Celery task, read from the result backend and the store."""
 
-    def __init__(self, app: Celery, task_id: str, import_id: str, settings: Settings) -> None:
+    def __init__(self, app: Celery, task_id: str, import_id: str, settings: Settings,
+                 dry_run: bool = False) -> None:
         self._result = AsyncResult(task_id, app=app)
         self._import_id = import_id
         self._settings = settings
+        self._dry_run = dry_run  # no import record: the task's result is the only answer
+        self._committed: float | None = None  # when the store said the import committed
         self._submitted = time.monotonic()
         self._outcome: ImportResult | BaseException | None = None
         self._final: Snapshot | None = None
@@ -229,13 +271,11 @@ class CeleryHandle:
     def poll(self) -> Snapshot:
         if self._final is not None:
             return self._final
-        if self._stage == "writing":
-            # The import's commit is its answer: the store says so at once, the
-            # task's result only after the worker has stored it and a read of
-            # the backend has found it (0.1 to 0.6 s later, measured).
-            if self._store_says_committed():
-                return self._final
-            if time.monotonic() < self._backend_due:
+        if self._stage == "writing" and self._committed is None:
+            # The import's commit says its result is on its way: the store says
+            # so at once, and from then on the backend is read at every poll
+            # (every POLL_WRITING_S) until the result is there.
+            if not self._store_says_committed() and time.monotonic() < self._backend_due:
                 return self._last  # progress: the backend is read at most every POLL_FAST_S
         self._backend_due = time.monotonic() + POLL_FAST_S
         try:
@@ -244,20 +284,17 @@ class CeleryHandle:
             meta = self._result.backend.get_task_meta(self._result.id)
             state, info = meta["status"], meta.get("result")
         except Exception as exc:  # result backend unreachable: say so, keep the last state
-            if self._store_says_final():  # the store can still say the import ended
-                return self._final
+            if self._store_says_final() or self._committed_long_ago():
+                return self._final  # the store can still say the import ended
             return Snapshot(self._last.state, self._last.done, self._last.total,
                             f"{self._last.state}; cannot read task state: {exc}")
         if state == "SUCCESS":
             self._finish(info)
             return self._final
         if state in ("FAILURE", "REVOKED"):
-            self._outcome = ExecutionError(
-                f"import {self._import_id} failed on the worker: {info!r}",
-                import_id=self._import_id, remote_traceback=self._result.traceback)
-            self._final = Snapshot("error", self._last.done, self._last.total)
+            self._failed(info, meta.get("traceback"))
             return self._final
-        if self._store_says_final():
+        if self._store_says_final() or self._committed_long_ago():
             return self._final
         if state == "PROGRESS" and isinstance(info, dict):
             stage = self._stage = info.get("stage")
@@ -272,13 +309,52 @@ class CeleryHandle:
                                                 f"({waited:.0f} s)")
         return self._last
 
+    def _failed(self, info: Any, remote_traceback: str | None) -> None:
+        """The task failed: its typed error, and a record that says so."""
+        if isinstance(info, FolioError):  # rebuilt by the backend from the task's raise
+            error = info
+            error.fields.setdefault("import_id", self._import_id)
+            if not error.fields.get("remote_traceback"):
+                error.fields["remote_traceback"] = remote_traceback
+            for key, value in error.fields.items():
+                setattr(error, key, value)
+        else:  # revoked, or not ours: say what the backend said
+            error = ExecutionError(f"import {self._import_id} failed on the worker: {info!r}",
+                                   import_id=self._import_id, remote_traceback=remote_traceback)
+        self._outcome = error
+        self._final = Snapshot("error", self._last.done, self._last.total)
+        self._record_failure(error.message)
+
+    def _record_failure(self, message: str) -> None:
+        """A worker that cannot reach the store cannot mark the record failed; this
+        client can, so no record of a failed task stays queued or running."""
+        if self._dry_run:
+            return
+        try:
+            engine = get_engine(self._settings)
+            if not queries.is_final(queries.get_import(engine, self._import_id)["status"]):
+                queries.set_import(engine, self._import_id, status="failed", error=message,
+                                   finished_at=queries.now())
+        except Exception as exc:  # the error itself is the answer; the record is news
+            log.warning("import %s: cannot record its failure (%s)", self._import_id, exc)
+
+    def _committed_long_ago(self) -> bool:
+        """The store said committed, and the task's result has not come since: a
+        worker killed in between. Then the store's word is the answer."""
+        if self._committed is None or time.monotonic() - self._committed < COMMITTED_WAIT_S:
+            return False
+        self._finish({"ok": True})
+        return True
+
     def _store_says_committed(self) -> bool:
         """Whether the import record says the import committed its snapshot (or its
-        rejection of every row): then the result is the store's, as the task's would be.
+        rejection of every row): then the task's result is due at once.
 
         A failure the import raised is left to the task's result, which carries
         the typed error.
         """
+        if self._dry_run:
+            return False
         try:
             record = queries.get_import(get_engine(self._settings), self._import_id)
         except FolioError:
@@ -287,7 +363,7 @@ class CeleryHandle:
                               and record["rows_rejected"] == record["rows_total"])
         if record["status"] not in COMMITTED and not every_row_rejected:
             return False
-        self._finish({"ok": True})
+        self._committed = time.monotonic()
         return True
 
     def _store_says_final(self) -> bool:
@@ -298,7 +374,7 @@ class CeleryHandle:
         is the truth, so look there (at most once a second).
         """
         now = time.monotonic()
-        if now - self._store_checked < 1.0:
+        if self._dry_run or now - self._store_checked < 1.0:
             return False
         self._store_checked = now
         try:
@@ -322,7 +398,10 @@ class CeleryHandle:
 
     def _finish(self, payload: Any) -> None:
         if isinstance(payload, dict) and payload.get("ok"):
-            result = result_from_store(self._import_id, self._settings)
+            if payload.get("result") is not None:  # the worker's own result, whole
+                result = ImportResult.from_dict(payload["result"])
+            else:  # the store's word (a worker killed after its commit; an older worker)
+                result = result_from_store(self._import_id, self._settings)
             result.task_id = self._result.id
             self._outcome = result
             total = result.rows_imported
@@ -371,9 +450,10 @@ def send(request: ImportRequest, settings: Settings) -> CeleryHandle:
         from folio.config import mask_url
 
         raise errors.WorkerUnavailable(
-            f"cannot send the import to the broker at {mask_url(settings.broker_url)}: {exc}",
+            f"cannot send the import to the broker at {mask_url(settings.broker_url)}: "
+            f"{settings.redact(str(exc))}",
             broker=mask_url(settings.broker_url), import_id=request.import_id) from None
-    return CeleryHandle(app, task_id, request.import_id, settings)
+    return CeleryHandle(app, task_id, request.import_id, settings, dry_run=request.dry_run)
 
 
 def broker_problem(settings: Settings, timeout: float) -> str | None:
@@ -395,7 +475,7 @@ def broker_problem(settings: Settings, timeout: float) -> str | None:
                                        timeout=timeout)
             outcome.append(None)
         except Exception as exc:
-            outcome.append(f"{type(exc).__name__}: {exc}")
+            outcome.append(settings.redact(f"{type(exc).__name__}: {exc}"))
 
     thread = threading.Thread(target=probe, daemon=True)
     thread.start()

@@ -137,7 +137,9 @@ def submit_import(
         raise ConfigError(f"via={via!r}: choose one of auto, {', '.join(sorted(BACKENDS))}",
                           setting="via", value=via)
     reason = None
-    if via in ("auto", "celery") and not dry_run:
+    # A dry run asked of Celery needs a worker as a write does; ``auto`` runs one
+    # here, since it writes nothing.
+    if via == "celery" or (via == "auto" and not dry_run):
         problem = find_worker(settings)
         if via == "celery" and problem:
             raise WorkerUnavailable(f"cannot run the import on Celery: {problem}; {START_HINT}, "
