@@ -119,6 +119,13 @@ class ExecutionError(FolioError):
     code = "execution"
 
 
+class ClaimLost(ExecutionError):
+    """An import's claim was taken over before its write committed, which rolled back
+    (fields: import_id, status, claimed_by: the record as it is now)."""
+
+    code = "claim_lost"
+
+
 class WorkerUnavailable(ExecutionError):
     """No broker or no worker answered in time (fields: broker, timeout)."""
 

@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from folio.config import Settings, get_settings, mask_url
-from folio.errors import ExecutionError, FolioError, MappingError, StoreError
+from folio.errors import ClaimLost, ExecutionError, FolioError, MappingError, StoreError
 from folio.ingest.columns import ColumnMapping, matches, resolve
 from folio.ingest.preview import Preview
 from folio.ingest.readers import RawTable, read_blocks
@@ -90,13 +90,16 @@ def _saved_mappings(engine) -> dict[str, dict[str, str]]:
 
 
 def prepare(request: ImportRequest, settings: Settings, sink,
-            progress: Progress | None = None, issues: IssueSink | None = None) -> Prepared:
+            progress: Progress | None = None, issues: IssueSink | None = None,
+            *, skip_current: bool = True) -> Prepared:
     """Read, map and validate: everything an import does before it writes.
 
     The file is read and checked a block at a time; each block's positions go
     to ``sink.add`` (a ``PositionSink``, or a dry run's preview) and its issues
     to ``issues.add`` (a dry run keeps only the first ones and the counts), so
-    a large file is never whole in memory.
+    a large file is never whole in memory. With ``skip_current``, a write whose
+    content is already the store's snapshot keeps no rows (the write checks
+    again under the snapshot's lock, see ``queries.SnapshotMoved``).
     """
     if progress:
         progress(0, 0, "reading")
@@ -144,7 +147,7 @@ def prepare(request: ImportRequest, settings: Settings, sink,
             encoding = block.encoding  # a later block may show the file is not UTF-8
             if index == 0 and writing:
                 content_hash = _content_hash(digest.result(), mapping, first.sheet)
-                if checker.as_of is not None and content_hash == queries.current_hash(
+                if skip_current and checker.as_of is not None and content_hash == queries.current_hash(
                         engine, request.portfolio, checker.as_of):
                     sink.counting_only = True  # the store has this snapshot: nothing to stage
             sink.add(positions)
@@ -284,29 +287,25 @@ def run_import(
         raise ExecutionError(
             f"import {import_id} is already being run by {record['claimed_by']}",
             import_id=import_id, claimed_by=record["claimed_by"])
-    sink = PositionSink(engine, import_id)
-    issues = IssueSink(engine, import_id)
+    skip_current = True
     try:
-        prepared = prepare(request, settings, sink, progress=report, issues=issues)
-        checked = prepared.checked
-        report(0, len(sink), "writing")
-        status = _status(checked)
-        write = queries.SnapshotWrite(
-            import_id=import_id, portfolio=request.portfolio, as_of=checked.as_of,
-            content_hash=prepared.content_hash, positions=sink,
-            issues=issues, status=status,
-            counts={"rows_total": checked.rows_total,
-                    "rows_imported": 0 if status == "failed" else len(sink),
-                    "rows_rejected": checked.rows_rejected, "warnings": checked.warnings},
-            mapping=prepared.mapping.columns, mapping_name=prepared.mapping.name,
-            base_currency=request.base_currency,
-        )
-        status = queries.write_snapshot(engine, write, progress=report, before_commit=before_commit)
-        report(len(sink), len(sink), "writing")
-        error = "every row was rejected" if status == "failed" else None
-        return _result(request, prepared, import_id=import_id, status=status, error=error)
+        while True:
+            sink = PositionSink(engine, import_id)
+            issues = IssueSink(engine, import_id)
+            try:
+                return _write(request, settings, engine, import_id, claimed.token, sink, issues,
+                              report, before_commit, skip_current)
+            except queries.SnapshotMoved:
+                # Another import replaced the snapshot after this one found its
+                # content there and kept no rows: read them after all.
+                skip_current = False
+            finally:
+                sink.discard()
+                issues.discard()
+    except ClaimLost:
+        raise  # the record belongs to the worker that took the import over: leave it
     except FolioError as exc:
-        _mark_failed(engine, import_id, exc.message)
+        _mark_failed(engine, import_id, exc.message, claimed.token)
         if not getattr(exc, "import_id", None):
             exc.import_id = import_id
             exc.fields["import_id"] = import_id
@@ -314,45 +313,69 @@ def run_import(
     except DBAPIError as exc:
         # The database refused (disk full, server gone, lock timeout): the
         # transaction rolled back, so say what the store said and that nothing changed.
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        reason = settings.redact(str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc))
         message = (f"import {import_id} of {request.display_name} failed: the store at "
                    f"{mask_url(settings.database_url)} refused the write ({reason}); nothing "
                    f"was changed, and the import can be run again")
-        _mark_failed(engine, import_id, message)
+        _mark_failed(engine, import_id, message, claimed.token)
         raise StoreError(message, import_id=import_id, file=request.display_name,
                          url=mask_url(settings.database_url),
                          remote_traceback=traceback.format_exc()) from None
     except Exception as exc:
-        _mark_failed(engine, import_id, f"{type(exc).__name__}: {exc}")
+        _mark_failed(engine, import_id, f"{type(exc).__name__}: {exc}", claimed.token)
         raise ExecutionError(
             f"import {import_id} of {request.display_name} failed: {type(exc).__name__}: {exc}",
             import_id=import_id, file=request.display_name,
             remote_traceback=traceback.format_exc(),
         ) from exc
-    finally:
-        sink.discard()
-        issues.discard()
+
+
+def _write(request: ImportRequest, settings: Settings, engine, import_id: str, token: str,
+           sink: PositionSink, issues: IssueSink, report: Progress, before_commit,
+           skip_current: bool) -> ImportResult:
+    """Read, check and write one claimed import (``run_import``'s body)."""
+    prepared = prepare(request, settings, sink, progress=report, issues=issues,
+                       skip_current=skip_current)
+    checked = prepared.checked
+    report(0, len(sink), "writing")
+    status = _status(checked)
+    write = queries.SnapshotWrite(
+        import_id=import_id, portfolio=request.portfolio, as_of=checked.as_of,
+        content_hash=prepared.content_hash, positions=sink,
+        issues=issues, status=status,
+        counts={"rows_total": checked.rows_total,
+                "rows_imported": 0 if status == "failed" else len(sink),
+                "rows_rejected": checked.rows_rejected, "warnings": checked.warnings},
+        mapping=prepared.mapping.columns, mapping_name=prepared.mapping.name,
+        base_currency=request.base_currency, claim_token=token,
+    )
+    status = queries.write_snapshot(engine, write, progress=report, before_commit=before_commit)
+    report(len(sink), len(sink), "writing")
+    error = "every row was rejected" if status == "failed" else None
+    return _result(request, prepared, import_id=import_id, status=status, error=error)
 
 
 # Failures that could not be recorded because the store itself was down, by
 # store URL: written by this process's next import to that store, so no record
 # stays "running" for ever behind a live process.
-_unrecorded: dict[str, dict[str, tuple[str, object]]] = {}
+_unrecorded: dict[str, dict[str, tuple[str, object, str | None]]] = {}
 
 
-def _mark_failed(engine, import_id: str, message: str) -> None:
+def _mark_failed(engine, import_id: str, message: str, token: str | None = None) -> None:
+    """Record a failure, only while this process's claim (``token``) is current:
+    a worker that lost its claim must not fail an import its successor runs."""
     finished = queries.now()
     try:
-        queries.set_import(engine, import_id, status="failed", error=message,
+        queries.set_import(engine, import_id, token=token, status="failed", error=message,
                            finished_at=finished)
     except Exception:  # the store itself may be what failed; the caller gets the error
-        _unrecorded.setdefault(str(engine.url), {})[import_id] = (message, finished)
+        _unrecorded.setdefault(str(engine.url), {})[import_id] = (message, finished, token)
 
 
 def _record_earlier_failures(engine) -> None:
     pending = _unrecorded.get(str(engine.url), {})
-    for import_id, (message, finished) in list(pending.items()):
-        queries.set_import(engine, import_id, status="failed", error=message,
+    for import_id, (message, finished, token) in list(pending.items()):
+        queries.set_import(engine, import_id, token=token, status="failed", error=message,
                            finished_at=finished)
         del pending[import_id]
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
-from folio.config import Settings, get_settings, mask_url
+from folio.config import Settings, get_settings, mask_url, redact
 from folio.errors import ConfigError, StoreError
 from folio.store.schema import SNAPSHOT_INDEX, metadata
 
@@ -62,9 +62,11 @@ def _begin(conn) -> None:
 def _build(url: str) -> Engine:
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigError(f"FOLIO_DATABASE_URL is not a database URL: {mask_url(url)}",
-                          setting="database_url") from exc
+    except (ArgumentError, ValueError):  # ValueError: a port that is no number
+        # from None: the parser's own message quotes the URL, password and all.
+        raise ConfigError(f"FOLIO_DATABASE_URL is not a database URL: {mask_url(url)} (in a "
+                          f"password, write @ : / # ? as %40 %3A %2F %23 %3F)",
+                          setting="database_url", value=mask_url(url)) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -79,33 +81,61 @@ def _build(url: str) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         engine = create_engine(parsed, pool_pre_ping=True, connect_args=_connect_args(parsed))
     try:
-        metadata.create_all(engine)
+        _create_tables(engine)
         _upgrade(engine)
     except OperationalError as exc:
         raise StoreError(
-            f"cannot open the store at {mask_url(url)}: {str(exc.orig).strip()}",
+            f"cannot open the store at {mask_url(url)}: {redact(str(exc.orig).strip(), url)}",
             url=mask_url(url),
         ) from None
     return engine
 
 
+# PostgreSQL: the advisory-lock key that serialises creating and upgrading tables.
+SCHEMA_LOCK_KEY = 0x466F6C696F  # "Folio"
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create the tables that do not exist yet.
+
+    On PostgreSQL two processes opening a new database at once (two workers
+    starting, a kernel and a worker) would both find a table missing and both
+    create it; the loser failed on ``pg_type``'s unique index. An advisory lock
+    held for the transaction makes them take turns. SQLite's write lock does
+    the same there.
+    """
+    if engine.dialect.name != "postgresql":
+        metadata.create_all(engine)
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
+        metadata.create_all(conn)
+
+
+# Columns added to tables after the first stores were made: (table, column, DDL type).
+ADDED_COLUMNS = (
+    ("snapshots", "first_id", "INTEGER"),
+    ("snapshots", "last_id", "INTEGER"),
+    ("imports", "claim_token", "VARCHAR(32)"),
+)
+
+
 def _upgrade(engine: Engine) -> None:
     """Bring a store made by an earlier folio up to today's tables, once.
 
-    There is no migration tool; this is the one change so far: ``snapshots``
-    gained the id range of its positions (filled from the rows on SQLite, whose
-    index by snapshot is then dropped).
+    There is no migration tool; the changes so far only add columns
+    (``ADDED_COLUMNS``). When ``snapshots`` gains the id range of its positions,
+    SQLite fills it from the rows and drops its index by snapshot.
     """
-    if "first_id" in _columns(engine, "snapshots"):
+    if not _missing_columns(engine):
         return
     with writing(engine) as conn:  # the write lock: one process upgrades, others then see it
-        if "first_id" in _columns(conn, "snapshots"):
-            return
+        missing = _missing_columns(conn)
         # PostgreSQL runs DDL in the transaction without SQLite's write lock.
         guard = "IF NOT EXISTS " if engine.dialect.name == "postgresql" else ""
-        for column in ("first_id", "last_id"):
-            conn.exec_driver_sql(f"ALTER TABLE snapshots ADD COLUMN {guard}{column} INTEGER")
-        if engine.dialect.name == "sqlite":
+        for table, column, kind in missing:
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {guard}{column} {kind}")
+        if engine.dialect.name == "sqlite" and ("snapshots", "first_id", "INTEGER") in missing:
             # Each snapshot's rows were written in one transaction: consecutive ids.
             conn.exec_driver_sql(
                 "UPDATE snapshots SET "
@@ -116,13 +146,21 @@ def _upgrade(engine: Engine) -> None:
             conn.exec_driver_sql(f"DROP INDEX IF EXISTS {SNAPSHOT_INDEX}")
 
 
+def _missing_columns(bind) -> list[tuple[str, str, str]]:
+    present: dict[str, set[str]] = {}
+    for table, _, _ in ADDED_COLUMNS:
+        if table not in present:
+            present[table] = _columns(bind, table)
+    return [added for added in ADDED_COLUMNS if added[1] not in present[added[0]]]
+
+
 def _columns(bind, table: str) -> set[str]:
     return {column["name"] for column in inspect(bind).get_columns(table)}
 
 
 def unreachable(exc: DBAPIError, url: str, **fields) -> StoreError:
     """The StoreError for a database that did not answer (server down, network cut)."""
-    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    reason = redact(str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc), url)
     return StoreError(f"the store at {mask_url(url)} cannot be reached ({reason}); nothing "
                       f"was changed; try again when it is back", url=mask_url(url), **fields)
 

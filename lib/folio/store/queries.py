@@ -7,18 +7,20 @@ reference data, and the frames analytics read.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
+import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, text, update
 
-from folio.errors import NotFound
+from folio.errors import ClaimLost, NotFound
 from folio.store import bulk
 from folio.store.db import writing
 from folio.store.schema import (
@@ -38,6 +40,34 @@ from folio.store.schema import (
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+# ------------------------------------------------------------- the store's clock
+#
+# Heartbeats, claims and the age of a waiting import are written and compared
+# with the database's clock, never with one machine's clock against another's:
+# a worker 30 s behind the kernel must not look dead, a dead one ahead must not
+# look alive. (An SQLite store is a file: its clock is the clock of the machine
+# that opens it, the same for every process on that machine.)
+
+# SQLite: the text SQLAlchemy itself writes for a DateTime (microseconds), so
+# values written either way compare as text in time order.
+_SQLITE_NOW = "%Y-%m-%d %H:%M:%f000"
+
+
+def db_now(bind, seconds_ago: float = 0.0):
+    """The store's clock (minus ``seconds_ago``) as an SQL expression."""
+    if bind.dialect.name == "sqlite":
+        return func.strftime(_SQLITE_NOW, "now", f"-{float(seconds_ago):.6f} seconds")
+    # clock_timestamp(), not now(): now() is when the transaction began, and a
+    # write that waited for a snapshot's lock must be stamped when it commits.
+    if seconds_ago:
+        return func.clock_timestamp() - text(f"interval '{float(seconds_ago):.6f} seconds'")
+    return func.clock_timestamp()
+
+
+def new_token() -> str:
+    return uuid.uuid4().hex
 
 
 def claimer() -> str:
@@ -60,22 +90,37 @@ def create_import(engine: Engine, *, import_id: str, portfolio: str, file_name: 
             via=via, as_of=as_of, status=status, task_id=task_id,
             fallback_reason=fallback_reason, request=dict(request) if request else None,
             rows_total=0, rows_imported=0,
-            rows_rejected=0, warnings=0, created_at=now(),
+            rows_rejected=0, warnings=0, created_at=db_now(conn),
         ))
 
 
-def set_import(engine: Engine, import_id: str, **values: Any) -> None:
+def set_import(engine: Engine, import_id: str, *, token: str | None = None,
+               **values: Any) -> bool:
+    """Change an import record; with ``token``, only while that claim is current.
+    Returns whether the record was changed."""
+    stmt = update(imports).where(imports.c.id == import_id)
+    if token is not None:
+        stmt = stmt.where(imports.c.claim_token == token)
     with writing(engine) as conn:
-        conn.execute(update(imports).where(imports.c.id == import_id).values(**values))
+        return conn.execute(stmt.values(**values)).rowcount == 1
+
+
+class Claim(NamedTuple):
+    """An import taken for running: the status it had, and this claim's token."""
+
+    status: str
+    token: str
 
 
 def claim_import(engine: Engine, import_id: str, *, stale_running: bool = False,
-                 within: float = 15.0) -> str | None:
-    """Take an import for running; return None if taken, else the status it had.
+                 within: float = 15.0) -> Claim | None:
+    """Take an import for running; return None if taken, else the ``Claim``.
 
     The compare-and-set happens in one UPDATE, so two processes can never both
     run the same import. ``stale_running`` also takes one left ``running`` by a
     process that has died (a redelivered Celery task), never one still alive.
+    Each claim gets a new token: the write commits only while it is current
+    (``write_snapshot``).
     """
     with engine.connect() as conn:
         row = conn.execute(select(imports.c.status, imports.c.claimed_by)
@@ -87,12 +132,14 @@ def claim_import(engine: Engine, import_id: str, *, stale_running: bool = False,
         if claimer_alive(engine, row.claimed_by, within):
             return None
         condition = (imports.c.status == "running") & (imports.c.claimed_by == row.claimed_by)
+    token = new_token()
     with writing(engine) as conn:
         result = conn.execute(
             update(imports).where(imports.c.id == import_id, condition)
-            .values(status="running", started_at=now(), claimed_by=claimer(), error=None)
+            .values(status="running", started_at=db_now(conn), claimed_by=claimer(),
+                    claim_token=token, error=None)
         )
-        return row.status if result.rowcount == 1 else None
+        return Claim(row.status, token) if result.rowcount == 1 else None
 
 
 def get_import(engine: Engine, import_id: str) -> dict[str, Any]:
@@ -172,6 +219,16 @@ class SnapshotWrite:
     mapping: Mapping[str, str]
     mapping_name: str | None
     base_currency: str | None
+    claim_token: str | None = None  # the import's claim; None: no claim to check
+
+
+class SnapshotMoved(Exception):
+    """The snapshot changed after the import decided it need not stage its rows.
+
+    ``prepare`` found the store already holding this file's snapshot and kept
+    no rows; by the time the write held the snapshot's lock another import had
+    replaced it. The import must read its rows after all (``run_import`` does).
+    """
 
 
 def write_snapshot(engine: Engine, write: SnapshotWrite,
@@ -179,15 +236,68 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
                    before_commit: Callable[[Connection], None] | None = None) -> str:
     """Write one import in a single transaction; return its final status.
 
-    Same content as the current snapshot -> ``unchanged`` and no positions are
-    touched. A failed import writes its issues and status only. Any exception
-    rolls everything back, leaving the store as it was.
+    One writer per (portfolio, as-of date): the transaction holds that
+    snapshot's lock (SQLite's write lock; on PostgreSQL an advisory lock) from
+    before it reads the current snapshot until it commits, so concurrent imports
+    of one snapshot follow each other, never mix. Same content as the current
+    snapshot -> ``unchanged`` and no positions are touched. A failed import
+    writes its issues and status only. Any exception rolls everything back,
+    leaving the store as it was.
+
+    Raises
+    ------
+    ClaimLost
+        The import's claim is no longer current (another worker took it over).
+    SnapshotMoved
+        The positions were not kept (``counting_only``) but the snapshot no
+        longer holds this content.
     """
     write.positions.close()
     if isinstance(write.issues, bulk.PositionSink):
         write.issues.close()
     staged = write.positions.staged if write.status != "failed" else None
     return _write_snapshot(engine, write, progress, before_commit, staged)
+
+
+def _hold_claim(conn: Connection, import_id: str, token: str) -> None:
+    """Lock the import's record for this transaction, if its claim is still ``token``.
+
+    The UPDATE takes the record's row lock on PostgreSQL (SQLite's write lock is
+    already held), so a recovery cannot take the import over between this check
+    and the commit; one that took it over before makes the check fail.
+    """
+    held = conn.execute(update(imports).where(
+        imports.c.id == import_id, imports.c.status == "running",
+        imports.c.claim_token == token).values(claim_token=token)).rowcount
+    if held != 1:
+        row = conn.execute(select(imports.c.status, imports.c.claimed_by)
+                           .where(imports.c.id == import_id)).first()
+        status, by = (row.status, row.claimed_by) if row else (None, None)
+        raise ClaimLost(
+            f"import {import_id} lost its claim before it could commit (it is now "
+            f"{status or 'gone'}{f', claimed by {by}' if by else ''}): another worker took it "
+            f"over while this one was stopped; nothing was written by this one",
+            import_id=import_id, status=status, claimed_by=by)
+
+
+def snapshot_lock_key(portfolio: str, as_of: date) -> int:
+    """The PostgreSQL advisory-lock key of one snapshot: 64 bits of a hash of its key."""
+    digest = hashlib.sha256(f"folio-snapshot\0{portfolio}\0{as_of.isoformat()}".encode())
+    return int.from_bytes(digest.digest()[:8], "big", signed=True)
+
+
+def _lock_snapshot(conn: Connection, portfolio: str, as_of: date) -> None:
+    """Hold the lock on one (portfolio, as-of) snapshot until the transaction ends.
+
+    SQLite's write transaction (BEGIN IMMEDIATE) already holds the only write
+    lock. PostgreSQL locks rows, and a snapshot that does not exist yet has no
+    row to lock, so a transaction-scoped advisory lock keyed by the snapshot
+    stands for it: two writers of one snapshot wait for each other, writers of
+    different snapshots do not.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(
+            literal(snapshot_lock_key(portfolio, as_of)))))
 
 
 def current_hash(engine: Engine, portfolio: str, as_of: date) -> str | None:
@@ -200,6 +310,9 @@ def current_hash(engine: Engine, portfolio: str, as_of: date) -> str | None:
 def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commit,
                     staged: Path | None) -> str:
     with writing(engine, attach={bulk.STAGE_SCHEMA: staged} if staged else None) as conn:
+        if write.claim_token is not None:
+            _hold_claim(conn, write.import_id, write.claim_token)
+        _lock_snapshot(conn, write.portfolio, write.as_of)
         current = conn.execute(
             select(snapshots)
             .where(snapshots.c.portfolio == write.portfolio, snapshots.c.as_of == write.as_of)
@@ -207,6 +320,8 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
         status = write.status
         if status != "failed" and current is not None and current.content_hash == write.content_hash:
             status = "unchanged"
+        if status not in ("failed", "unchanged") and write.positions.counting_only:
+            raise SnapshotMoved(write.import_id)
         if status not in ("failed", "unchanged"):
             exists = conn.execute(
                 select(portfolios.c.name).where(portfolios.c.name == write.portfolio)).first()
@@ -247,7 +362,8 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
             counts["rows_imported"] = 0  # the snapshot already holds these rows
         conn.execute(update(imports).where(imports.c.id == write.import_id).values(
             status=status, as_of=write.as_of, content_hash=write.content_hash,
-            mapping=dict(write.mapping), mapping_name=write.mapping_name, finished_at=now(),
+            mapping=dict(write.mapping), mapping_name=write.mapping_name,
+            finished_at=db_now(conn),
             error=None if status != "failed" else "every row was rejected", **counts,
         ))
         if before_commit:
@@ -396,9 +512,9 @@ def is_final(status: str) -> bool:
 
 
 def beat(engine: Engine, worker: str, queue: str, pool: str) -> None:
-    """Record that ``worker`` (host:pid) is alive and consuming ``queue``."""
-    stamp = now()
+    """Record that ``worker`` (host:pid) is alive and consuming ``queue`` (store's clock)."""
     with writing(engine) as conn:
+        stamp = db_now(conn)
         done = conn.execute(update(workers).where(workers.c.hostname == worker)
                             .values(heartbeat_at=stamp, queue=queue, pool=pool)).rowcount
         if not done:
@@ -413,30 +529,40 @@ def forget_worker(engine: Engine, worker: str) -> None:
 
 
 def live_workers(engine: Engine, queue: str | None, within: float) -> list[str]:
-    """Workers (on ``queue``, or any) whose last heartbeat is under ``within`` seconds old."""
-    since = now() - timedelta(seconds=within)
-    stmt = select(workers.c.hostname, workers.c.heartbeat_at)
-    if queue is not None:
-        stmt = stmt.where(workers.c.queue == queue)
+    """Workers (on ``queue``, or any) whose last heartbeat is under ``within`` seconds
+    old by the store's clock."""
     with engine.connect() as conn:
-        rows = conn.execute(stmt).all()
-    return [name for name, at in rows if _aware(at) >= since]
+        stmt = select(workers.c.hostname).where(workers.c.heartbeat_at >= db_now(conn, within))
+        if queue is not None:
+            stmt = stmt.where(workers.c.queue == queue)
+        return list(conn.execute(stmt).scalars())
 
 
-def _aware(at: datetime) -> datetime:
-    # SQLite hands back naive datetimes; they were written in UTC.
-    return at if at.tzinfo else at.replace(tzinfo=UTC)
+def _has_heartbeat(engine: Engine, worker: str) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(workers.c.hostname)
+                            .where(workers.c.hostname == worker)).first() is not None
 
 
 def claimer_alive(engine: Engine, claimed_by: str | None, within: float) -> bool:
-    """Whether the process that claimed an import may still be running it."""
+    """Whether the process that claimed an import may still be running it.
+
+    A worker keeps a heartbeat: it is alive while that is fresh, and on this
+    host only while its process exists too (a SIGKILLed worker's heartbeat is
+    still fresh for a few seconds). A stopped or hung worker (SIGSTOP, a VM
+    pause) has a stale heartbeat: it counts as gone, and if it wakes its write
+    fails the claim check. A claimer with no heartbeat (a kernel, a prefork
+    child) is judged by its process on this host.
+    """
     if not claimed_by:
         return False
     host, _, pid = claimed_by.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit():
-        return _pid_alive(int(pid))
-    # Another machine: trust its heartbeat.
-    return claimed_by in live_workers(engine, None, within)
+    local = host == socket.gethostname() and pid.isdigit()
+    if local and not _pid_alive(int(pid)):
+        return False
+    if claimed_by in live_workers(engine, None, within):
+        return True
+    return local and not _has_heartbeat(engine, claimed_by)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -459,11 +585,20 @@ def _pid_alive(pid: int) -> bool:
 
 
 def orphaned_imports(engine: Engine, within: float) -> list[dict[str, Any]]:
-    """Imports left ``running`` or ``queued`` on Celery by a process that is gone."""
+    """Imports left ``running`` on Celery by a process that is gone."""
     with engine.connect() as conn:
         rows = conn.execute(select(imports).where(imports.c.status == "running",
                                                   imports.c.via == "celery")).mappings().all()
     return [dict(r) for r in rows if not claimer_alive(engine, r["claimed_by"], within)]
+
+
+def waiting_imports(engine: Engine, older_than: float) -> list[dict[str, Any]]:
+    """Celery imports ``queued`` for more than ``older_than`` seconds (store's clock)."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(imports).where(
+            imports.c.status == "queued", imports.c.via == "celery",
+            imports.c.created_at < db_now(conn, older_than))).mappings().all()
+    return [dict(r) for r in rows]
 
 
 def release_import(engine: Engine, import_id: str, claimed_by: str | None) -> bool:
@@ -471,5 +606,17 @@ def release_import(engine: Engine, import_id: str, claimed_by: str | None) -> bo
     with writing(engine) as conn:
         return conn.execute(update(imports).where(
             imports.c.id == import_id, imports.c.status == "running",
-            imports.c.claimed_by == claimed_by).values(status="queued", claimed_by=None)
+            imports.c.claimed_by == claimed_by).values(status="queued", claimed_by=None,
+                                                       claim_token=new_token())
         ).rowcount == 1
+
+
+def take_resend(engine: Engine, import_id: str, token: str | None) -> bool:
+    """Win the right to send a ``queued`` import's task again (compare-and-set on
+    its token), so that of several workers recovering at once only one sends it."""
+    with writing(engine) as conn:
+        same = (imports.c.claim_token.is_(None) if token is None
+                else imports.c.claim_token == token)
+        return conn.execute(update(imports).where(
+            imports.c.id == import_id, imports.c.status == "queued", same)
+            .values(claim_token=new_token())).rowcount == 1

@@ -61,6 +61,10 @@ imports = Table(
     Column("warnings", Integer, nullable=False, default=0),
     Column("error", Text),
     Column("claimed_by", String(200)),
+    # The claim's generation: a new token each time the import is claimed (or
+    # its message sent again). A write commits only while its token is current,
+    # so a worker that was paused past recovery cannot write over its successor.
+    Column("claim_token", String(32)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("started_at", DateTime(timezone=True)),
     Column("finished_at", DateTime(timezone=True)),

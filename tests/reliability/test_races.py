@@ -1,0 +1,194 @@
+"""Imports of one snapshot racing each other in real processes: nothing lost, mixed or doubled.
+
+Each import runs ``run_import`` in a process of its own (the way two kernels
+or two workers do). The race is set up with the pipeline's own progress
+callback: it reports ``writing`` once the file is read and checked, just before
+the write transaction, and there the test holds one process with an event or a
+barrier until the other has done what the race needs. Expected rows are the
+files' own rows, written out by the test.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import queue as queue_module
+
+import pytest
+import sqlalchemy as sa
+
+from folio.config import get_settings
+from folio.ingest.pipeline import ImportRequest, run_import
+from folio.store.db import get_engine
+from folio.store.schema import imports, positions, snapshots
+
+from builders import BNP, ORANGE, TOTAL, english_csv
+
+AS_OF = "2024-01-31"
+BOUND_S = 90  # no process of a race may take longer than this
+ROUNDS = 3
+
+FILE_X = [(TOTAL, "Total", 10, 60.0, 600.0, "EUR", AS_OF),
+          (ORANGE, "Orange", 20, 10.0, 200.0, "EUR", AS_OF)]
+FILE_Y = [(BNP, "BNP", 5, 70.0, 350.0, "EUR", AS_OF),
+          (TOTAL, "Total", 1, 60.0, 60.0, "EUR", AS_OF),
+          (ORANGE, "Orange", 3, 10.0, 30.0, "EUR", AS_OF)]
+
+
+def expected(rows: list[tuple]) -> list[tuple]:
+    """(identifier, quantity) of a file's rows, sorted: what its snapshot must hold."""
+    return sorted((r[0], float(r[2])) for r in rows)
+
+
+def held(portfolio: str) -> list[tuple]:
+    with get_engine(get_settings()).connect() as conn:
+        return sorted(tuple(r) for r in conn.execute(
+            sa.select(positions.c.identifier, positions.c.quantity)
+            .where(positions.c.portfolio == portfolio)).all())
+
+
+def racer(path: str, portfolio: str, wait_for, then_set, barrier, out) -> None:
+    """Import ``path``; at the first ``writing`` report, set ``then_set``, wait for
+    ``wait_for`` and meet ``barrier`` (any of them may be None)."""
+    reached = []
+
+    def progress(done, total, stage):
+        if stage == "writing" and not reached:
+            reached.append(True)
+            if then_set is not None:
+                then_set.set()
+            if wait_for is not None and not wait_for.wait(BOUND_S):
+                raise TimeoutError("the other import never got there")
+            if barrier is not None:
+                barrier.wait(BOUND_S)
+
+    try:
+        result = run_import(ImportRequest(path=path, portfolio=portfolio,
+                                          import_id=None, via="local"), progress=progress)
+        out.put(("ok", result.import_id, result.status, result.rows_imported))
+    except Exception as exc:  # reported to the test, which fails with it
+        out.put(("error", type(exc).__name__, str(exc), None))
+
+
+def race(specs: list[dict]) -> list[tuple]:
+    """Run one racer per spec in its own process; return their outcomes in spec order."""
+    context = multiprocessing.get_context("spawn")
+    outs = [context.Queue() for _ in specs]
+    procs = [context.Process(target=racer, kwargs=dict(spec, out=out))
+             for spec, out in zip(specs, outs, strict=True)]
+    for proc in procs:
+        proc.start()
+    return collect(procs, outs)
+
+
+def collect(procs, outs) -> list[tuple]:
+    """Each process's outcome, within the bound; every process ended afterwards."""
+    outcomes = []
+    try:
+        for out in outs:
+            outcomes.append(out.get(timeout=BOUND_S))
+    except queue_module.Empty:
+        pytest.fail(f"a racing import did not finish in time; the others said {outcomes}")
+    finally:
+        for proc in procs:
+            proc.join(10)
+            if proc.is_alive():
+                proc.kill()
+    for outcome in outcomes:
+        assert outcome[0] == "ok", outcome
+    return outcomes
+
+
+def history(portfolio: str) -> list[tuple]:
+    """(import id, status, rows imported) of each import of the snapshot, in commit order."""
+    with get_engine(get_settings()).connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            sa.select(imports.c.id, imports.c.status, imports.c.rows_imported)
+            .where(imports.c.portfolio == portfolio)
+            .order_by(imports.c.finished_at)).all()]
+
+
+def current_import(portfolio: str) -> str:
+    with get_engine(get_settings()).connect() as conn:
+        return conn.execute(sa.select(snapshots.c.import_id)
+                            .where(snapshots.c.portfolio == portfolio)).scalar_one()
+
+
+def test_a_reimport_racing_another_file_never_empties_the_snapshot(tmp_path, store):
+    """Kernel A re-imports the file that is the snapshot; B imports another file
+    and commits between A's check of the store and A's write. A must write its
+    rows (its file is the latest now), not delete B's and insert none."""
+    x = str(english_csv(tmp_path / "x.csv", FILE_X))
+    y = str(english_csv(tmp_path / "y.csv", FILE_Y))
+    context = multiprocessing.get_context("spawn")
+    for round_ in range(ROUNDS):
+        portfolio = f"R{round_}"
+        first = run_import(ImportRequest(path=x, portfolio=portfolio, via="local"))
+        assert first.status == "succeeded" and held(portfolio) == expected(FILE_X)
+        # B starts once A has found its file already in the store; A writes once B committed.
+        outcomes = _sequenced(x, y, portfolio, context.Event(), context.Event())
+        (_, a_id, a_status, a_rows), (_, b_id, b_status, _) = outcomes
+        assert b_status == "succeeded"
+        assert a_status == "succeeded" and a_rows == len(FILE_X), outcomes
+        assert held(portfolio) == expected(FILE_X)  # A's file, whole: it committed last
+        assert current_import(portfolio) == a_id
+        assert history(portfolio) == [(first.import_id, "succeeded", 2), (b_id, "succeeded", 3),
+                                      (a_id, "succeeded", 2)]
+
+
+def _sequenced(x: str, y: str, portfolio: str, a_checked, b_done) -> list[tuple]:
+    """A checks, then B imports and commits, then A writes."""
+    context = multiprocessing.get_context("spawn")
+    out_a, out_b = context.Queue(), context.Queue()
+    proc_a = context.Process(target=racer, kwargs=dict(
+        path=x, portfolio=portfolio, wait_for=b_done, then_set=a_checked, barrier=None,
+        out=out_a))
+    proc_b = context.Process(target=_then_signal, args=(y, portfolio, b_done, out_b))
+    proc_a.start()
+    if not a_checked.wait(BOUND_S):
+        proc_a.kill()
+        pytest.fail("A never reached its write")
+    proc_b.start()
+    return collect([proc_a, proc_b], [out_a, out_b])
+
+
+def _then_signal(path: str, portfolio: str, done, out) -> None:
+    racer(path, portfolio, None, None, None, out)
+    done.set()
+
+
+@pytest.mark.parametrize("same_file", [False, True], ids=["two-files", "same-file"])
+@pytest.mark.parametrize("existing", [False, True], ids=["new-snapshot", "replacing"])
+def test_imports_of_one_snapshot_at_the_same_moment_never_mix_or_double(tmp_path, store,
+                                                                        same_file, existing):
+    """Two imports of one (portfolio, date) meet at a barrier just before their
+    writes, then write at once: the snapshot holds exactly one file's rows, the
+    file of the import that committed last, and both are in the history."""
+    x = str(english_csv(tmp_path / "x.csv", FILE_X))
+    y = str(english_csv(tmp_path / "y.csv", FILE_Y))
+    older = str(english_csv(tmp_path / "old.csv", FILE_X[:1]))
+    files = {x: FILE_X, y: FILE_Y}
+    second = x if same_file else y
+    context = multiprocessing.get_context("spawn")
+    for round_ in range(ROUNDS):
+        portfolio = f"S{round_}"
+        if existing:
+            run_import(ImportRequest(path=older, portfolio=portfolio, via="local"))
+        barrier = context.Barrier(2)
+        outcomes = race([dict(path=x, portfolio=portfolio, wait_for=None, then_set=None,
+                              barrier=barrier),
+                         dict(path=second, portfolio=portfolio, wait_for=None, then_set=None,
+                              barrier=barrier)])
+        statuses = sorted(o[2] for o in outcomes)
+        if same_file:
+            # The first to commit writes the file; the second finds it there.
+            assert statuses == ["succeeded", "unchanged"], outcomes
+        else:
+            assert statuses == ["succeeded", "succeeded"], outcomes
+        raced = history(portfolio)[-2:]
+        assert {r[0] for r in raced} == {o[1] for o in outcomes}
+        last_id = raced[-1][0]
+        last_path = next(p for (_, i, _, _), p in zip(outcomes, [x, second], strict=True)
+                         if i == last_id)
+        winner = raced[-1] if not same_file else next(r for r in raced if r[1] == "succeeded")
+        assert current_import(portfolio) == winner[0]
+        assert held(portfolio) == expected(files[last_path])  # one file's rows, once
