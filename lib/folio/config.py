@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from folio.errors import ConfigError
 
@@ -42,6 +42,12 @@ class Settings:
     import_roots
         Folders a worker may read files from (``FOLIO_IMPORT_ROOTS``, separated by
         ``os.pathsep``); default ``home/uploads`` and the project's ``data/``.
+    output_roots
+        Folders a worker may write files a task names, such as a dry run's
+        ``missing_csv`` (``FOLIO_OUTPUT_ROOTS``, separated by ``os.pathsep``);
+        default ``home/exports`` alone. Not the import roots: a worker must not
+        write where it reads (uploads) nor into the project's samples. An
+        import run in the user's own process writes wherever the user asks.
     max_file_mb
         Files larger than this are refused before reading (``FOLIO_MAX_FILE_MB``).
     auto_timeout
@@ -64,6 +70,7 @@ class Settings:
     result_backend: str
     execution: str = "auto"
     import_roots: tuple[Path, ...] = ()
+    output_roots: tuple[Path, ...] = ()
     max_file_mb: float = 1536.0
     auto_timeout: float = 1.0
     queue_timeout: float = 10.0
@@ -91,6 +98,16 @@ class Settings:
             "queue": self.queue,
         }
 
+    def __repr__(self) -> str:
+        # The dataclass repr would show every URL whole, password and all.
+        shown = (f"{f.name}={mask_url(getattr(self, f.name))!r}" if f.name in _URL_FIELDS
+                 else f"{f.name}={getattr(self, f.name)!r}" for f in fields(self))
+        return f"Settings({', '.join(shown)})"
+
+    def redact(self, text: str) -> str:
+        """``text`` with every password masked: see ``redact``, for these settings' URLs."""
+        return redact(text, *(getattr(self, name) for name in _URL_FIELDS))
+
 
 _ENV = {
     "home": "FOLIO_HOME",
@@ -99,6 +116,7 @@ _ENV = {
     "result_backend": "FOLIO_RESULT_BACKEND",
     "execution": "FOLIO_EXECUTION",
     "import_roots": "FOLIO_IMPORT_ROOTS",
+    "output_roots": "FOLIO_OUTPUT_ROOTS",
     "max_file_mb": "FOLIO_MAX_FILE_MB",
     "auto_timeout": "FOLIO_AUTO_TIMEOUT",
     "queue_timeout": "FOLIO_QUEUE_TIMEOUT",
@@ -122,7 +140,7 @@ def _coerce(name: str, value: Any) -> Any:
     try:
         if name == "home":
             return Path(value).expanduser().resolve()
-        if name == "import_roots":
+        if name in ("import_roots", "output_roots"):
             if isinstance(value, str):
                 value = [p for p in value.split(os.pathsep) if p]
             return tuple(Path(p).expanduser().resolve() for p in value)
@@ -185,6 +203,7 @@ def get_settings(**arguments: Any) -> Settings:
         if PROJECT_DATA.is_dir():
             roots.append(PROJECT_DATA)
         values["import_roots"] = tuple(roots)
+    values.setdefault("output_roots", (home / "exports",))
     return Settings(**values)
 
 
@@ -226,9 +245,116 @@ def with_settings(settings: Settings, **changes: Any) -> Settings:
     return replace(settings, **{k: _coerce(k, v) for k, v in changes.items()})
 
 
-_PASSWORD = re.compile(r"(?P<scheme>[a-zA-Z0-9+.\-]+://)(?P<user>[^:/@]*):(?P<pw>[^@]*)@")
+_URL_FIELDS = ("database_url", "broker_url", "result_backend")
+MASK = "***"
 
 
-def mask_url(url: str) -> str:
-    """``redis://user:secret@host`` -> ``redis://user:***@host``; other text unchanged."""
-    return _PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:***@", str(url))
+def _url_scheme(text: str) -> str | None:
+    """The scheme if ``text`` starts as a URL with an authority (``scheme://``), else None."""
+    try:
+        scheme = urlsplit(text).scheme
+    except ValueError:  # urllib refuses some malformed hosts ("[" unclosed): judge by hand
+        scheme = text.partition(":")[0].lower()
+    head = text[:len(scheme)]
+    if (scheme and head.lower() == scheme and text[len(scheme):].startswith("://")
+            and head[0].isalpha() and all(c.isalnum() or c in "+-." for c in head)):
+        return head
+    return None
+
+
+def _password_span(url: str) -> tuple[int, int] | None:
+    """Where the password of a ``scheme://`` URL lies (start, end), or None if it has none.
+
+    A password with an unencoded ``@``, ``/``, ``#`` or ``?`` is read differently
+    by every parser: SQLAlchemy's ``make_url`` ends it at the first ``@``,
+    urllib ends the whole authority at the first ``/``, ``?`` or ``#``, and
+    kombu and redis-py follow urllib. Any of them starts the password after the
+    first ``:`` of the user info (no parser lets a user name hold ``:``) and
+    ends it at some ``@``; so the span from that ``:`` to the URL's last ``@``
+    holds every reading. Masking it may hide more than the password (an ``@``
+    in a query string), never less.
+    """
+    scheme = _url_scheme(url)
+    if scheme is None:
+        return None
+    start = len(scheme) + 3
+    at = url.rfind("@", start)
+    if at < 0:
+        return None  # no user info, so no password
+    user, colon, _ = url[start:at].partition(":")
+    if not colon or "/" in user:
+        # No ":" before the last "@": a user name alone. A "/" before the ":":
+        # the authority ended there for every parser, so what follows is a path.
+        return None
+    begin = start + len(user) + 1
+    return begin, at
+
+
+def _password(url: str) -> str | None:
+    span = _password_span(str(url))
+    return None if span is None else str(url)[span[0]:span[1]]
+
+
+def mask_url(text: str) -> str:
+    """Passwords masked: ``redis://user:secret@host`` -> ``redis://user:***@host``.
+
+    ``text`` is a URL (masked whole, even if its password holds spaces), or a
+    message that may name URLs among its words (each word that holds a URL is
+    masked). Text without a URL is returned unchanged. See ``Settings.redact``
+    for messages that may quote a known password outside a URL.
+    """
+    text = str(text)
+    if _url_scheme(text) is not None:
+        return _mask_one(text)
+    if "://" not in text:
+        return text
+    words = text.split(" ")
+    for index, word in enumerate(words):
+        marker = word.find("://")
+        if marker < 0:
+            continue
+        start = marker  # back from "://" over the scheme's characters
+        while start > 0 and (word[start - 1].isalnum() or word[start - 1] in "+-."):
+            start -= 1
+        words[index] = word[:start] + _mask_one(word[start:])
+    return " ".join(words)
+
+
+def _mask_one(url: str) -> str:
+    span = _password_span(url)
+    if span is None:
+        return url
+    return url[:span[0]] + MASK + url[span[1]:]
+
+
+# A library that misreads a URL (an unencoded "@" in the password) prints part
+# of the password as a host, port or path: "failed to resolve host 'Qx7@db'".
+_RESERVED = "@:/#?[] "
+MIN_PIECE = 3  # shorter pieces of a password cannot be told from ordinary text
+
+
+def redact(text: str, *urls: str) -> str:
+    """``text`` (a library's error message, say) with the passwords of ``urls`` masked.
+
+    Every URL in ``text`` is masked (``mask_url``); then each of these URLs'
+    passwords is masked wherever it appears, whole, percent-decoded, or as a
+    piece between the characters that end a host, port or path (pieces of at
+    least ``MIN_PIECE`` characters), since a library that misread the URL may
+    quote just such a piece.
+    """
+    text = mask_url(text)
+    secrets: set[str] = set()
+    for url in urls:
+        password = _password(str(url))
+        if not password:
+            continue
+        for whole in (password, unquote(password)):
+            secrets.add(whole)
+            pieces = [whole]
+            for mark in _RESERVED:
+                pieces = [part for piece in pieces for part in piece.split(mark)]
+            secrets.update(p for p in pieces if len(p) >= MIN_PIECE)
+    for secret in sorted(secrets, key=len, reverse=True):  # the longest first
+        text = text.replace(secret, MASK)
+    return text
+
