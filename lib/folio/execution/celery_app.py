@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
+import sys
 import threading
 import time
 import traceback
@@ -23,16 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from celery import Celery, signals
+from celery.exceptions import Ignore
 from celery.result import AsyncResult
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from folio import errors
 from folio.config import Settings, get_settings
-from folio.errors import ExecutionError, FolioError
+from folio.errors import ClaimLost, ExecutionError, FolioError
 from folio.execution import sqlite_transport
 from folio.execution.jobs import Snapshot
-from folio.execution.staging import check_allowed
+from folio.execution.staging import opened_request
 from folio.ingest.pipeline import ImportRequest, result_from_store, run_import
 from folio.result import ImportResult
 from folio.store import queries
@@ -196,10 +198,18 @@ def import_task(self, request_json: dict[str, Any]) -> dict[str, Any]:
     defer_checkpoints()  # until the result is stored: see _after_task
     progress = _ProgressSender(self, self.request.id, request.import_id)
     try:
-        check_allowed(request.path, settings)
-        # Always allowed to take over an import whose claimer has died: that is
-        # how a redelivered or recovered task finishes the job exactly once.
-        result = run_import(request, progress=progress, settings=settings, redelivered=True)
+        # The task's files are opened once and checked as opened; the import
+        # reads (and a dry run writes) those very files, whatever a name leads to now.
+        with opened_request(request, settings) as checked:
+            # Always allowed to take over an import whose claimer has died: that is
+            # how a redelivered or recovered task finishes the job exactly once.
+            result = run_import(checked, progress=progress, settings=settings, redelivered=True)
+    except ClaimLost as exc:
+        # Another delivery of this task owns the import now (this worker was
+        # stopped past recovery, or the message came twice): that one writes the
+        # record and the task's state. This one wrote nothing and says so.
+        print(f"folio worker: {exc.message}", file=sys.stderr, flush=True)
+        raise Ignore() from None
     except FolioError as exc:
         raise _failed(settings, request, exc) from None
     except DBAPIError as exc:  # the store, before the pipeline could say so

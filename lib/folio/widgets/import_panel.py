@@ -23,6 +23,7 @@ import pandas as pd
 
 from folio.config import PROJECT_DATA, Settings, get_settings
 from folio.errors import ConfigError, FileTooLarge, FolioError
+from folio.execution import uploads
 from folio.execution.jobs import ImportJob
 from folio.execution.submit import submit_import
 from folio.result import safe_csv
@@ -38,6 +39,13 @@ def save_upload(name: str, content: bytes, settings: Settings | None = None) -> 
     The name keeps only letters, digits, ``.``, ``_`` and ``-`` (no folders, no
     ``..``) and is prefixed with the content's hash: two different files with
     the same name never collide, and the same file saved twice is one file.
+
+    Raises
+    ------
+    FileTooLarge
+        Over ``FOLIO_MAX_FILE_MB``.
+    StoreError
+        The file cannot be written (disk full, uploads not a writable folder).
     """
     settings = settings or get_settings()
     if len(content) > settings.max_file_bytes:
@@ -45,14 +53,10 @@ def save_upload(name: str, content: bytes, settings: Settings | None = None) -> 
                            f"{settings.max_file_bytes:,} (FOLIO_MAX_FILE_MB)", file=name,
                            size=len(content), limit=settings.max_file_bytes)
     base = _SAFE.sub("_", Path(str(name).replace("\\", "/")).name).strip("._") or "upload"
-    digest = hashlib.sha256(content).hexdigest()[:16]
-    target = settings.uploads / f"{digest}-{base[-120:]}"
-    if not target.exists():
-        settings.uploads.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(target.name + ".part")
-        partial.write_bytes(content)
-        partial.replace(target)
-    return target
+    digest = hashlib.sha256(content).hexdigest()
+    target = settings.uploads / f"{digest[:16]}-{base[-120:]}"
+    # A file already under that name is trusted only if it holds these bytes.
+    return uploads.put(target, digest, lambda out: out.write(content), file=base)
 
 
 def sample_files() -> list[str]:
