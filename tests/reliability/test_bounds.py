@@ -129,6 +129,24 @@ def test_report_on_dates_already_in_the_store_does_not_crash(tmp_path, store):
     assert "1677-09-22 to 2262-04-11" in done.stderr
 
 
+def test_report_with_a_reference_maturity_pandas_cannot_hold_does_not_crash(tmp_path, store):
+    """A reference file's "perpetual" 9999-12-31: the instrument's maturity is unknown."""
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    (reference / "instruments.csv").write_text(
+        f"identifier,name,asset_class,maturity_date\n{TOTAL},Total 2999,Bond,9999-12-31\n",
+        encoding="utf-8")
+    folio.load_reference(reference)
+    folio.import_file(english_csv(tmp_path / "h.csv", [(TOTAL, "T", 10, 60, 600, "EUR", AS_OF)]),
+                      "P")
+    done = folio_cli("report", "P", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["valuation"]["value"] == 600
+    assert [(b["bucket"], b["value"]) for b in report["exposures"]["maturity"]] == [
+        ("unclassified", 600)]
+
+
 AMOUNTS_HEADER = "ISIN,Quantity,Price,Market Value,Accrued Interest,Currency,As Of Date"
 
 
