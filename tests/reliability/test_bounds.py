@@ -45,6 +45,17 @@ def folio_cli(*args: str) -> subprocess.CompletedProcess:
                           text=True, timeout=120, check=False)
 
 
+def report_json(portfolio: str = "P") -> dict:
+    """``folio report PORTFOLIO --json``, run for real; it must succeed."""
+    done = folio_cli("report", portfolio, "--json")
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def maturity_buckets(report: dict) -> list[tuple]:
+    return [(b["bucket"], b["value"]) for b in report["exposures"]["maturity"]]
+
+
 def test_text_wider_than_the_store_rejects_its_row_naming_row_column_value(tmp_path, store):
     wide = "A" * 65  # positions.identifier is VARCHAR(64)
     fits = "É" * 64  # 64 characters (128 bytes): the width counts characters
@@ -87,9 +98,7 @@ def test_dates_pandas_cannot_hold_reject_their_rows_and_report_still_runs(tmp_pa
                                  (3, "Maturity", "out_of_range", "1677-09-21"),
                                  (6, "As Of Date", "out_of_range", "0001-01-01")}
     assert kept() == [(4, BNP), (5, "FR0000120073")]
-    done = folio_cli("report", "P", "--json")
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["valuation"]["value"] == 50 + 200
+    assert report_json()["valuation"]["value"] == 50 + 200
 
 
 @pytest.mark.parametrize("as_of", ["0001-01-01", "9999-12-31"])
@@ -116,13 +125,10 @@ def test_report_on_dates_already_in_the_store_does_not_crash(tmp_path, store):
         for table in (positions, snapshots, imports):
             conn.execute(sa.update(table).where(table.c.portfolio == "Q")
                          .values(as_of=date(1, 1, 1)))
-    done = folio_cli("report", "P", "--json")
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = report_json()
     assert report["valuation"]["value"] == 600
     # A maturity no date arithmetic can use is unknown, not a crash.
-    assert [(b["bucket"], b["value"]) for b in report["exposures"]["maturity"]] == [
-        ("unclassified", 600)]
+    assert maturity_buckets(report) == [("unclassified", 600)]
     done = folio_cli("report", "Q")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith("folio: ") and done.stderr.count("\n") == 1
@@ -139,12 +145,9 @@ def test_report_with_a_reference_maturity_pandas_cannot_hold_does_not_crash(tmp_
     folio.load_reference(reference)
     folio.import_file(english_csv(tmp_path / "h.csv", [(TOTAL, "T", 10, 60, 600, "EUR", AS_OF)]),
                       "P")
-    done = folio_cli("report", "P", "--json")
-    assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
+    report = report_json()
     assert report["valuation"]["value"] == 600
-    assert [(b["bucket"], b["value"]) for b in report["exposures"]["maturity"]] == [
-        ("unclassified", 600)]
+    assert maturity_buckets(report) == [("unclassified", 600)]
 
 
 AMOUNTS_HEADER = "ISIN,Quantity,Price,Market Value,Accrued Interest,Currency,As Of Date"
@@ -172,7 +175,5 @@ def test_amounts_beyond_1e15_reject_their_rows_and_leave_the_valuation_finite(tm
     assert messages[2] == "Quantity is beyond ±1e+15: 1e308"
     assert messages[6] == "Quantity x Price = 1e+18, beyond 1e+17"
     assert kept() == [(7, "FR0000121014"), (8, "FR0000121972")]
-    done = folio_cli("report", "P", "--json")
-    assert done.returncode == 0, done.stderr
-    valuation = json.loads(done.stdout)["valuation"]
+    valuation = report_json()["valuation"]
     assert valuation["value"] == 1e15 * 10 + 100 and valuation["accrued"] == 1e15
