@@ -31,6 +31,10 @@ from folio.store.db import get_engine
 HEARTBEAT_S = 1.0
 # A heartbeat older than this means the worker is gone (or stuck behind a lock).
 FRESH_S = 6.0
+# How often a live worker looks for imports a broker or a worker lost, and how
+# long an import may wait ``queued`` before its message is looked for.
+RECOVER_EVERY_S = 10.0
+QUEUED_GRACE_S = 10.0
 
 
 def choose_pool(requested: str | None = None, concurrency: int | None = None,
@@ -68,11 +72,17 @@ class Heartbeat(threading.Thread):
 
     def run(self) -> None:
         engine = get_engine(self.settings)
+        recovered = time.monotonic()
         while not self.stopped.is_set():
             try:
                 queries.beat(engine, worker_id(), self.settings.queue, self.pool)
             except Exception as exc:  # a busy store must not kill the worker
                 print(f"folio worker: heartbeat failed: {exc}", file=sys.stderr, flush=True)
+            if time.monotonic() - recovered >= RECOVER_EVERY_S:
+                # Not only at start: a broker that restarts empty (Redis keeping
+                # nothing on disk) loses queued messages while workers live on.
+                recovered = time.monotonic()
+                _report_recovery(self.settings)
             if self.parent_pid and os.name != "nt" and os.getppid() != self.parent_pid:
                 print("folio worker: parent process gone; stopping", flush=True)
                 os.kill(os.getpid(), signal.SIGTERM)
@@ -87,13 +97,33 @@ class Heartbeat(threading.Thread):
             pass
 
 
+def _report_recovery(settings: Settings) -> list[str]:
+    try:
+        resent = recover(settings)
+    except Exception as exc:  # a store or broker away now is tried again next time
+        print(f"folio worker: recovery failed: {exc}", file=sys.stderr, flush=True)
+        return []
+    if resent:
+        print(f"folio worker: resubmitted {len(resent)} interrupted import(s): "
+              f"{', '.join(resent)}", flush=True)
+    return resent
+
+
 def recover(settings: Settings) -> list[str]:
-    """Send again every Celery import left running by a process that died.
+    """Send again every Celery import a dead worker or an emptied broker left behind.
+
+    - ``running`` imports whose worker is gone (its process, or its heartbeat on
+      the store's clock) are put back to ``queued`` (compare-and-set) and sent
+      again unless their message can be given back;
+    - ``queued`` imports whose message the broker no longer holds (a Redis
+      restarted without persistence) are sent again, by the one worker that
+      wins the record's token.
 
     The embedded transport forgets a message once delivered, and Redis gives an
     unacknowledged one back only after its visibility timeout, so the store, not
     the broker, is where an interrupted import is found. The claim in
-    ``run_import`` makes sure it still runs exactly once.
+    ``run_import`` makes sure it still runs exactly once, and the claim token
+    that a stopped worker which wakes up cannot write over its successor.
     """
     from folio.execution.celery_app import send
     from folio.ingest.pipeline import ImportRequest
@@ -119,7 +149,82 @@ def recover(settings: Settings) -> list[str]:
     for import_id, request in released.items():
         if import_id not in restored:  # its message is gone: send it again
             send(ImportRequest(**dict(request, import_id=import_id)), settings)
-    return sorted(set(released) | set(restored))
+    lost = resend_lost(settings, skip=set(released) | set(restored))
+    return sorted(set(released) | set(restored) | set(lost))
+
+
+def resend_lost(settings: Settings, skip: set[str] = frozenset()) -> list[str]:
+    """Send again the ``queued`` imports whose message the broker no longer holds."""
+    from folio.execution.celery_app import send
+    from folio.ingest.pipeline import ImportRequest
+
+    engine = get_engine(settings)
+    waiting = [r for r in queries.waiting_imports(engine, QUEUED_GRACE_S)
+               if r["id"] not in skip and r.get("request")]
+    if not waiting:
+        return []
+    held = broker_task_ids(settings)
+    if held is None:  # a broker whose queue cannot be read without taking from it
+        return []
+    resent = []
+    for record in waiting:
+        task_id = record.get("task_id") or record["id"]
+        if task_id in held:
+            continue
+        if queries.take_resend(engine, record["id"], record.get("claim_token")):
+            send(ImportRequest(**dict(record["request"], import_id=record["id"])), settings)
+            resent.append(record["id"])
+    return resent
+
+
+def broker_task_ids(settings: Settings) -> set[str] | None:
+    """The task ids of every message the broker holds for this queue, delivered or
+    not; None where that cannot be known (RabbitMQ: its queues are durable and its
+    messages persistent, so a restart does not lose them)."""
+    import json
+
+    url = settings.broker_url
+    payloads: list = []
+    if url.startswith(("sqla+", "sqlalchemy+")):
+        from sqlalchemy import create_engine, text
+
+        broker = create_engine(url.split("+", 1)[1], connect_args={"timeout": 30})
+        try:
+            with broker.connect() as conn:
+                tables = {r[0] for r in conn.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE type='table'")}
+                if {"kombu_message", "kombu_queue"} <= tables:
+                    payloads = conn.execute(text(
+                        "SELECT m.payload FROM kombu_message m JOIN kombu_queue q "
+                        "ON m.queue_id = q.id WHERE q.name = :queue"),
+                        {"queue": settings.queue}).scalars().all()
+        finally:
+            broker.dispose()
+    elif url.startswith(("redis://", "rediss://")):
+        from kombu import Connection
+
+        with Connection(url, connect_timeout=5) as conn:
+            channel = conn.default_channel
+            client = channel.client
+            # kombu keeps one list per priority step, named after the queue.
+            for key in client.scan_iter(match=f"{settings.queue}*"):
+                if client.type(key) in (b"list", "list"):
+                    payloads.extend(client.lrange(key, 0, -1))
+            for raw in client.hvals(channel.unacked_key):
+                try:
+                    payloads.append(json.loads(raw)[0])
+                except (ValueError, IndexError, TypeError):
+                    continue
+    else:
+        return None
+    held = set()
+    for payload in payloads:
+        try:
+            message = payload if isinstance(payload, dict) else json.loads(payload)
+            held.add(message["headers"]["id"])
+        except (ValueError, KeyError, TypeError):
+            continue  # not a task message of ours
+    return held
 
 
 def restore_redis(settings: Settings) -> list[str]:
@@ -225,10 +330,7 @@ def run_worker(pool: str | None = None, concurrency: int | None = None,
 
     def ready(**_):
         heartbeat.start()
-        resent = recover(settings)
-        if resent:
-            print(f"folio worker: resubmitted {len(resent)} interrupted import(s): "
-                  f"{', '.join(resent)}", flush=True)
+        _report_recovery(settings)
         print(f"folio worker ready: consuming queue {settings.queue!r}", flush=True)
 
     def shutdown(**_):

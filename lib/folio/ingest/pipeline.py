@@ -284,9 +284,11 @@ def run_import(
         record = queries.get_import(engine, import_id)
         if queries.is_final(record["status"]):
             return result_from_store(import_id, settings)  # delivered twice: same answer
-        raise ExecutionError(
+        # Another delivery of this import's task holds the claim: this one must
+        # leave the import, and its task's state, to that one.
+        raise ClaimLost(
             f"import {import_id} is already being run by {record['claimed_by']}",
-            import_id=import_id, claimed_by=record["claimed_by"])
+            import_id=import_id, status=record["status"], claimed_by=record["claimed_by"])
     skip_current = True
     try:
         while True:

@@ -1,0 +1,125 @@
+"""Workers and brokers that lose an import: it still runs, exactly once.
+
+- a worker paused (SIGSTOP) past the recovery window while a new worker takes
+  its import over: the import commits once, and the paused worker, woken, rolls
+  back and says it lost its claim;
+- a Redis that restarts empty (no persistence) while imports wait in its queue:
+  a live worker sends them again and each runs once.
+
+Real worker processes, a real redis-server of the test's own, real signals.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+
+import pytest
+import sqlalchemy as sa
+
+import folio
+from folio.config import get_settings
+from folio.execution.worker import FRESH_S, start_worker
+from folio.store.db import get_engine
+from folio.store.schema import imports, positions
+
+from builders import big_english_csv
+from faults import PrivateRedis
+from services import service_url
+
+AS_OF = "2024-01-31"
+
+
+def wait_for(predicate, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what} did not happen in {seconds:g} s")
+        time.sleep(0.02)
+
+
+def records(portfolio: str) -> list[tuple]:
+    with get_engine(get_settings()).connect() as conn:
+        return [tuple(r) for r in conn.execute(
+            sa.select(imports.c.status, imports.c.rows_imported)
+            .where(imports.c.portfolio == portfolio)).all()]
+
+
+def stored(portfolio: str) -> int:
+    with get_engine(get_settings()).connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(positions)
+                            .where(positions.c.portfolio == portfolio)).scalar()
+
+
+@pytest.mark.parametrize("stack", ["embedded", "redis-postgresql"])
+def test_a_paused_worker_cannot_write_over_the_worker_that_took_its_import(
+        tmp_path, monkeypatch, request, stack):
+    monkeypatch.setenv("FOLIO_QUEUE", f"pause-{uuid.uuid4().hex[:8]}")
+    if stack == "redis-postgresql":
+        url = service_url("redis").rstrip("/") + "/0"
+        monkeypatch.setenv("FOLIO_BROKER_URL", url)
+        monkeypatch.setenv("FOLIO_RESULT_BACKEND", url)
+        monkeypatch.setenv("FOLIO_DATABASE_URL", request.getfixturevalue("postgres_url"))
+    rows = 300_000
+    path = big_english_csv(tmp_path / "big.csv", rows, lots=False)
+    first = start_worker()
+    second = None
+    try:
+        job = folio.submit_import(path, "PAUSED", as_of=AS_OF, via="celery")
+        # Stop it as soon as it has claimed the import: long before its write.
+        wait_for(lambda: records("PAUSED") == [("running", 0)], 60, "the claim")
+        os.kill(first.pid, signal.SIGSTOP)
+        time.sleep(FRESH_S + 1.5)  # its heartbeat is stale now: it counts as gone
+        second = start_worker()  # recovers the import at start
+        result = job.result(timeout=180)
+        assert result.status == "succeeded" and result.rows_imported == rows
+        assert records("PAUSED") == [("succeeded", rows)] and stored("PAUSED") == rows
+
+        os.kill(first.pid, signal.SIGCONT)  # it wakes up mid-import and carries on
+        wait_for(lambda: "lost its claim" in first.log_tail(400)
+                 or "already being run" in first.log_tail(400), 120,
+                 "the woken worker's word that it lost the import")
+        # Its write rolled back: the store holds the import once, as the successor wrote it.
+        assert records("PAUSED") == [("succeeded", rows)] and stored("PAUSED") == rows
+    finally:
+        try:
+            os.kill(first.pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+        first.stop()
+        if second is not None:
+            second.stop()
+
+
+def test_imports_queued_in_a_redis_that_restarts_empty_still_run_once(tmp_path, monkeypatch):
+    service_url("redis")  # CI sets FOLIO_TEST_REDIS_URL: Redis is there to test with
+    server = PrivateRedis(tmp_path)
+    monkeypatch.setenv("FOLIO_BROKER_URL", server.url)
+    monkeypatch.setenv("FOLIO_RESULT_BACKEND", server.url)
+    monkeypatch.setenv("FOLIO_QUEUE", f"empty-{uuid.uuid4().hex[:8]}")
+    folio.reset_configuration()
+    busy_rows, small_rows = 400_000, [11, 12, 13, 14]
+    busy = big_english_csv(tmp_path / "busy.csv", busy_rows, lots=False)
+    smalls = [big_english_csv(tmp_path / f"s{n}.csv", n, lots=False) for n in small_rows]
+    worker = start_worker()
+    try:
+        first = folio.submit_import(busy, "BUSY", as_of=AS_OF, via="celery")
+        wait_for(lambda: records("BUSY") == [("running", 0)], 60, "the busy import's claim")
+        # The solo worker is busy: these wait in Redis's queue.
+        jobs = [folio.submit_import(p, f"Q{n}", as_of=AS_OF, via="celery")
+                for p, n in zip(smalls, small_rows, strict=True)]
+        assert all(records(f"Q{n}") == [("queued", 0)] for n in small_rows)
+        server.kill()
+        server.start()  # empty: the queued messages are gone
+        results = [job.result(timeout=180) for job in jobs]
+        assert first.result(timeout=180).status == "succeeded"
+    finally:
+        worker.stop()
+        server.kill()
+    assert [r.status for r in results] == ["succeeded"] * len(small_rows)
+    for n in small_rows:
+        assert records(f"Q{n}") == [("succeeded", n)] and stored(f"Q{n}") == n
+    assert stored("BUSY") == busy_rows
+    assert "resubmitted" in worker.log_tail(400)
