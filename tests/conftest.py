@@ -74,6 +74,34 @@ def store(request, home, monkeypatch):
     return request.param
 
 
+@pytest.fixture(params=["embedded+sqlite", "redis+postgresql"])
+def celery_stack(request, monkeypatch):
+    """A Celery stack with a queue of the test's own: the embedded broker and store,
+    and Redis with PostgreSQL (what a team deploys). Returns its name."""
+    monkeypatch.setenv("FOLIO_QUEUE", f"{request.node.name[:20]}-{uuid.uuid4().hex[:8]}")
+    if request.param == "redis+postgresql":
+        url = service_url("redis").rstrip("/") + "/0"
+        monkeypatch.setenv("FOLIO_BROKER_URL", url)
+        monkeypatch.setenv("FOLIO_RESULT_BACKEND", url)
+        monkeypatch.setenv("FOLIO_DATABASE_URL", request.getfixturevalue("postgres_url"))
+    return request.param
+
+
+@pytest.fixture
+def private_redis(tmp_path, monkeypatch):
+    """A redis-server of the test's own (``faults.PrivateRedis``) as broker and backend."""
+    from faults import PrivateRedis
+
+    service_url("redis")  # CI sets FOLIO_TEST_REDIS_URL: Redis is there to test with
+    server = PrivateRedis(tmp_path)
+    monkeypatch.setenv("FOLIO_BROKER_URL", server.url)
+    monkeypatch.setenv("FOLIO_RESULT_BACKEND", server.url)
+    monkeypatch.setenv("FOLIO_QUEUE", f"private-{uuid.uuid4().hex[:8]}")
+    folio.reset_configuration()
+    yield server
+    server.kill()
+
+
 @pytest.fixture
 def samples(tmp_path):
     """A private copy of data/ (tests may not change the checked-in samples)."""

@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from datetime import date, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from folio.config import get_settings
@@ -19,7 +17,6 @@ from folio.store.db import get_engine
 from folio.store.schema import imports, positions, snapshots
 
 from builders import big_english_csv
-from services import service_url
 
 KERNELS, EACH, WORKERS, PORTFOLIOS = 4, 50, 2, 8
 
@@ -38,14 +35,7 @@ print(json.dumps(out))
 """
 
 
-@pytest.mark.parametrize("stack", ["embedded+sqlite", "redis+postgresql"])
-def test_four_kernels_fifty_imports_each_two_workers(tmp_path, monkeypatch, request, stack):
-    monkeypatch.setenv("FOLIO_QUEUE", f"load-{uuid.uuid4().hex[:8]}")
-    if stack == "redis+postgresql":
-        url = service_url("redis").rstrip("/") + "/0"
-        monkeypatch.setenv("FOLIO_BROKER_URL", url)
-        monkeypatch.setenv("FOLIO_RESULT_BACKEND", url)
-        monkeypatch.setenv("FOLIO_DATABASE_URL", request.getfixturevalue("postgres_url"))
+def test_four_kernels_fifty_imports_each_two_workers(tmp_path, celery_stack):
     # Every kernel writes to the same few portfolios, each import its own date.
     plan, expected = [], {}
     for k in range(KERNELS):

@@ -9,7 +9,6 @@ started again, which loses every message and result as a crash does.
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 import sqlalchemy as sa
@@ -22,8 +21,7 @@ from folio.store.db import get_engine
 
 from builders import big_english_csv
 from contract import store_state
-from faults import PrivateRedis, TcpProxy
-from services import service_url
+from faults import TcpProxy
 
 AS_OF = "2024-01-31"
 
@@ -96,20 +94,8 @@ def test_disk_full_fails_cleanly_and_the_store_keeps_its_contents(tmp_path):
     assert retry.status == "succeeded" and retry.rows_imported == 20_000
 
 
-@pytest.fixture
-def private_redis(tmp_path, monkeypatch):
-    service_url("redis")  # CI sets FOLIO_TEST_REDIS_URL: Redis is there to test with
-    server = PrivateRedis(tmp_path)
-    monkeypatch.setenv("FOLIO_BROKER_URL", server.url)
-    monkeypatch.setenv("FOLIO_RESULT_BACKEND", server.url)
-    monkeypatch.setenv("FOLIO_QUEUE", f"outage-{uuid.uuid4().hex[:8]}")
+def test_redis_restarted_mid_import(tmp_path, private_redis, monkeypatch):
     monkeypatch.setenv("FOLIO_AUTO_TIMEOUT", "2")
-    folio.reset_configuration()
-    yield server
-    server.kill()
-
-
-def test_redis_restarted_mid_import(tmp_path, private_redis):
     rows = 400_000
     path = big_english_csv(tmp_path / "big.csv", rows, lots=False)
     small = big_english_csv(tmp_path / "small.csv", 50, lots=False)

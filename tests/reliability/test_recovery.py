@@ -14,20 +14,18 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 
 import pytest
 import sqlalchemy as sa
 
 import folio
 from folio.config import get_settings
-from folio.execution.worker import FRESH_S, start_worker
+from folio.execution.recovery import FRESH_S
+from folio.execution.worker import start_worker
 from folio.store.db import get_engine
 from folio.store.schema import imports, positions
 
 from builders import big_english_csv
-from faults import PrivateRedis
-from services import service_url
 
 AS_OF = "2024-01-31"
 
@@ -53,15 +51,8 @@ def stored(portfolio: str) -> int:
                             .where(positions.c.portfolio == portfolio)).scalar()
 
 
-@pytest.mark.parametrize("stack", ["embedded", "redis-postgresql"])
 def test_a_paused_worker_cannot_write_over_the_worker_that_took_its_import(
-        tmp_path, monkeypatch, request, stack):
-    monkeypatch.setenv("FOLIO_QUEUE", f"pause-{uuid.uuid4().hex[:8]}")
-    if stack == "redis-postgresql":
-        url = service_url("redis").rstrip("/") + "/0"
-        monkeypatch.setenv("FOLIO_BROKER_URL", url)
-        monkeypatch.setenv("FOLIO_RESULT_BACKEND", url)
-        monkeypatch.setenv("FOLIO_DATABASE_URL", request.getfixturevalue("postgres_url"))
+        tmp_path, celery_stack):
     rows = 300_000
     path = big_english_csv(tmp_path / "big.csv", rows, lots=False)
     first = start_worker()
@@ -93,13 +84,9 @@ def test_a_paused_worker_cannot_write_over_the_worker_that_took_its_import(
             second.stop()
 
 
-def test_imports_queued_in_a_redis_that_restarts_empty_still_run_once(tmp_path, monkeypatch):
-    service_url("redis")  # CI sets FOLIO_TEST_REDIS_URL: Redis is there to test with
-    server = PrivateRedis(tmp_path)
-    monkeypatch.setenv("FOLIO_BROKER_URL", server.url)
-    monkeypatch.setenv("FOLIO_RESULT_BACKEND", server.url)
-    monkeypatch.setenv("FOLIO_QUEUE", f"empty-{uuid.uuid4().hex[:8]}")
-    folio.reset_configuration()
+def test_imports_queued_in_a_redis_that_restarts_empty_still_run_once(tmp_path,
+                                                                      private_redis):
+    server = private_redis
     busy_rows, small_rows = 400_000, [11, 12, 13, 14]
     busy = big_english_csv(tmp_path / "busy.csv", busy_rows, lots=False)
     smalls = [big_english_csv(tmp_path / f"s{n}.csv", n, lots=False) for n in small_rows]
@@ -117,7 +104,6 @@ def test_imports_queued_in_a_redis_that_restarts_empty_still_run_once(tmp_path, 
         assert first.result(timeout=180).status == "succeeded"
     finally:
         worker.stop()
-        server.kill()
     assert [r.status for r in results] == ["succeeded"] * len(small_rows)
     for n in small_rows:
         assert records(f"Q{n}") == [("succeeded", n)] and stored(f"Q{n}") == n
