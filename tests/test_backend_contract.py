@@ -86,6 +86,8 @@ def run_everything(tmp_path, via: str) -> tuple[dict, dict, dict]:
 def test_every_backend_gives_the_same_whole_result_and_store(tmp_path, monkeypatch):
     runs = {}
     for via in BACKENDS:
+        if via == "auto":
+            continue  # it only chooses: what runs is one of the others
         # A store, broker and worker of its own for each backend, with a setting
         # changed in this process only: the worker must get it from start_worker.
         monkeypatch.setenv("FOLIO_QUEUE", f"folio-contract-{uuid.uuid4().hex[:8]}")

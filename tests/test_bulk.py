@@ -134,7 +134,7 @@ def test_a_worker_holds_its_checkpoint_until_the_result_is_stored(holdings, monk
     stored the task's result), so the result's small write is not throttled by it."""
     from celery import signals
 
-    from folio.execution.celery_app import TASK_NAME, get_app
+    from folio.execution.celery_worker import TASK_NAME, get_app
     from folio.ingest.pipeline import ImportRequest, run_import
     from folio.store import db
 

@@ -35,7 +35,7 @@ def test_french_semicolon_csv_through_import_json(tmp_path, home):
     assert (out["rows_total"], out["rows_imported"], out["rows_rejected"]) == (3, 2, 1)
     assert out["as_of"] == "2024-01-31" and out["warnings"] == 0
     # The default is auto: with no worker running it runs here and says why.
-    assert out["task_id"] is None and out["fallback_reason"] == "no worker answered in 1.0 s"
+    assert out["task_id"] is None and out["fallback_reason"] == "no worker live on queue 'folio'"
     assert out["issues"] == [{"row": 8, "column": "Code ISIN", "code": "invalid_isin",
                               "severity": "error", "value": BAD_ISIN,
                               "message": f"ISIN check digit is wrong: {BAD_ISIN} fails the "

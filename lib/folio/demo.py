@@ -14,7 +14,8 @@ from pathlib import Path
 from folio import catalog
 from folio.config import get_settings
 from folio.errors import FolioError
-from folio.execution.submit import find_worker, submit_import
+from folio.execution.celery_backend import find_worker
+from folio.execution.submit import submit_import
 from folio.store.reference import load_reference
 
 

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 import folio
-from folio.execution.celery_app import TASK_NAME, get_app
+from folio.execution.celery_worker import TASK_NAME, get_app
 from folio.execution.staging import check_allowed, open_allowed, open_output, stage
 from folio.ingest.pipeline import ImportRequest
 

@@ -2,8 +2,9 @@
 
 Owns the caller's view of a job: id, status, progress, waiting, the result or
 the error, done-callbacks, and its display (HTML for notebooks, text elsewhere).
-What actually runs the import sits behind a ``Handle``, the one small interface
-every execution backend implements, so the job never asks which way it runs.
+What actually runs the import sits behind a ``Handle`` (``backends``), the one
+interface every execution backend implements, so the job never asks which way
+it runs.
 """
 
 from __future__ import annotations
@@ -12,35 +13,10 @@ import html
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
 from folio.errors import FolioError, JobTimeout
+from folio.execution.backends import Handle
 from folio.result import ImportResult
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """What a backend knows about its job at one moment."""
-
-    state: str  # pending, queued, running, done, error
-    done: int = 0
-    total: int = 0
-    message: str | None = None  # e.g. "queued, no worker has taken it"
-
-
-class Handle(Protocol):
-    """How a backend exposes one running import."""
-
-    def poll(self) -> Snapshot: ...
-
-    def wait(self, timeout: float | None) -> bool:
-        """Block until finished or ``timeout`` seconds pass; True when finished."""
-        ...
-
-    def outcome(self) -> ImportResult | BaseException:
-        """The result or the error of a finished job."""
-        ...
 
 
 class ImportJob:

@@ -10,12 +10,12 @@ from __future__ import annotations
 import threading
 
 from folio.config import Settings
-from folio.execution.jobs import Snapshot
+from folio.execution.backends import Backend, Handle, Snapshot
 from folio.ingest.pipeline import ImportRequest, run_import
 from folio.result import ImportResult
 
 
-class LocalHandle:
+class LocalHandle(Handle):
     """One import running in a background thread."""
 
     def __init__(self, request: ImportRequest, settings: Settings) -> None:
@@ -75,5 +75,10 @@ class LocalHandle:
         return self._outcome
 
 
-def submit_local(request: ImportRequest, settings: Settings) -> LocalHandle:
-    return LocalHandle(request, settings).start()
+class LocalBackend(Backend):
+    """``via="local"``: the import runs in a thread of this process."""
+
+    name = "local"
+
+    def start(self, request: ImportRequest, settings: Settings) -> LocalHandle:
+        return LocalHandle(request, settings).start()

@@ -1,69 +1,54 @@
 """``submit_import``: turn a call into an import record and a running job.
 
-Owns the choice of backend (a small registry by name, as joblib does it) and
-what every submission does first whichever way it runs: check arguments,
-create the import record so its id is valid at once, and wrap the backend's
-handle in an ``ImportJob``.
+Owns what every submission does whichever way it runs: check arguments, ask
+the backend named by ``via`` which backend runs the import (``auto`` chooses,
+and says why), create the import record so its id is valid at once, and wrap
+the running backend's handle in an ``ImportJob``. The built-in backends are
+registered here (``BACKENDS``, ``register_backend``).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
-from folio.config import Settings, get_settings, mask_url
-from folio.errors import ConfigError, ReadError, WorkerUnavailable
-from folio.execution.jobs import Handle, ImportJob
-from folio.execution.local import submit_local
+from folio.config import Settings, get_settings
+from folio.errors import ConfigError, ExecutionError, ReadError, WorkerUnavailable
+from folio.execution.backends import BACKENDS, Backend, Choice, get_backend, register_backend
+from folio.execution.celery_backend import CeleryBackend, find_worker
+from folio.execution.jobs import ImportJob
+from folio.execution.local import LocalBackend
 from folio.execution.staging import stage
 from folio.ingest.pipeline import ImportRequest, new_import_id
 from folio.store import queries
 from folio.store.db import get_engine, unreachable
 from folio.store.schema import portfolios
 
-# name -> function(request, settings) -> Handle. Running in-process is a backend
-# like any other, not a flag.
-Backend = Callable[[ImportRequest, Settings], Handle]
+__all__ = ["BACKENDS", "import_file", "register_backend", "submit_import"]
 
 
-def submit_celery(request: ImportRequest, settings: Settings) -> Handle:
-    from folio.execution.celery_app import send  # Celery loads only when used
+class AutoBackend(Backend):
+    """``via="auto"``: Celery if a worker is live, else this process, saying why."""
 
-    return send(request, settings)
+    name = "auto"
 
+    def choose(self, settings: Settings, *, dry_run: bool) -> Choice:
+        if dry_run:
+            return Choice("local")  # a dry run writes nothing: no worker needed
+        problem = find_worker(settings)
+        return Choice("celery") if problem is None else Choice("local", problem)
 
-BACKENDS: dict[str, Backend] = {"local": submit_local, "celery": submit_celery}
-START_HINT = "start one with `folio worker` or folio.start_worker()"
-
-
-def find_worker(settings: Settings) -> str | None:
-    """None if a live worker serves the queue; else why not, within ``auto_timeout``."""
-    import time
-
-    from folio.execution.celery_app import broker_problem
-    from folio.execution.worker import FRESH_S
-
-    timeout = settings.auto_timeout
-    # Stop looking a little before the bound, so the whole decision stays within it.
-    deadline = time.monotonic() + timeout * 0.95
-    problem = broker_problem(settings, timeout)
-    if problem:
-        return problem
-    engine = get_engine(settings)
-    while True:
-        if queries.live_workers(engine, settings.queue, FRESH_S):
-            return None
-        if time.monotonic() >= deadline:
-            return f"no worker answered in {timeout:.1f} s"
-        time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+    def start(self, request: ImportRequest, settings: Settings):
+        raise ExecutionError("via='auto' only chooses; the backend it chose runs the import")
 
 
-def register_backend(name: str, backend: Backend) -> None:
-    BACKENDS[name] = backend
+register_backend("local", LocalBackend())
+register_backend("celery", CeleryBackend())
+register_backend("auto", AutoBackend())
 
 
 def _as_of(value: str | date | datetime | None) -> str | None:
@@ -104,10 +89,11 @@ def submit_import(
     as_of
         The snapshot date; optional when the file has a single as-of date column.
     via
-        ``"celery"`` (a worker; fails at once if none answers), ``"local"`` (a
-        thread of this process) or ``"auto"`` (celery if a worker answers within
-        ``auto_timeout``, else local, and the job says why); default
-        ``FOLIO_EXECUTION``, itself ``auto`` by default.
+        ``"celery"`` (a worker; fails at once if none is live), ``"local"`` (a
+        thread of this process), ``"auto"`` (celery if a worker has a fresh
+        heartbeat, decided at once, else local, and the job says why) or any
+        name given to ``register_backend``; default ``FOLIO_EXECUTION``, itself
+        ``auto`` by default.
     mapping
         ``{"file column": "field"}`` overriding the automatic match, or the name of
         a mapping saved with ``folio.save_mapping``.
@@ -133,22 +119,10 @@ def submit_import(
     file = Path(path).expanduser()
     if not file.is_file():
         raise ReadError(f"{file}: no such file", file=str(file))
-    if via not in (*BACKENDS, "auto"):
-        raise ConfigError(f"via={via!r}: choose one of auto, {', '.join(sorted(BACKENDS))}",
-                          setting="via", value=via)
-    reason = None
-    # A dry run asked of Celery needs a worker as a write does; ``auto`` runs one
-    # here, since it writes nothing.
-    if via == "celery" or (via == "auto" and not dry_run):
-        problem = find_worker(settings)
-        if via == "celery" and problem:
-            raise WorkerUnavailable(f"cannot run the import on Celery: {problem}; {START_HINT}, "
-                                    f"or use via='local'", broker=mask_url(settings.broker_url),
-                                    timeout=settings.auto_timeout)
-        via, reason = ("celery", None) if problem is None else ("local", problem)
-    elif via == "auto":
-        via = "local"  # a dry run writes nothing: no worker needed
-    source = stage(file, settings) if via == "celery" else file.resolve()
+    choice = get_backend(via).choose(settings, dry_run=dry_run)
+    via, reason = choice.via, choice.reason
+    runner = get_backend(via)
+    source = stage(file, settings) if runner.remote else file.resolve()
     if base_currency:
         base_currency = base_currency.strip().upper()
     import_id = new_import_id()
@@ -156,7 +130,7 @@ def submit_import(
         path=str(source), portfolio=str(portfolio).strip(), as_of=_as_of(as_of),
         mapping=dict(mapping) if isinstance(mapping, Mapping) else mapping, sheet=sheet,
         dry_run=dry_run, import_id=import_id, via=via, base_currency=base_currency,
-        file_name=file.name, task_id=import_id if via == "celery" else None,
+        file_name=file.name, task_id=import_id if runner.remote else None,
         fallback_reason=reason,
         missing_csv=str(Path(missing_csv).expanduser().resolve()) if missing_csv else None,
     )
@@ -166,20 +140,18 @@ def submit_import(
                                   portfolio=request.portfolio, file_name=request.file_name,
                                   file_path=request.path, via=via, task_id=request.task_id,
                                   fallback_reason=reason, request=request.to_json(),
-                                  status="queued" if via == "celery" else "pending")
+                                  status="queued" if runner.remote else "pending")
         except DBAPIError as exc:
             raise unreachable(exc, settings.database_url, file=file.name) from None
     try:
-        handle = BACKENDS[via](request, settings)
+        handle = runner.start(request, settings)
     except WorkerUnavailable as exc:
         if not dry_run:
-            queries.set_import(get_engine(settings), import_id, status="failed", error=exc.message,
-                               finished_at=queries.now())
+            queries.mark_failed(get_engine(settings), import_id, exc.message)
         raise
     job = ImportJob(request.import_id, handle, file=file.name, portfolio=request.portfolio,
                     via=via, dry_run=dry_run, task_id=request.task_id, fallback_reason=reason)
-    if hasattr(handle, "on_finish"):
-        handle.on_finish(job._fire)
+    handle.on_finish(job._fire)
     return job
 
 

@@ -1,11 +1,10 @@
-"""Celery workers: pool choice, the heartbeat and crash recovery, and starting one.
+"""Celery workers: pool choice, the ``folio worker`` process, and starting one.
 
 Owns how a worker runs: ``choose_pool`` (solo by default and always on Windows,
-where prefork fails with ``PermissionError: [WinError 5]``), the heartbeat a
-worker keeps in the store (how ``via="auto"`` finds a live worker on any
-transport, the embedded one included, which cannot answer a remote ping), the
-recovery of imports left running by a worker that died, the ``folio worker``
-process itself, and ``start_worker`` for a notebook.
+where prefork fails with ``PermissionError: [WinError 5]``), ``run_worker`` (the
+``folio worker`` process, with Celery's usual worker options passed through),
+``reload_worker``, and ``start_worker`` for a notebook. What keeps imports
+alive across workers (heartbeat, recovery) is ``recovery``.
 """
 
 from __future__ import annotations
@@ -14,323 +13,112 @@ import atexit
 import itertools
 import os
 import shlex
-import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections import deque
 from pathlib import Path
 
 from folio.config import Settings, as_environment, get_settings
-from folio.errors import ExecutionError
-from folio.store import queries
+from folio.errors import ConfigError, ExecutionError
+from folio.execution.recovery import FRESH_S as FRESH_S  # re-exported: tests read it here
+from folio.execution.recovery import Heartbeat, report_recovery, worker_id
 from folio.store.db import get_engine
-
-HEARTBEAT_S = 1.0
-# A heartbeat older than this means the worker is gone (or stuck behind a lock).
-FRESH_S = 6.0
-# How often a live worker looks for imports a broker or a worker lost, and how
-# long an import may wait ``queued`` before its message is looked for.
-RECOVER_EVERY_S = 10.0
-QUEUED_GRACE_S = 10.0
 
 
 def choose_pool(requested: str | None = None, concurrency: int | None = None,
-                platform: str | None = None) -> tuple[str, str]:
+                platform: str | None = None, *,
+                autoscale: tuple[int, int] | None = None) -> tuple[str, str]:
     """The pool to run and why: ``(pool, reason)``.
 
-    Solo unless prefork is asked for (``--pool prefork`` or ``--concurrency`` > 1),
-    and solo on Windows whatever is asked, since billiard's prefork pool fails
-    there.
+    Solo unless prefork is asked for (``--pool prefork``, ``--concurrency`` > 1 or
+    ``--autoscale``), and solo on Windows whatever is asked, since billiard's
+    prefork pool fails there.
     """
     platform = platform or sys.platform
-    wants_prefork = requested == "prefork" or (requested is None and (concurrency or 1) > 1)
+    wants_prefork = requested == "prefork" or (
+        requested is None and ((concurrency or 1) > 1 or autoscale is not None))
     if platform == "win32":
         if wants_prefork:
             return "solo", "prefork does not work on Windows; running solo"
         return "solo", "solo is the only pool that works on Windows"
     if requested and requested != "prefork":
         return requested, f"--pool {requested}"
+    if autoscale is not None:
+        return "prefork", f"prefork autoscaling from {autoscale[1]} to {autoscale[0]} processes"
     if wants_prefork:
         return "prefork", f"prefork with {concurrency or 'default'} processes, as asked"
     return "solo", "solo by default: one import at a time, in the worker process"
 
 
-def worker_id() -> str:
-    return queries.claimer()
-
-
-class Heartbeat(threading.Thread):
-    """Writes this worker's heartbeat; stops the worker if its parent goes away."""
-
-    def __init__(self, settings: Settings, pool: str, parent_pid: int | None) -> None:
-        super().__init__(name="folio-heartbeat", daemon=True)
-        self.settings, self.pool, self.parent_pid = settings, pool, parent_pid
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        engine = get_engine(self.settings)
-        recovered = time.monotonic()
-        while not self.stopped.is_set():
-            try:
-                queries.beat(engine, worker_id(), self.settings.queue, self.pool)
-            except Exception as exc:  # a busy store must not kill the worker
-                print(f"folio worker: heartbeat failed: {exc}", file=sys.stderr, flush=True)
-            if time.monotonic() - recovered >= RECOVER_EVERY_S:
-                # Not only at start: a broker that restarts empty (Redis keeping
-                # nothing on disk) loses queued messages while workers live on.
-                recovered = time.monotonic()
-                _report_recovery(self.settings)
-            if self.parent_pid and os.name != "nt" and os.getppid() != self.parent_pid:
-                print("folio worker: parent process gone; stopping", flush=True)
-                os.kill(os.getpid(), signal.SIGTERM)
-                return
-            self.stopped.wait(HEARTBEAT_S)
-
-    def stop(self) -> None:
-        self.stopped.set()
-        try:
-            queries.forget_worker(get_engine(self.settings), worker_id())
-        except Exception:
-            pass
-
-
-def _report_recovery(settings: Settings) -> list[str]:
-    try:
-        resent = recover(settings)
-    except Exception as exc:  # a store or broker away now is tried again next time
-        print(f"folio worker: recovery failed: {exc}", file=sys.stderr, flush=True)
-        return []
-    if resent:
-        print(f"folio worker: resubmitted {len(resent)} interrupted import(s): "
-              f"{', '.join(resent)}", flush=True)
-    return resent
-
-
-def recover(settings: Settings) -> list[str]:
-    """Send again every Celery import a dead worker or an emptied broker left behind.
-
-    - ``running`` imports whose worker is gone (its process, or its heartbeat on
-      the store's clock) are put back to ``queued`` (compare-and-set) and sent
-      again unless their message can be given back;
-    - ``queued`` imports whose message the broker no longer holds (a Redis
-      restarted without persistence) are sent again, by the one worker that
-      wins the record's token.
-
-    The embedded transport forgets a message once delivered, and Redis gives an
-    unacknowledged one back only after its visibility timeout, so the store, not
-    the broker, is where an interrupted import is found. The claim in
-    ``run_import`` makes sure it still runs exactly once, and the claim token
-    that a stopped worker which wakes up cannot write over its successor.
-    """
-    from folio.execution.celery_app import send
-    from folio.ingest.pipeline import ImportRequest
-
-    engine = get_engine(settings)
-    released = {}
-    for record in queries.orphaned_imports(engine, FRESH_S):
-        if record.get("request") and queries.release_import(engine, record["id"],
-                                                            record["claimed_by"]):
-            released[record["id"]] = record["request"]
-    restored: list[str] = []
-    # A worker SIGKILLed a moment ago still has a fresh heartbeat: on this host,
-    # whether its process exists is the better answer.
-    others = {w for w in queries.live_workers(engine, settings.queue, FRESH_S)
-              if w != worker_id() and queries.claimer_alive(engine, w, FRESH_S)}
-    if not others:
-        # Alone on the queue: any message taken but not finished for a waiting
-        # import is one a dead worker took (a live one would be claiming it).
-        if settings.broker_url.startswith(("sqla+", "sqlalchemy+")):
-            restored = restore_embedded(settings)
-        elif settings.broker_url.startswith(("redis://", "rediss://")):
-            restored = restore_redis(settings)
-    for import_id, request in released.items():
-        if import_id not in restored:  # its message is gone: send it again
-            send(ImportRequest(**dict(request, import_id=import_id)), settings)
-    lost = resend_lost(settings, skip=set(released) | set(restored))
-    return sorted(set(released) | set(restored) | set(lost))
-
-
-def resend_lost(settings: Settings, skip: set[str] = frozenset()) -> list[str]:
-    """Send again the ``queued`` imports whose message the broker no longer holds."""
-    from folio.execution.celery_app import send
-    from folio.ingest.pipeline import ImportRequest
-
-    engine = get_engine(settings)
-    waiting = [r for r in queries.waiting_imports(engine, QUEUED_GRACE_S)
-               if r["id"] not in skip and r.get("request")]
-    if not waiting:
-        return []
-    held = broker_task_ids(settings)
-    if held is None:  # a broker whose queue cannot be read without taking from it
-        return []
-    resent = []
-    for record in waiting:
-        task_id = record.get("task_id") or record["id"]
-        if task_id in held:
-            continue
-        if queries.take_resend(engine, record["id"], record.get("claim_token")):
-            send(ImportRequest(**dict(record["request"], import_id=record["id"])), settings)
-            resent.append(record["id"])
-    return resent
-
-
-def broker_task_ids(settings: Settings) -> set[str] | None:
-    """The task ids of every message the broker holds for this queue, delivered or
-    not; None where that cannot be known (RabbitMQ: its queues are durable and its
-    messages persistent, so a restart does not lose them)."""
-    import json
-
-    url = settings.broker_url
-    payloads: list = []
-    if url.startswith(("sqla+", "sqlalchemy+")):
-        from sqlalchemy import create_engine, text
-
-        broker = create_engine(url.split("+", 1)[1], connect_args={"timeout": 30})
-        try:
-            with broker.connect() as conn:
-                tables = {r[0] for r in conn.exec_driver_sql(
-                    "SELECT name FROM sqlite_master WHERE type='table'")}
-                if {"kombu_message", "kombu_queue"} <= tables:
-                    payloads = conn.execute(text(
-                        "SELECT m.payload FROM kombu_message m JOIN kombu_queue q "
-                        "ON m.queue_id = q.id WHERE q.name = :queue"),
-                        {"queue": settings.queue}).scalars().all()
-        finally:
-            broker.dispose()
-    elif url.startswith(("redis://", "rediss://")):
-        from kombu import Connection
-
-        with Connection(url, connect_timeout=5) as conn:
-            channel = conn.default_channel
-            client = channel.client
-            # kombu keeps one list per priority step, named after the queue.
-            for key in client.scan_iter(match=f"{settings.queue}*"):
-                if client.type(key) in (b"list", "list"):
-                    payloads.extend(client.lrange(key, 0, -1))
-            for raw in client.hvals(channel.unacked_key):
-                try:
-                    payloads.append(json.loads(raw)[0])
-                except (ValueError, IndexError, TypeError):
-                    continue
-    else:
+def parse_autoscale(value: str | None) -> tuple[int, int] | None:
+    """``"MAX,MIN"`` (or ``"MAX"``) as Celery reads it: ``(max, min)``."""
+    if not value:
         return None
-    held = set()
-    for payload in payloads:
-        try:
-            message = payload if isinstance(payload, dict) else json.loads(payload)
-            held.add(message["headers"]["id"])
-        except (ValueError, KeyError, TypeError):
-            continue  # not a task message of ours
-    return held
-
-
-def restore_redis(settings: Settings) -> list[str]:
-    """Give back to the queue what a dead worker took from Redis and never finished.
-
-    Redis keeps a message taken but not acknowledged aside and returns it only
-    after its visibility timeout (an hour by default). Messages for this queue
-    whose import is still waiting are returned at once.
-    """
-    import json
-
-    from kombu import Connection
-
-    from folio.errors import NotFound
-
-    engine = get_engine(settings)
-    restored: list[str] = []
-    with Connection(settings.broker_url, connect_timeout=5) as conn:
-        channel = conn.default_channel
-        client = channel.client
-        for tag, raw in client.hgetall(channel.unacked_key).items():
-            try:
-                message, _exchange, routing_key = json.loads(raw)
-                task_id = message["headers"]["id"]
-                if routing_key != settings.queue:
-                    continue
-                status = queries.get_import(engine, task_id)["status"]
-            except (ValueError, KeyError, TypeError, NotFound):
-                continue  # not one of ours
-            if status == "queued":
-                channel.qos.restore_by_tag(tag, client)
-                restored.append(task_id)
-    return restored
-
-
-def restore_embedded(settings: Settings) -> list[str]:
-    """Make the embedded broker deliver again what a dead worker had taken.
-
-    kombu's SQL transport hides a message when it is delivered and never shows
-    it again, acknowledged or not (nor deletes it). A message taken by a worker
-    killed before it claimed its import would be lost, its import ``queued``
-    for ever. The store knows which imports are still waiting: their hidden
-    messages are shown again, and hidden messages of finished imports are
-    deleted, so the table does not grow without end.
-    """
-    import json
-
-    from sqlalchemy import create_engine, text
-
-    url = settings.broker_url.split("+", 1)[1]
-    broker = create_engine(url, connect_args={"timeout": 30})
-    engine = get_engine(settings)
-    restored: list[str] = []
     try:
-        with broker.begin() as conn:
-            tables = {r[0] for r in conn.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type='table'")}
-            if not {"kombu_message", "kombu_queue"} <= tables:
-                return []
-            hidden = conn.execute(text(
-                "SELECT m.id, m.payload FROM kombu_message m JOIN kombu_queue q "
-                "ON m.queue_id = q.id WHERE q.name = :queue AND m.visible = 0"),
-                {"queue": settings.queue}).all()
-            show, drop = [], []
-            for message_id, payload in hidden:
-                try:
-                    task_id = json.loads(payload)["headers"]["id"]
-                    status = queries.get_import(engine, task_id)["status"]
-                except Exception:  # not one of ours, or no record: leave it alone
-                    continue
-                if queries.is_final(status):
-                    drop.append(message_id)
-                elif status == "queued":
-                    show.append(message_id)
-                    restored.append(task_id)
-            for ids, sql in ((show, "UPDATE kombu_message SET visible = 1 WHERE id = :id"),
-                             (drop, "DELETE FROM kombu_message WHERE id = :id")):
-                if ids:
-                    conn.execute(text(sql), [{"id": i} for i in ids])
-    finally:
-        broker.dispose()
-    return restored
+        numbers = sorted((int(part) for part in value.split(",")), reverse=True)
+    except ValueError:
+        numbers = []
+    if not 1 <= len(numbers) <= 2 or numbers[-1] < 0 or numbers[0] < 1:
+        raise ConfigError(f"--autoscale {value!r}: give MAX,MIN process counts, e.g. 4,1",
+                          setting="autoscale", value=value)
+    return numbers[0], numbers[1] if len(numbers) == 2 else 0
 
 
 def run_worker(pool: str | None = None, concurrency: int | None = None,
-               parent_pid: int | None = None, loglevel: str = "INFO") -> int:
-    """Run a worker in this process until it is stopped (``folio worker``)."""
+               parent_pid: int | None = None, loglevel: str = "INFO", *,
+               hostname: str | None = None, queues: str | None = None,
+               task_events: bool = False, autoscale: str | None = None) -> int:
+    """Run a worker in this process until it is stopped (``folio worker``).
+
+    Parameters
+    ----------
+    pool, concurrency, loglevel, hostname, task_events, autoscale
+        Celery's worker options (``-P``, ``-c``, ``-l``, ``-n``, ``-E``,
+        ``--autoscale``); the hostname expands ``%h``, ``%n`` and ``%d`` as Celery's does.
+    queues
+        The queue to consume (``-Q``), default ``FOLIO_QUEUE``. One queue: the
+        heartbeat that lets clients find this worker, and recovery, are per queue.
+    parent_pid
+        Stop when this process goes away (a worker started by ``start_worker``).
+    """
     from celery import signals
+    from celery.utils.nodenames import default_nodename, host_format
 
-    from folio.execution.celery_app import get_app
+    from folio.config import configure
+    from folio.execution.celery_worker import get_app
 
+    if queues:
+        names = [q.strip() for q in queues.split(",") if q.strip()]
+        if len(names) != 1:
+            raise ConfigError(f"-Q {queues!r}: a folio worker consumes one queue (its heartbeat "
+                              f"and recovery are per queue); start one worker per queue",
+                              setting="queues", value=queues)
+        configure(queue=names[0])
     settings = get_settings()
-    chosen, why = choose_pool(pool, concurrency)
+    scale = parse_autoscale(autoscale)
+    chosen, why = choose_pool(pool, concurrency, autoscale=scale)
+    if scale is not None and chosen != "prefork":
+        raise ConfigError(f"--autoscale needs the prefork pool, not {chosen} ({why})",
+                          setting="autoscale", value=autoscale)
     app = get_app(settings)
+    node = host_format(default_nodename(hostname or f"folio-{os.getpid()}@{socket.gethostname()}"))
     described = settings.describe()
     print(f"folio worker {worker_id()}\n  broker: {described['broker']}\n"
           f"  results: {described['result_backend']}\n  pool: {chosen} ({why})\n"
-          f"  queues: {settings.queue}\n  store: {described['store']}\n"
+          f"  queues: {settings.queue}\n  node: {node}\n  store: {described['store']}\n"
           f"  import roots: {', '.join(str(r) for r in settings.import_roots)}", flush=True)
     get_engine(settings)  # create the store's tables before the first task
     _warm_up()
     heartbeat = Heartbeat(settings, chosen, parent_pid)
 
     def ready(**_):
+        # The first heartbeat before "ready": a client that sees a worker ready
+        # finds it live at once, with no wait for the heartbeat thread.
+        heartbeat.beat()
         heartbeat.start()
-        _report_recovery(settings)
+        report_recovery(settings)
         print(f"folio worker ready: consuming queue {settings.queue!r}", flush=True)
 
     def shutdown(**_):
@@ -338,13 +126,20 @@ def run_worker(pool: str | None = None, concurrency: int | None = None,
 
     signals.worker_ready.connect(ready, weak=False)
     signals.worker_shutdown.connect(shutdown, weak=False)
+    # Gossip and mingle talk between workers, which folio does not use (the store
+    # is where workers find each other); Celery's event heartbeat only serves
+    # event monitors, so it is on exactly when events are (-E, for Flower).
+    # Remote control stays on: ``celery inspect``/``control`` answer on brokers
+    # with fanout (Redis, RabbitMQ), not on the embedded SQL transport.
     options = {"pool": chosen, "loglevel": loglevel, "queues": [settings.queue],
-               "hostname": f"folio-{os.getpid()}@{socket.gethostname()}", "without_gossip": True,
-               "without_mingle": True, "without_heartbeat": True}
-    if chosen == "prefork" and concurrency:
-        options["concurrency"] = concurrency
-    if chosen == "solo":
+               "hostname": node, "without_gossip": True, "without_mingle": True,
+               "without_heartbeat": not task_events, "task_events": task_events}
+    if scale is not None:
+        options["autoscale"] = scale
+    elif chosen == "solo":
         options["concurrency"] = 1
+    elif concurrency:
+        options["concurrency"] = concurrency
     worker = app.Worker(**options)
     worker.start()
     return worker.exitcode or 0

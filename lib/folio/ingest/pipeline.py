@@ -368,8 +368,7 @@ def _mark_failed(engine, import_id: str, message: str, token: str | None = None)
     a worker that lost its claim must not fail an import its successor runs."""
     finished = queries.now()
     try:
-        queries.set_import(engine, import_id, token=token, status="failed", error=message,
-                           finished_at=finished)
+        queries.mark_failed(engine, import_id, message, token=token, finished_at=finished)
     except Exception:  # the store itself may be what failed; the caller gets the error
         _unrecorded.setdefault(str(engine.url), {})[import_id] = (message, finished, token)
 
@@ -377,8 +376,7 @@ def _mark_failed(engine, import_id: str, message: str, token: str | None = None)
 def _record_earlier_failures(engine) -> None:
     pending = _unrecorded.get(str(engine.url), {})
     for import_id, (message, finished, token) in list(pending.items()):
-        queries.set_import(engine, import_id, token=token, status="failed", error=message,
-                           finished_at=finished)
+        queries.mark_failed(engine, import_id, message, token=token, finished_at=finished)
         del pending[import_id]
 
 

@@ -105,6 +105,38 @@ def set_import(engine: Engine, import_id: str, *, token: str | None = None,
         return conn.execute(stmt.values(**values)).rowcount == 1
 
 
+def mark_failed(engine: Engine, import_id: str, message: str, *, token: str | None = None,
+                claimer: str | None = None, finished_at: datetime | None = None) -> bool:
+    """Record that an import failed: the one place an import record is failed.
+
+    Parameters
+    ----------
+    token
+        The claim the caller holds (the pipeline): the record changes only while
+        that claim is current, so a worker that lost its claim never fails an
+        import its successor runs.
+    claimer
+        Without a token, a process that may have claimed the import itself (a
+        worker's task): it changes the record only if nobody else claimed it.
+    finished_at
+        When it failed; default now (a failure recorded late keeps its time).
+
+    Without a token, the caller holds no claim (the submission, the client of a
+    failed task) and only a record not yet final changes. Returns whether the
+    record changed.
+    """
+    stmt = update(imports).where(imports.c.id == import_id)
+    if token is not None:
+        stmt = stmt.where(imports.c.claim_token == token)
+    else:
+        stmt = stmt.where(imports.c.status.not_in(FINAL_STATUSES))
+        if claimer is not None:
+            stmt = stmt.where(imports.c.claimed_by.is_(None) | (imports.c.claimed_by == claimer))
+    with writing(engine) as conn:
+        return conn.execute(stmt.values(status="failed", error=message,
+                                        finished_at=finished_at or now())).rowcount == 1
+
+
 class Claim(NamedTuple):
     """An import taken for running: the status it had, and this claim's token."""
 

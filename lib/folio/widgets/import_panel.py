@@ -67,7 +67,7 @@ def sample_files() -> list[str]:
 
 
 def worker_text(settings: Settings) -> str:
-    from folio.execution.worker import FRESH_S
+    from folio.execution.recovery import FRESH_S
     from folio.store import queries
     from folio.store.db import get_engine
 
