@@ -153,7 +153,9 @@ def cmd_worker(args) -> int:
         forwarded = [a for a in sys.argv[1:] if a != "--reload"]
         return worker.reload_worker(forwarded[forwarded.index("worker") + 1:])
     return worker.run_worker(pool=args.pool, concurrency=args.concurrency,
-                             parent_pid=args.parent_pid, loglevel=args.loglevel)
+                             parent_pid=args.parent_pid, loglevel=args.loglevel,
+                             hostname=args.hostname, queues=args.queues,
+                             task_events=args.task_events, autoscale=args.autoscale)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -212,12 +214,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_report)
 
+    # Celery's own worker options, spelt as `celery worker` spells them.
     p = sub.add_parser("worker", help="run a Celery worker for imports (solo pool by default)")
-    p.add_argument("--pool", choices=["solo", "prefork", "threads"],
+    p.add_argument("-P", "--pool", choices=["solo", "prefork", "threads"],
                    help="default solo (always solo on Windows)")
-    p.add_argument("--concurrency", type=int, help="processes, with --pool prefork")
+    p.add_argument("-c", "--concurrency", type=int, help="processes (prefork) or threads")
+    p.add_argument("--autoscale", metavar="MAX,MIN", help="prefork processes, grown and shrunk")
+    p.add_argument("-Q", "--queues", metavar="QUEUE", help="the queue to consume "
+                   "(default FOLIO_QUEUE)")
+    p.add_argument("-n", "--hostname", metavar="NAME@HOST",
+                   help="the Celery node name; %%h, %%n and %%d expand as in Celery")
+    p.add_argument("-E", "--task-events", action="store_true",
+                   help="send task events (for Flower and `celery events`)")
+    p.add_argument("-l", "--loglevel", default="INFO")
     p.add_argument("--reload", action="store_true", help="restart when folio's code changes")
-    p.add_argument("--loglevel", default="INFO")
     p.add_argument("--parent-pid", type=int, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_worker)
 
