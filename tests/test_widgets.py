@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import html
 import io
 import re
 from datetime import UTC, datetime
@@ -75,7 +76,7 @@ def test_panel_auto_says_why_it_ran_locally(tmp_path):
     panel.via.value = "auto"
     assert panel.worker.value == "no worker live"
     panel.run(statement(tmp_path), "P", as_of="2024-01-31")
-    assert "no worker live on queue 'folio'" in panel.counts.value
+    assert "no worker live on queue 'folio'" in html.unescape(panel.counts.value)
 
 
 def test_upload_is_saved_safely(tmp_path, home):
