@@ -62,6 +62,10 @@ class Settings:
         (``FOLIO_MV_TOLERANCE``).
     stale_fx_days
         An FX rate older than this many days is flagged stale (``FOLIO_STALE_FX_DAYS``).
+    max_unvalued_share
+        Above this share of positions without a value, concentration figures
+        and limit checks are marked untrusted and no breach is reported
+        (``FOLIO_MAX_UNVALUED_SHARE``, a fraction from 0 to 1).
     """
 
     home: Path
@@ -77,6 +81,7 @@ class Settings:
     queue: str = "folio"
     mv_tolerance: float = 0.01
     stale_fx_days: int = 7
+    max_unvalued_share: float = 0.05
 
     @property
     def uploads(self) -> Path:
@@ -123,6 +128,7 @@ _ENV = {
     "queue": "FOLIO_QUEUE",
     "mv_tolerance": "FOLIO_MV_TOLERANCE",
     "stale_fx_days": "FOLIO_STALE_FX_DAYS",
+    "max_unvalued_share": "FOLIO_MAX_UNVALUED_SHARE",
 }
 _NAMES = {f.name for f in fields(Settings)}
 assert set(_ENV) == _NAMES, "every setting has its FOLIO_* variable"
@@ -151,6 +157,11 @@ def _coerce(name: str, value: Any) -> Any:
             return out
         if name == "stale_fx_days":
             return int(value)
+        if name == "max_unvalued_share":
+            out = float(value)
+            if not 0 <= out <= 1:
+                raise ValueError("must be a share from 0 to 1")
+            return out
         if name == "execution":
             if value not in EXECUTION_MODES:
                 raise ValueError(f"must be one of {', '.join(EXECUTION_MODES)}")

@@ -95,6 +95,13 @@ class ValidationError(FolioError):
     code = "validation"
 
 
+class Unvalued(FolioError):
+    """``strict=True`` and some positions have no value (fields: positions, reasons,
+    identifiers: the count, the count per reason, the first identifiers)."""
+
+    code = "unvalued"
+
+
 class StoreError(FolioError):
     """The portfolio store refused or failed a write (fields: import_id, url)."""
 

@@ -8,6 +8,7 @@ from analytics_frames import TOTAL_USD
 
 from folio.analytics import (
     UNCLASSIFIED,
+    UNVALUED,
     check_limits,
     concentration,
     exposure,
@@ -19,7 +20,15 @@ from folio.errors import ValidationError
 
 
 def as_dict(table):
-    return {r.bucket: (r.value, r.share, r.positions) for r in table.itertuples(index=False)}
+    return {r.bucket: (r.value, r.share, r.positions) for r in table.itertuples(index=False)
+            if r.bucket != UNVALUED}
+
+
+def unvalued_row(table):
+    """The last row, always the unvalued bucket: unknown value and share, a count."""
+    last = table.iloc[-1]
+    assert last["bucket"] == UNVALUED and pd.isna(last["value"]) and pd.isna(last["share"])
+    return int(last["positions"])
 
 
 def test_issuer_exposure_with_unclassified_bucket(valued):
@@ -29,10 +38,11 @@ def test_issuer_exposure_with_unclassified_bucket(valued):
     assert got["Republic of Cameroon"][1] == pytest.approx(1_250_000.0 / TOTAL_USD)
     # MYSTERY has no issuer anywhere: it is kept, in its own bucket.
     assert got[UNCLASSIFIED][0] == pytest.approx(7_812.5) and got[UNCLASSIFIED][2] == 1
-    # Unvalued positions keep their bucket (count) and add nothing.
-    assert got["Japan"] == (0.0, 0.0, 1)
-    assert got["Orange SA"][2] == 1
-    assert sum(v[2] for v in got.values()) == 7  # no row dropped
+    # Unvalued positions (JPY_BOND: no FX; EQ_NOPRICE: no price) are not put at
+    # 0 in their issuer's bucket: they are in the unvalued bucket, counted.
+    assert "Japan" not in got and "Orange SA" not in got
+    assert unvalued_row(table) == 2
+    assert table["positions"].sum() == 7  # no row dropped
     assert table["share"].sum() == pytest.approx(1.0)
     assert table["bucket"].tolist()[:3] == ["Republic of Cameroon", "United States Treasury",
                                             "TotalEnergies SE"]
@@ -42,21 +52,22 @@ def test_currency_and_country(valued):
     currency = as_dict(exposure(valued, "currency"))
     assert {k: v[0] for k, v in currency.items()} == pytest.approx(
         {"XAF": 1_250_000.0, "USD": 190_000.0, "EUR": 100_000.0, "XOF": 25_000.0,
-         "GBP": 7_812.5, "JPY": 0.0})
+         "GBP": 7_812.5})  # no JPY at 0: the JPY bond is unvalued, not worth nothing
+    assert currency["EUR"][2] == 1  # EQ_FR; EQ_NOPRICE (EUR, no price) is unvalued
     country = as_dict(exposure(valued, "country"))
     assert country["GB"][0] == pytest.approx(7_812.5)
-    assert country["FR"][2] == 2  # EQ_FR, and EQ_NOPRICE through the reference
+    assert country["FR"][2] == 1
     assert UNCLASSIFIED not in country
 
 
 def test_maturity_buckets(valued):
     table = exposure(valued, "maturity", sort="bucket")
-    assert table["bucket"].tolist() == ["0-1y", "3-5y", "10y+", UNCLASSIFIED]
+    assert table["bucket"].tolist() == ["0-1y", "3-5y", UNCLASSIFIED, UNVALUED]
     got = as_dict(table)
     assert got["0-1y"][0] == pytest.approx(190_000.0)        # UST, 2025-01-31
     assert got["3-5y"][0] == pytest.approx(1_250_000.0)      # BOND_CM, 2027-06-30
-    assert got["10y+"] == (0.0, 0.0, 1)                      # JPY_BOND, unvalued
     assert got[UNCLASSIFIED][0] == pytest.approx(132_812.5)  # equities and MYSTERY
+    assert unvalued_row(table) == 2                          # JPY_BOND (10y+), EQ_NOPRICE
 
 
 def test_maturity_bucket_edges():
@@ -69,10 +80,10 @@ def test_maturity_bucket_edges():
 
 def test_sorting(valued):
     by_share_up = exposure(valued, "currency", sort="share", ascending=True)
-    assert by_share_up["share"].is_monotonic_increasing
+    assert by_share_up["share"].iloc[:-1].is_monotonic_increasing
     by_name = exposure(valued, "issuer", sort="bucket")
-    assert by_name["bucket"].iloc[-1] == UNCLASSIFIED
-    assert by_name["bucket"].iloc[0] == "Japan"
+    assert by_name["bucket"].iloc[-2:].tolist() == [UNCLASSIFIED, UNVALUED]
+    assert by_name["bucket"].iloc[0] == "Republic of Cameroon"
     with pytest.raises(ValidationError):
         exposure(valued, "issuer", sort="size")
     with pytest.raises(ValidationError) as err:
@@ -86,6 +97,7 @@ def test_exposures_all_dimensions(valued):
     for table in tables.values():
         assert table["share"].sum() == pytest.approx(1.0)
         assert table["positions"].sum() == 7
+        assert unvalued_row(table) == 2
 
 
 def simple(values_by_issuer):
@@ -133,7 +145,14 @@ def test_limits():
 
 
 def test_limits_on_sample_fixture(valued):
-    breaches = check_limits(valued, {"issuer": 0.10, "country": 0.35})
+    # 2 of 7 positions are unvalued: above the default 5%, nothing is checked.
+    unchecked = check_limits(valued, {"issuer": 0.10, "country": 0.35})
+    assert unchecked["status"].tolist() == ["unchecked", "unchecked"]
+    assert unchecked["bucket"].isna().all()
+    assert unchecked["unvalued_share"].tolist() == pytest.approx([2 / 7, 2 / 7])
+    # Accepting that much unvalued, the breaches are those of the valued part.
+    breaches = check_limits(valued, {"issuer": 0.10, "country": 0.35}, max_unvalued_share=0.5)
+    assert (breaches["status"] == "breach").all()
     assert [(b.dimension, b.bucket) for b in breaches.itertuples()] == [
         ("issuer", "Republic of Cameroon"), ("country", "CM"),
         ("issuer", "United States Treasury")]  # 12.1%; US at 12.1% is under 35%

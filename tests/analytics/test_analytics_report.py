@@ -63,9 +63,12 @@ def test_report_is_plain_json_with_the_agreed_keys(store, portfolio):
     assert list(data["exposures"]) == ["issuer", "country", "currency", "asset_class", "maturity"]
     total = data["valuation"]["value"]
     for dim, rows in data["exposures"].items():
-        assert all(set(r) == {"bucket", "value", "share"} for r in rows), dim
-        assert sum(r["value"] for r in rows) == pytest.approx(total), dim
-        assert sum(r["share"] for r in rows) == pytest.approx(1.0), dim
+        assert all(set(r) == {"bucket", "value", "share", "positions"} for r in rows), dim
+        *valued, unvalued = rows
+        assert unvalued["bucket"] == "unvalued" and unvalued["value"] is None, dim
+        assert sum(r["value"] for r in valued) == pytest.approx(total), dim
+        assert sum(r["share"] for r in valued) == pytest.approx(1.0), dim
+        assert sum(r["positions"] for r in rows) == data["valuation"]["positions"], dim
     assert set(data["concentration"]) >= {"issuer", "country"}
     assert set(data["flags"]) == {"missing_price", "missing_fx", "stale_fx", "unknown_instrument"}
 
@@ -76,7 +79,7 @@ def test_text_report_shows_the_json_numbers(store, portfolio):
     text = format_report(data)
     assert portfolio in text and data["as_of"] in text
     assert f"{data['valuation']['value']:,.0f}" in text
-    for row in data["exposures"]["issuer"]:
+    for row in data["exposures"]["issuer"][:-1]:  # the last is the (empty) unvalued bucket
         assert f"{row['value']:,.0f}" in text
         assert f"{100 * row['share']:.1f}%" in text
 
@@ -91,7 +94,8 @@ def test_pension_january_by_hand(store):
     assert data["valuation"]["value"] == pytest.approx(expected, rel=1e-12)
     assert data["base_currency"] == "XAF"
     routes = {fx["currency"]: fx["route"] for fx in data["valuation"]["fx"]}
-    assert routes == {"EUR": "direct", "USD": "cross", "XAF": "identity"}
+    # EUR/XAF is quoted on the day; USD reaches EUR by quote and XAF by parity.
+    assert routes == {"EUR": "direct", "USD": "peg_cross", "XAF": "identity"}
     # SAFACAM is deliberately missing from the reference.
     assert data["flags"]["unknown_instrument"]["identifiers"] == ["CM0000SFC011"]
     assert data["flags"]["unknown_instrument"]["value"] == 75_000_000
@@ -101,11 +105,13 @@ def test_march_rates_are_three_days_old(store):
     data = report("PENSION-CM", settings=store)
     assert data["as_of"] == "2024-03-31"
     gaps = {fx["currency"]: fx["gap_days"] for fx in data["valuation"]["fx"]}
-    assert gaps == {"EUR": 3, "USD": 3, "XAF": 0}
+    routes = {fx["currency"]: fx["route"] for fx in data["valuation"]["fx"]}
+    # EUR/XAF is fixed by law: the 3-day-old quote gives way to the parity.
+    assert gaps == {"EUR": 0, "USD": 3, "XAF": 0}
+    assert routes == {"EUR": "peg", "USD": "peg_cross", "XAF": "identity"}
     assert data["flags"]["stale_fx"]["positions"] == 0
     strict = report("PENSION-CM", settings=with_settings(store, stale_fx_days=2))
-    assert strict["flags"]["stale_fx"]["identifiers"] == [
-        "FR0000120271", "US91282CJL14", "XS2304119287"]  # the EUR and USD holdings
+    assert strict["flags"]["stale_fx"]["identifiers"] == ["US91282CJL14"]  # the USD holding
 
 
 def test_base_currency_override_keeps_shares(store):
@@ -165,5 +171,6 @@ def test_analytics_imports_neither_celery_nor_ipywidgets():
 def test_no_nan_in_reports(store):
     for portfolio in PORTFOLIOS:
         data = report(portfolio, settings=store)
-        floats = [r["share"] for rows in data["exposures"].values() for r in rows]
+        floats = [r["share"] for rows in data["exposures"].values() for r in rows
+                  if r["bucket"] != "unvalued"]
         assert all(isinstance(x, float) and math.isfinite(x) for x in floats)

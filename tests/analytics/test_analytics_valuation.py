@@ -27,12 +27,26 @@ def test_values_in_base_currency(valued):
 
 def test_cross_rate_through_the_pivot(valued):
     bond = row(valued, "BOND_CM")
-    assert bond["fx_route"] == "cross"
+    # XAF -> EUR by the legal parity (no EUR/XAF quote on the 31st), then the
+    # EUR/USD quote of the 31st: dated by that quote alone.
+    assert bond["fx_route"] == "peg_cross"
     assert bond["fx_rate"] == pytest.approx(1.25 / 655.957, rel=1e-12)
-    # The older of the two legs dates the rate: EUR/XAF of the 28th.
-    assert bond["fx_date"] == pd.Timestamp("2024-03-28")
-    assert bond["fx_gap_days"] == 3
+    assert bond["fx_date"] == pd.Timestamp("2024-03-31")
+    assert bond["fx_gap_days"] == 0
     assert not bond["stale_fx"]
+    # Without parities it is the market cross, dated by its older leg (the 28th).
+    plain = value_positions(valued.positions[["as_of", "identifier", "quantity", "price",
+                                              "currency"]].iloc[:1], base_currency="USD",
+                            fx_rates=valued_fx(), pegs=False)
+    first = plain.positions.iloc[0]
+    assert first["fx_route"] == "cross" and first["fx_gap_days"] == 3
+    assert first["fx_rate"] == pytest.approx(1.25 / 655.957, rel=1e-12)
+
+
+def valued_fx():
+    from analytics_frames import fx_frame
+
+    return fx_frame()
 
 
 def test_direct_inverse_identity_routes(valued):
@@ -42,7 +56,7 @@ def test_direct_inverse_identity_routes(valued):
     quotes = pd.DataFrame([("2024-03-31", "EUR", "USD", 1.25),
                            ("2024-03-28", "EUR", "XAF", 655.957)],
                           columns=["date", "base", "quote", "rate"])
-    rates = lookup_fx(["USD", "XAF", "EUR", "GBP"], [AS_OF] * 4, "EUR", quotes)
+    rates = lookup_fx(["USD", "XAF", "EUR", "GBP"], [AS_OF] * 4, "EUR", quotes, pegs=False)
     assert list(rates["fx_route"]) == ["inverse", "inverse", "identity", "missing"]
     assert rates["fx_rate"].tolist()[:3] == pytest.approx([0.8, 1 / 655.957, 1.0])
     assert np.isnan(rates["fx_rate"].iloc[3])
@@ -59,8 +73,12 @@ def test_stale_threshold_is_configurable(positions, reference):
     loose = value_positions(positions, base_currency="USD", stale_days=30, **reference)
     assert not loose.positions["stale_fx"].any()
     strict = value_positions(positions, base_currency="USD", stale_days=2, **reference)
-    # 3-day-old CFA quotes now count as stale too.
-    assert set(strict.positions.loc[strict.positions["stale_fx"], "identifier"]) == {
+    # The CFA francs reach EUR by law, never stale: only the 21-day GBP quote is.
+    assert set(strict.positions.loc[strict.positions["stale_fx"], "identifier"]) == {"MYSTERY"}
+    # Without parities the 3-day-old EUR/XAF and EUR/XOF quotes count as stale too.
+    market = value_positions(positions, base_currency="USD", stale_days=2, pegs=False,
+                             **reference)
+    assert set(market.positions.loc[market.positions["stale_fx"], "identifier"]) == {
         "BOND_CM", "MYSTERY", "EQ_SN"}
 
 
@@ -117,8 +135,11 @@ def test_totals_say_how_much_is_flagged(valued):
     assert totals["flagged_positions"] == 3
     assert totals["flagged_value"] == pytest.approx(7_812.5)
     assert totals["flagged_share"] == pytest.approx(7_812.5 / TOTAL_USD)
-    assert totals["flags"]["stale_fx"] == {"positions": 1, "value": pytest.approx(7_812.5)}
-    assert totals["flags"]["missing_fx"] == {"positions": 1, "value": 0.0}
+    assert totals["flags"]["stale_fx"] == {"positions": 1, "value": pytest.approx(7_812.5),
+                                           "unvalued_positions": 0}
+    # The JPY bond has no value: not a value of 0.
+    assert totals["flags"]["missing_fx"] == {"positions": 1, "value": None,
+                                             "unvalued_positions": 1}
     assert totals["as_of"] == AS_OF and totals["base_currency"] == "USD"
 
 

@@ -2,13 +2,15 @@
 
 Grouped API::
 
-    # valuation: base-currency values and data-quality flags
+    # valuation: base-currency values, data-quality flags, unvalued positions apart
     v = value_positions(positions, base_currency="XAF", instruments=..., fx_rates=..., prices=...)
     v.positions; v.totals(); lookup_fx(currencies, dates, "XAF", fx_rates)
+    shipped_pegs()                                   # legal parities used when no rate is loaded
 
     # exposures and concentration
     exposure(v, "issuer"); exposures(v)            # bucket, value, share, positions
     concentration(v, "issuer"); check_limits(v, {"issuer": 0.10, "country": 0.35})
+    parse_limits("issuer=10%, country=0,35")
 
     # stress scenarios (dicts or YAML files in data/scenarios/)
     stress(v, "cfa_peg_break").totals(); stress(v, {"fx": {"XAF": -0.2}}).by("country")
@@ -23,7 +25,13 @@ Nothing here imports Celery or ipywidgets; only ``data`` (and ``report()``) read
 """
 
 from folio.analytics.changes import Changes, compare_snapshots
-from folio.analytics.concentration import Concentration, check_limits, concentration
+from folio.analytics.concentration import (
+    Concentration,
+    check_limits,
+    concentration,
+    parse_limits,
+    parse_share,
+)
 from folio.analytics.data import (
     Snapshot,
     load_snapshot,
@@ -35,12 +43,14 @@ from folio.analytics.exposures import (
     DIMENSIONS,
     MATURITY_BUCKETS,
     UNCLASSIFIED,
+    UNVALUED,
     exposure,
     exposures,
     maturity_bucket,
 )
 from folio.analytics.fx import lookup_fx
 from folio.analytics.history import exposure_history, history
+from folio.analytics.pegs import read_pegs, shipped_pegs
 from folio.analytics.report import build_report, format_report, report
 from folio.analytics.stress import (
     Scenario,
@@ -50,15 +60,18 @@ from folio.analytics.stress import (
     scenario_from_dict,
     stress,
 )
-from folio.analytics.valuation import FLAGS, Valuation, value_positions
+from folio.analytics.totals import require_valued, unvalued_share
+from folio.analytics.valuation import FLAGS, UNVALUED_REASONS, Valuation, value_positions
 
 __all__ = [
     # valuation
-    "value_positions", "Valuation", "lookup_fx", "FLAGS",
+    "value_positions", "Valuation", "lookup_fx", "FLAGS", "UNVALUED_REASONS", "unvalued_share",
+    "require_valued", "shipped_pegs", "read_pegs",
     # exposures
     "exposure", "exposures", "maturity_bucket", "DIMENSIONS", "MATURITY_BUCKETS", "UNCLASSIFIED",
+    "UNVALUED",
     # concentration
-    "concentration", "check_limits", "Concentration",
+    "concentration", "check_limits", "Concentration", "parse_limits", "parse_share",
     # stress
     "stress", "StressResult", "Scenario", "load_scenario", "scenario_from_dict", "list_scenarios",
     # changes and history

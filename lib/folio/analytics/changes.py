@@ -22,7 +22,9 @@ exactly 0. An
 added position (``q0 = 0``) takes ``p0 = p1`` and ``x0 = x1``: all of its value
 is quantity effect; a removed one loses all of its value as quantity effect.
 A position whose value is unknown on either date (missing price or FX) gets no
-attribution and is counted in ``unattributed``. Values are clean; the change
+attribution, is counted in ``unattributed``, and the summary counts the
+unvalued positions of each date apart (``unvalued_before``, ``unvalued_after``)
+rather than as a change to or from 0. Values are clean; the change
 of accrued interest is reported beside them.
 """
 
@@ -69,6 +71,9 @@ class Changes:
                        "price_effect", "fx_effect", "accrued_change"):
             out[column] = float(np.nansum(frame.loc[attributed, column].to_numpy(dtype=float)))
         out["unattributed"] = int((~attributed).sum())
+        for side in ("before", "after"):
+            present = frame[f"quantity_{side}"].notna()
+            out[f"unvalued_{side}"] = int((present & frame[f"value_{side}"].isna()).sum())
         out["base_currency"] = self.base_currency
         return out
 

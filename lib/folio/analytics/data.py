@@ -112,17 +112,21 @@ def load_snapshot(portfolio: str, as_of: date | str | None = None, *,
 
 def value_snapshot(portfolio: str, as_of: date | str | None = None,
                    base_currency: str | None = None, *, pivot: str = "EUR",
-                   settings: Settings | None = None, all_dates: bool = False) -> Valuation:
+                   settings: Settings | None = None, all_dates: bool = False,
+                   strict: bool = False) -> Valuation:
     """Value a stored snapshot in the portfolio's base currency (or ``base_currency``).
 
     ``stale_fx`` uses ``settings.stale_fx_days``. With ``all_dates=True`` every
-    snapshot is valued, each at its own date's rates (for ``history``).
+    snapshot is valued, each at its own date's rates (for ``history``). Rates
+    missing from the store fall back on the legal parities. ``strict`` raises
+    ``Unvalued`` when a position has no value.
     """
     settings = settings or get_settings()
     snap = load_snapshot(portfolio, as_of, all_dates=all_dates, settings=settings)
     return value_positions(snap.positions, base_currency=_currency(base_currency) or snap.base_currency,
                            instruments=snap.instruments, fx_rates=snap.fx_rates,
-                           prices=snap.prices, pivot=pivot, stale_days=settings.stale_fx_days)
+                           prices=snap.prices, pivot=pivot, stale_days=settings.stale_fx_days,
+                           strict=strict)
 
 
 def snapshot_changes(portfolio: str, before: date | str | None = None,

@@ -1,10 +1,11 @@
 """Exposures: how the value of valued positions splits by one attribute.
 
 Owns the buckets (issuer, country, currency, asset class, maturity band, or any
-other column), the ``unclassified`` bucket for rows without the attribute, and
-the exposure table (bucket, value, share, positions). Nothing is dropped: an
-unvalued position counts in its bucket's ``positions`` and adds 0 to ``value``
-(the valuation flags say why).
+other column), the ``unclassified`` bucket for rows without the attribute, the
+``unvalued`` bucket for rows without a value, and the exposure table (bucket,
+value, share, positions). Nothing is dropped and nothing is counted as 0: an
+unvalued position is in the ``unvalued`` bucket, whose value and share are
+unknown (NaN); shares are of the valued total.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from folio.errors import ValidationError
 DIMENSIONS = ("issuer", "country", "currency", "asset_class", "maturity")
 MATURITY_BUCKETS = ("0-1y", "1-3y", "3-5y", "5-10y", "10y+")
 UNCLASSIFIED = "unclassified"
+UNVALUED = "unvalued"
 # Upper bounds in years of each maturity bucket but the last; a bound belongs to
 # the bucket above it (exactly 1 year is 1-3y).
 _MATURITY_EDGES = np.array([1.0, 3.0, 5.0, 10.0])
@@ -107,9 +109,11 @@ def exposure(valued: Valuation | pd.DataFrame, by: str, *, value: str = "value",
     Returns
     -------
     pandas.DataFrame
-        ``bucket, value, share, positions``. Shares are of the total over all
-        buckets (unclassified included), so they sum to 1; they are NaN when the
-        total is 0. Empty buckets (no position) are left out.
+        ``bucket, value, share, positions``. Shares are of the valued total
+        (unclassified included), so they sum to 1; they are NaN when that
+        total is 0. The last row is always the ``unvalued`` bucket: the
+        positions without a value, whatever their attribute, with value and
+        share NaN (unknown, not 0). Other empty buckets are left out.
     """
     frame = frame_of(valued)
     check_columns(frame, (value,), "exposure")
@@ -117,18 +121,25 @@ def exposure(valued: Valuation | pd.DataFrame, by: str, *, value: str = "value",
         raise ValidationError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}",
                               column="sort", value=sort)
     codes, labels = bucket_codes(frame, by)
-    weights = np.nan_to_num(frame[value].to_numpy(dtype=float))
-    sums = _sum_by(codes, len(labels), weights)
-    counts = np.bincount(codes + 1, minlength=len(labels) + 1)
-    names = np.array([UNCLASSIFIED, *labels], dtype=object)
+    raw = frame[value].to_numpy(dtype=float)
+    missing = np.isnan(raw)
+    # The unvalued rows get a slot of their own after the labels.
+    codes = np.where(missing, len(labels), codes)
+    weights = np.where(missing, 0.0, raw)
+    sums = _sum_by(codes, len(labels) + 1, weights)
+    counts = np.bincount(codes + 1, minlength=len(labels) + 2)
+    names = np.array([UNCLASSIFIED, *labels, UNVALUED], dtype=object)
     order = np.arange(len(names))  # natural order: unclassified first, then as met/bands
     total = float(weights.sum())
     with np.errstate(invalid="ignore", divide="ignore"):
         shares = sums / total if total != 0 else np.full(len(sums), np.nan)
+    sums[-1], shares[-1] = np.nan, np.nan
     table = pd.DataFrame({"bucket": pd.array(names, dtype="str"), "value": sums,
                           "share": shares, "positions": counts, "_natural": order})
-    table = table[table["positions"] > 0]
-    return sort_exposure(table, sort, ascending, by).reset_index(drop=True)
+    rest, unvalued = table.iloc[:-1], table.iloc[-1:]
+    rest = rest[rest["positions"] > 0]
+    ordered = sort_exposure(rest, sort, ascending, by)
+    return pd.concat([ordered, unvalued.drop(columns="_natural")], ignore_index=True)
 
 
 def sort_exposure(table: pd.DataFrame, sort: str, ascending: bool | None, by: str) -> pd.DataFrame:

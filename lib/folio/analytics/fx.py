@@ -1,9 +1,11 @@
 """FX rates: the rate converting a currency into a base currency on a date.
 
 Owns the lookup rule: the latest quote on or before the date (``merge_asof``),
-taken directly, as the inverse of the opposite quote, or crossed through a
-pivot currency (EUR by default, since the CFA francs are pegged to it); and the
-age of the quote used (``fx_gap_days``), from which ``stale_fx`` is decided.
+taken directly, as the inverse of the opposite quote, fixed by a legal parity
+(``pegs``: XAF and XOF to EUR, ...), or crossed through a pivot currency (EUR
+by default, since the CFA francs are pegged to it); and the age of the quote
+used (``fx_gap_days``), from which ``stale_fx`` is decided: a parity is never
+stale.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from folio.analytics.frames import to_dates
+from folio.analytics.pegs import as_pegs, resolve
 
-FX_ROUTES = ("identity", "direct", "inverse", "cross", "missing")
+FX_ROUTES = ("identity", "direct", "inverse", "peg", "peg_cross", "cross", "missing")
 
 
 def fx_pairs(fx_rates: pd.DataFrame | None) -> pd.DataFrame:
@@ -57,7 +60,7 @@ def _latest(src: pd.Series, dst: pd.Series, when: pd.Series, pairs: pd.DataFrame
 
 
 def lookup_fx(currencies: Any, dates: Any, base_currency: str, fx_rates: pd.DataFrame | None,
-              *, pivot: str = "EUR") -> pd.DataFrame:
+              *, pivot: str = "EUR", pegs: Any = None) -> pd.DataFrame:
     """Rates converting each currency into ``base_currency`` as of each date.
 
     Parameters
@@ -70,14 +73,21 @@ def lookup_fx(currencies: Any, dates: Any, base_currency: str, fx_rates: pd.Data
         Quotes ``date, base, quote, rate`` (1 base = rate quote).
     pivot
         Currency used for cross rates when no direct or inverse quote exists.
+    pegs
+        Fixed parities (see ``folio.analytics.pegs``): ``None`` the shipped
+        table, ``False`` none, or a table of one's own.
 
     Returns
     -------
     pandas.DataFrame
         One row per request, in order: ``fx_rate`` (base units per currency
         unit), ``fx_date`` (date of the oldest quote used), ``fx_gap_days``
-        (as-of date minus ``fx_date``) and ``fx_route`` (``identity``,
-        ``direct``, ``inverse``, ``cross`` or ``missing``).
+        (as-of date minus ``fx_date``) and ``fx_route``: ``identity``;
+        ``direct`` or ``inverse`` (a quote of the pair); ``peg`` (both fixed
+        to one currency by law on that date, and no quote of the pair on the
+        date itself: dated the as-of date, never stale); ``peg_cross`` (a
+        parity to its anchor, then quotes from there; dated by the quotes);
+        ``cross`` (quotes through the pivot); or ``missing``.
     """
     base_currency, pivot = base_currency.upper(), pivot.upper()
     ccy = pd.Series(currencies, dtype="str").str.upper().fillna("").reset_index(drop=True)
@@ -90,24 +100,47 @@ def lookup_fx(currencies: Any, dates: Any, base_currency: str, fx_rates: pd.Data
     rate = direct["rate"].to_numpy(dtype=float, copy=True)
     rate_date = direct["rate_date"].to_numpy(dtype="datetime64[ns]", copy=True)
     route = direct["route"].to_numpy(dtype=object, copy=True)
+    day = when.to_numpy()
     identity = (ccy == base_currency).fillna(False).to_numpy(dtype=bool)
-    rate[identity], rate_date[identity], route[identity] = 1.0, when.to_numpy()[identity], "identity"
-    # Cross through the pivot only where no direct quote exists and neither leg is the pivot.
-    need = np.isnan(rate) & ~(ccy == pivot).fillna(True).to_numpy(dtype=bool) & (base_currency != pivot)
+    rate[identity], rate_date[identity], route[identity] = 1.0, day[identity], "identity"
+
+    # A parity in force is the rate, unless the pair is quoted on the day itself:
+    # an older quote of a pegged pair is the law's rate seen late, not a fresher one.
+    table = as_pegs(pegs)
+    src_root, src_units = resolve(ccy, when, table)
+    dst_root, dst_units = resolve(target, when, table)
+    quoted_today = ~np.isnan(rate) & (rate_date == day)
+    pegged = ~identity & ~quoted_today & (src_root == dst_root) & (ccy != "").to_numpy(bool)
+    rate[pegged] = (dst_units / src_units)[pegged]
+    rate_date[pegged], route[pegged] = day[pegged], "peg"
+
+    # Otherwise quotes between the roots: directly, or through the pivot.
+    need = np.isnan(rate) & (ccy != "").to_numpy(dtype=bool)
     if need.any():
         idx = np.flatnonzero(need)
+        src = pd.Series(src_root[idx], dtype="str")
+        dst = pd.Series(dst_root[idx], dtype="str")
         sub_when = when.iloc[idx].reset_index(drop=True)
-        leg1 = _latest(ccy.iloc[idx].reset_index(drop=True),
-                       pd.Series([pivot] * len(idx), dtype="str"), sub_when, pairs)
-        leg2 = _latest(pd.Series([pivot] * len(idx), dtype="str"),
-                       pd.Series([base_currency] * len(idx), dtype="str"), sub_when, pairs)
-        crossed = leg1["rate"].to_numpy(dtype=float) * leg2["rate"].to_numpy(dtype=float)
-        oldest = np.minimum(leg1["rate_date"].to_numpy(dtype="datetime64[ns]"),
-                            leg2["rate_date"].to_numpy(dtype="datetime64[ns]"))
-        ok = ~np.isnan(crossed)
-        rate[idx[ok]], rate_date[idx[ok]], route[idx[ok]] = crossed[ok], oldest[ok], "cross"
+        found = _latest(src, dst, sub_when, pairs)
+        market = found["rate"].to_numpy(dtype=float, copy=True)
+        dated = found["rate_date"].to_numpy(dtype="datetime64[ns]", copy=True)
+        through = np.isnan(market) & (src != pivot).to_numpy(bool) & (dst != pivot).to_numpy(bool)
+        if through.any():
+            at = np.flatnonzero(through)
+            legs_when = sub_when.iloc[at].reset_index(drop=True)
+            to_pivot = pd.Series([pivot] * len(at), dtype="str")
+            leg1 = _latest(src.iloc[at].reset_index(drop=True), to_pivot, legs_when, pairs)
+            leg2 = _latest(to_pivot, dst.iloc[at].reset_index(drop=True), legs_when, pairs)
+            market[at] = leg1["rate"].to_numpy(dtype=float) * leg2["rate"].to_numpy(dtype=float)
+            dated[at] = np.minimum(leg1["rate_date"].to_numpy(dtype="datetime64[ns]"),
+                                   leg2["rate_date"].to_numpy(dtype="datetime64[ns]"))
+        converted = market * dst_units[idx] / src_units[idx]
+        via_peg = (src_root[idx] != ccy.to_numpy(dtype=object)[idx]) | (dst_root[idx] != base_currency)
+        ok = ~np.isnan(converted)
+        rate[idx[ok]], rate_date[idx[ok]] = converted[ok], dated[ok]
+        route[idx[ok]] = np.where(via_peg[ok], "peg_cross", "cross")
     route[np.isnan(rate)] = "missing"
-    gap = (when.to_numpy() - rate_date) / np.timedelta64(1, "D")
+    gap = (day - rate_date) / np.timedelta64(1, "D")
     return pd.DataFrame({"fx_rate": rate, "fx_date": rate_date, "fx_gap_days": gap,
                          "fx_route": pd.array(route, dtype="str")})
 

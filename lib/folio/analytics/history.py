@@ -21,7 +21,8 @@ def history(valued: Valuation | pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``as_of, positions, value, accrued, dirty_value, unvalued_positions,
-        flagged_value, flagged_share``.
+        unvalued_share, flagged_value, flagged_share``: values are sums over
+        the valued positions, the unvalued counted apart (share of positions).
     """
     frame = frame_of(valued)
     check_columns(frame, ("as_of", "value", "accrued", "dirty_value", *FLAGS), "history")
@@ -36,6 +37,8 @@ def history(valued: Valuation | pd.DataFrame) -> pd.DataFrame:
         positions=("value", "size"), value=("value", "sum"), accrued=("accrued", "sum"),
         dirty_value=("dirty_value", "sum"), unvalued_positions=("unvalued", "sum"),
         flagged_value=("flagged_value", "sum"))
+    out.insert(out.columns.get_loc("unvalued_positions") + 1, "unvalued_share",
+               out["unvalued_positions"] / out["positions"])
     with np.errstate(divide="ignore", invalid="ignore"):
         out["flagged_share"] = np.where(out["value"] != 0, out["flagged_value"] / out["value"],
                                         np.nan)
@@ -51,14 +54,20 @@ def exposure_history(valued: Valuation | pd.DataFrame, by: str, *,
     pandas.DataFrame
         Indexed by ``as_of`` (oldest first), one column per bucket (maturity
         bands in band order, others by latest share, ``unclassified`` last), a
-        share of that date's total in each cell; 0 where a bucket is absent.
+        share of that date's valued total in each cell (unvalued positions are
+        in no bucket; ``history`` counts them); 0 where a bucket is absent,
+        NaN on a date where nothing is valued.
     """
     frame = frame_of(valued)
     check_columns(frame, ("as_of", value), "exposure_history")
+    # Shares of each date's valued total: an unvalued position is in no bucket.
+    known = frame[value].notna()
     work = pd.DataFrame({"as_of": frame["as_of"], "bucket": bucket_labels(frame, by),
-                         "value": frame[value].fillna(0.0)})
+                         "value": frame[value]})[known.to_numpy()]
     table = work.pivot_table(index="as_of", columns="bucket", values="value", aggfunc="sum",
-                             fill_value=0.0, observed=True).sort_index()
+                             fill_value=0.0, observed=True)
+    # A date with nothing valued stays, with no shares (NaN), rather than vanish.
+    table = table.reindex(pd.Index(frame["as_of"].unique(), name="as_of")).sort_index()
     totals = table.sum(axis=1)
     shares = table.div(totals.where(totals != 0), axis=0)
     if by == "maturity":

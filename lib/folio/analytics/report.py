@@ -18,6 +18,7 @@ import numpy as np
 from folio.analytics.concentration import TOP, check_limits, concentration
 from folio.analytics.exposures import DIMENSIONS, exposures
 from folio.analytics.fx import fx_summary
+from folio.analytics.totals import max_unvalued, require_valued
 from folio.analytics.valuation import FLAGS, Valuation
 from folio.config import Settings
 
@@ -35,7 +36,8 @@ def _num(x: Any) -> float | None:
 
 def build_report(valuation: Valuation, *, portfolio: str | None = None,
                  limits: Mapping[str, float] | None = None, top: Iterable[int] = TOP,
-                 dims: Iterable[str] = DIMENSIONS) -> dict[str, Any]:
+                 dims: Iterable[str] = DIMENSIONS, strict: bool = False,
+                 max_unvalued_share: float | None = None) -> dict[str, Any]:
     """The report of a valuation as JSON-able data (no I/O).
 
     Parameters
@@ -49,7 +51,15 @@ def build_report(valuation: Valuation, *, portfolio: str | None = None,
         ``concentration.breaches``.
     top, dims
         Top-N shares and exposure dimensions.
+    strict
+        Raise ``Unvalued`` rather than report when any position has no value.
+    max_unvalued_share
+        Above this share of unvalued positions, concentration is marked
+        untrusted and limits are not checked (default: the setting).
     """
+    if strict:
+        require_valued(valuation)
+    threshold = max_unvalued(max_unvalued_share)
     frame = valuation.positions
     totals = valuation.totals()
     flags: dict[str, Any] = {}
@@ -58,10 +68,13 @@ def build_report(valuation: Valuation, *, portfolio: str | None = None,
         ids = sorted({str(i) for i in frame.loc[mask, "identifier"]})
         flags[flag] = {"positions": totals["flags"][flag]["positions"],
                        "value": _num(totals["flags"][flag]["value"]),
+                       "unvalued_positions": totals["flags"][flag]["unvalued_positions"],
                        "identifiers": ids[:MAX_LISTED], "more": max(0, len(ids) - MAX_LISTED)}
     tables = exposures(valuation, dims)
-    conc = {dim: concentration(valuation, dim, top=top).to_dict() for dim in ("issuer", "country")}
-    breaches = check_limits(valuation, limits) if limits else None
+    conc = {dim: concentration(valuation, dim, top=top, max_unvalued_share=threshold).to_dict()
+            for dim in ("issuer", "country")}
+    breaches = (check_limits(valuation, limits, max_unvalued_share=threshold)
+                if limits else None)
     return {
         "portfolio": portfolio,
         "as_of": totals["as_of"],
@@ -69,7 +82,11 @@ def build_report(valuation: Valuation, *, portfolio: str | None = None,
         "valuation": {
             "positions": totals["positions"], "value": _num(totals["value"]),
             "accrued": _num(totals["accrued"]), "dirty_value": _num(totals["dirty_value"]),
+            "valued_positions": totals["valued_positions"],
             "unvalued_positions": totals["unvalued_positions"],
+            "unvalued_share": totals["unvalued_share"], "max_unvalued_share": threshold,
+            "trusted": totals["unvalued_share"] <= threshold,
+            "unvalued": totals["unvalued"], "unvalued_local": totals["unvalued_local"],
             "flagged_positions": totals["flagged_positions"],
             "flagged_value": _num(totals["flagged_value"]),
             "flagged_share": _num(totals["flagged_share"]),
@@ -77,22 +94,25 @@ def build_report(valuation: Valuation, *, portfolio: str | None = None,
             "fx": fx_summary(frame),
         },
         "exposures": {dim: [{"bucket": str(r.bucket), "value": _num(r.value),
-                             "share": _num(r.share)} for r in table.itertuples(index=False)]
+                             "share": _num(r.share), "positions": int(r.positions)}
+                            for r in table.itertuples(index=False)]
                       for dim, table in tables.items()},
         "concentration": {
             **conc,
             "limits": dict(limits) if limits else {},
+            "limits_checked": bool(limits) and totals["unvalued_share"] <= threshold,
             "breaches": [] if breaches is None else [
                 {k: (_num(v) if isinstance(v, float | np.floating) else v)
-                 for k, v in row.items()} for row in breaches.to_dict("records")],
+                 for k, v in row.items()} for row in breaches.to_dict("records")
+                if row["status"] == "breach"],
         },
         "flags": flags,
     }
 
 
 def report(portfolio: str, as_of: date | str | None = None, base_currency: str | None = None,
-           settings: Settings | None = None, *, limits: Mapping[str, float] | None = None
-           ) -> dict[str, Any]:
+           settings: Settings | None = None, *, limits: Mapping[str, float] | None = None,
+           strict: bool = False) -> dict[str, Any]:
     """Value a stored snapshot and build its report.
 
     Parameters
@@ -102,21 +122,30 @@ def report(portfolio: str, as_of: date | str | None = None, base_currency: str |
     as_of
         Snapshot date (``date`` or ``YYYY-MM-DD``); default the latest.
     base_currency
-        Overrides the portfolio's base currency.
+        Value in this currency instead of the portfolio's (any currency the
+        rates and parities reach).
     settings
-        Settings in force by default (store, ``stale_fx_days``).
+        Settings in force by default (store, ``stale_fx_days``,
+        ``max_unvalued_share``).
     limits
         Optional concentration limits, e.g. ``{"issuer": 0.10, "country": 0.35}``.
+    strict
+        Refuse to report (``Unvalued``) when any position has no value.
 
     Raises
     ------
     NotFound
         Unknown portfolio, or no snapshot on ``as_of``.
+    Unvalued
+        ``strict`` and some position has no value.
     """
     from folio.analytics.data import value_snapshot  # the only part that reads the store
+    from folio.config import get_settings
 
+    settings = settings or get_settings()
     valuation = value_snapshot(portfolio, as_of, base_currency, settings=settings)
-    return build_report(valuation, portfolio=portfolio, limits=limits)
+    return build_report(valuation, portfolio=portfolio, limits=limits, strict=strict,
+                        max_unvalued_share=settings.max_unvalued_share)
 
 
 # ------------------------------------------------------------------------- text
@@ -142,15 +171,21 @@ def format_report(data: Mapping[str, Any], *, width: int = 78) -> str:
     lines.append(f"{'Accrued interest':<24}{_money(val['accrued']):>22}")
     lines.append(f"{'Dirty value':<24}{_money(val['dirty_value']):>22}")
     lines.append(f"{'Positions':<24}{val['positions']:>22,}"
-                 + (f"  ({val['unvalued_positions']} without a value)"
-                    if val["unvalued_positions"] else ""))
+                 + (f"  ({val['valued_positions']:,} valued)" if val["unvalued_positions"] else ""))
+    if val["unvalued_positions"]:
+        why = ", ".join(f"{n} {r}" for r, n in val["unvalued"].items() if n)
+        local = ", ".join(f"{_money(v)} {c}" for c, v in val["unvalued_local"].items())
+        lines.append(f"{'UNVALUED':<24}{val['unvalued_positions']:>22,}  "
+                     f"{_pct(val['unvalued_share'])} of positions, not in any total ({why})"
+                     + (f"; known locally: {local}" if local else ""))
     lines.append(f"{'Flagged value':<24}{_money(val['flagged_value']):>22}  "
                  f"{_pct(val['flagged_share'])} of value, {val['flagged_positions']} position(s)")
     for fx in val["fx"]:
         if fx["route"] == "identity":
             continue
         rate = "MISSING" if fx["rate"] is None else f"{fx['rate']:,.6g}"
-        when = "" if fx["date"] is None else f" on {fx['date']} ({fx['gap_days']} d old, {fx['route']})"
+        when = ("" if fx["date"] is None else " (fixed parity)" if fx["route"] == "peg"
+                else f" on {fx['date']} ({fx['gap_days']} d old, {fx['route']})")
         lines.append(f"  FX 1 {fx['currency']} = {rate} {ccy}{when}")
 
     lines += ["", "Data quality"]
@@ -165,6 +200,11 @@ def format_report(data: Mapping[str, Any], *, width: int = 78) -> str:
         title = TITLES.get(dim, dim)
         lines += ["", f"{title:<40}{'value':>22}{'share':>9}"]
         for row in rows:
+            if row["bucket"] == "unvalued":
+                if row["positions"]:
+                    lines.append(f"  {'unvalued':<38}{'unknown':>22}{'n/a':>9}  "
+                                 f"{row['positions']} position(s)")
+                continue
             label = row["bucket"] if len(row["bucket"]) <= 38 else row["bucket"][:37] + "…"
             lines.append(f"  {label:<38}{_money(row['value']):>22}{_pct(row['share']):>9}")
 
@@ -180,11 +220,17 @@ def format_report(data: Mapping[str, Any], *, width: int = 78) -> str:
         lines.append(f"  {dim:<8} {c['names']} names; {tops}; HHI {hhi} "
                      f"({eff} effective names)"
                      + (f"; unclassified {_pct(c['unclassified_share'])}"
-                        if c["unclassified_share"] else ""))
+                        if c["unclassified_share"] else "")
+                     + ("" if c.get("trusted", True) else
+                        f"; NOT TRUSTED: {_pct(c['unvalued_share'])} of positions unvalued"))
     if conc.get("limits"):
         limits = ", ".join(f"{k} {_pct(v)}" for k, v in conc["limits"].items())
         lines.append(f"  limits: {limits}")
-        if not conc["breaches"]:
+        if not conc.get("limits_checked", True):
+            lines.append(f"  NOT CHECKED: {_pct(val['unvalued_share'])} of positions unvalued "
+                         f"(above {_pct(val['max_unvalued_share'])}); a breach on part of the "
+                         "portfolio would mislead")
+        elif not conc["breaches"]:
             lines.append("  no breach")
         for b in conc["breaches"]:
             lines.append(f"  BREACH {b['dimension']} {b['bucket']}: {_pct(b['share'])} "

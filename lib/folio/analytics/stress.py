@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from folio.analytics.exposures import bucket_codes, years_to_maturity
+from folio.analytics.exposures import UNCLASSIFIED, UNVALUED, bucket_codes, years_to_maturity
 from folio.analytics.valuation import Valuation
 from folio.config import PROJECT_DATA
 from folio.errors import ConfigError, NotFound, ValidationError
@@ -57,6 +57,7 @@ class Scenario:
     rates_bp: Mapping[str, Any] = field(default_factory=dict)
     assumed_yield: float = 0.05
     source: str = "<dict>"
+    parts: tuple[str, ...] = ()  # the scenarios composed into this one, if any
 
 
 def _number(value: Any, source: str, key: str, low: float | None = None) -> float:
@@ -201,33 +202,47 @@ class StressResult:
     positions: pd.DataFrame
 
     def totals(self) -> dict[str, Any]:
-        """Value before and after, the change, and what rests on approximations."""
+        """Value before and after over the valued positions, the change, the
+        unvalued positions counted apart (their move is unknown), and what
+        rests on approximations."""
         before = float(np.nansum(self.positions["before"].to_numpy(dtype=float)))
         after = float(np.nansum(self.positions["after"].to_numpy(dtype=float)))
         approx = self.positions["duration_approx"].to_numpy(dtype=bool)
-        return {"scenario": self.scenario.name, "base_currency": self.base_currency,
+        unvalued = np.isnan(self.positions["before"].to_numpy(dtype=float))
+        return {"scenario": self.scenario.name, "scenarios": list(self.scenario.parts or (self.scenario.name,)),
+                "base_currency": self.base_currency,
                 "before": before, "after": after, "change": after - before,
                 "change_share": (after - before) / before if before else None,
+                "positions": int(len(unvalued)), "unvalued_positions": int(unvalued.sum()),
+                "unvalued_share": float(unvalued.mean()) if len(unvalued) else 0.0,
                 "duration_approx_positions": int(approx.sum()),
                 "duration_approx_value": float(np.nansum(self.positions["before"][approx])),
                 "rate_unshocked_positions": int(self.positions["rate_unshocked"].sum())}
 
     def by(self, dimension: str) -> pd.DataFrame:
-        """Before, after, change and relative change per bucket of ``dimension``."""
+        """Before, after, change, relative change and positions per bucket of
+        ``dimension``; the unvalued positions last, in an ``unvalued`` bucket
+        with unknown (NaN) values."""
         codes, labels = bucket_codes(self.positions, dimension)
-        names = np.array(["unclassified", *labels], dtype=object)
+        before = self.positions["before"].to_numpy(dtype=float)
+        missing = np.isnan(before)
+        codes = np.where(missing, len(labels), codes)
+        names = np.array([UNCLASSIFIED, *labels, UNVALUED], dtype=object)
         sums = {}
         for column in ("before", "after"):
             weights = np.nan_to_num(self.positions[column].to_numpy(dtype=float))
             sums[column] = np.bincount(codes + 1, weights=weights, minlength=len(names))
+            sums[column][-1] = np.nan
         counts = np.bincount(codes + 1, minlength=len(names))
         table = pd.DataFrame({"bucket": pd.array(names, dtype="str"), **sums})
         table["change"] = table["after"] - table["before"]
         with np.errstate(divide="ignore", invalid="ignore"):
             table["change_share"] = np.where(table["before"] != 0,
                                              table["change"] / table["before"], np.nan)
-        table = table[counts > 0]
-        return table.sort_values("change", kind="stable").reset_index(drop=True)
+        table["positions"] = counts
+        rest = table.iloc[:-1]
+        rest = rest[rest["positions"] > 0].sort_values("change", kind="stable")
+        return pd.concat([rest, table.iloc[-1:]], ignore_index=True)
 
 
 def stress(valuation: Valuation, scenario: Scenario | Mapping[str, Any] | str | Path, *,

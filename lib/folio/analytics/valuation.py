@@ -4,8 +4,11 @@ Owns the valuation rules: which local value a position has (the file's market
 value, else quantity x file price, else quantity x the latest reference price
 on or before the as-of date), when a price is per 100 of nominal, how reference
 instrument attributes fill blanks (issuer, country, asset class, maturity; the
-file's own values win), and which flags a position carries. FX rates come from
-``fx.lookup_fx``. Pure functions over DataFrames: no store access.
+file's own values win), which flags a position carries, and why a position
+has no value (``unvalued_reason``): its value is then NaN, never 0, and the
+totals, exposures and checks count it apart (``totals``). FX rates come from
+``fx.lookup_fx``, legal parities included. Pure functions over DataFrames: no
+store access.
 
 Prices are taken to be in the position's currency; accrued interest is kept
 apart (missing counts as 0) and added only in ``dirty_value``.
@@ -35,6 +38,9 @@ from folio.analytics.fx import FX_ROUTES, lookup_fx
 from folio.errors import ValidationError
 
 FLAGS = ("missing_price", "missing_fx", "stale_fx", "unknown_instrument")
+# Why a position has no value, first cause first: without a local value there
+# is nothing to convert, and an unknown instrument is why there is no price.
+UNVALUED_REASONS = ("unknown_instrument", "no_price", "no_fx")
 _TEXT = ("name", "issuer", "country", "asset_class")
 _NUMBERS = ("quantity", "price", "market_value", "accrued_interest")
 _BOND_PATTERN = r"bond|oblig"
@@ -52,8 +58,10 @@ class Valuation:
         plus: ``is_bond``, ``value_source`` (``market_value``, ``file_price``,
         ``reference_price`` or ``missing``), ``local_value``, ``local_accrued``,
         ``fx_rate``, ``fx_date``, ``fx_gap_days``, ``fx_route``, ``value``
-        (clean, base currency), ``accrued``, ``dirty_value``, ``coupon``,
-        ``modified_duration``, the flags in ``FLAGS`` and ``flagged``.
+        (clean, base currency; NaN when unvalued, never 0), ``accrued``,
+        ``dirty_value``, ``coupon``, ``modified_duration``, the flags in
+        ``FLAGS``, ``flagged``, ``unvalued`` and ``unvalued_reason`` (one of
+        ``UNVALUED_REASONS``, missing when valued).
     base_currency, pivot, stale_days
         What the valuation was asked for.
     """
@@ -65,40 +73,10 @@ class Valuation:
     as_of: date | None = field(default=None)
 
     def totals(self) -> dict[str, Any]:
-        """Totals in the base currency and how much of them is flagged (plain data)."""
+        """Totals in the base currency, the unvalued apart, and what is flagged (plain data)."""
+        from folio.analytics.totals import totals
+
         return totals(self.positions, self.base_currency)
-
-
-def totals(valued: pd.DataFrame, base_currency: str) -> dict[str, Any]:
-    """Totals of valued positions: values, unvalued count, flagged value per flag.
-
-    Positions whose base value is unknown (missing price or FX) count as
-    positions and in their flags but add nothing to the values.
-    """
-    value = valued["value"].to_numpy(dtype=float)
-    accrued = valued["accrued"].to_numpy(dtype=float)
-    known = np.nan_to_num(value)
-    total = float(known.sum())
-    flagged = valued["flagged"].to_numpy(dtype=bool)
-    dates = valued["as_of"].dropna().unique() if "as_of" in valued else []
-    flags = {}
-    for flag in FLAGS:
-        mask = valued[flag].to_numpy(dtype=bool)
-        flags[flag] = {"positions": int(mask.sum()), "value": float(known[mask].sum())}
-    flagged_value = float(known[flagged].sum())
-    return {
-        "base_currency": base_currency,
-        "as_of": pd.Timestamp(dates[0]).date().isoformat() if len(dates) == 1 else None,
-        "positions": int(len(valued)),
-        "value": total,
-        "accrued": float(np.nansum(accrued)),
-        "dirty_value": float(np.nansum(valued["dirty_value"].to_numpy(dtype=float))),
-        "unvalued_positions": int(np.isnan(value).sum()),
-        "flagged_positions": int(flagged.sum()),
-        "flagged_value": flagged_value,
-        "flagged_share": flagged_value / total if total else None,
-        "flags": flags,
-    }
 
 
 def _prepare(positions: pd.DataFrame, as_of: Any) -> pd.DataFrame:
@@ -201,7 +179,7 @@ def value_positions(positions: pd.DataFrame, *, base_currency: str,
                     fx_rates: pd.DataFrame | None = None,
                     prices: pd.DataFrame | None = None,
                     as_of: date | str | None = None, pivot: str = "EUR",
-                    stale_days: int = 7) -> Valuation:
+                    stale_days: int = 7, pegs: Any = None, strict: bool = False) -> Valuation:
     """Value positions in ``base_currency`` and flag what the value rests on.
 
     Parameters
@@ -223,7 +201,13 @@ def value_positions(positions: pd.DataFrame, *, base_currency: str,
         Currency for cross rates (EUR by default: CFA francs are quoted to it).
     stale_days
         An FX quote older than this many days before the as-of date is flagged
-        ``stale_fx`` (it is still used).
+        ``stale_fx`` (it is still used). A legal parity is never stale.
+    pegs
+        Fixed parities used where no quote of the day is loaded: ``None`` the
+        shipped table (``folio/analytics/pegs.csv``), ``False`` none, or a
+        table or CSV path of the same columns.
+    strict
+        Raise ``Unvalued`` if any position ends without a value.
 
     Returns
     -------
@@ -262,7 +246,7 @@ def value_positions(positions: pd.DataFrame, *, base_currency: str,
     combined = ccy_codes.astype(np.int64) * max(len(day_uniques), 1) + day_codes
     keys, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
     fx = lookup_fx(pos["currency"].iloc[first].to_numpy(), pos["as_of"].iloc[first].to_numpy(),
-                   base_currency, fx_rates, pivot=pivot)
+                   base_currency, fx_rates, pivot=pivot, pegs=pegs)
     rate = fx["fx_rate"].to_numpy()[inverse]
     gap = fx["fx_gap_days"].to_numpy()[inverse]
     # Treat a missing currency as missing FX rather than guessing one.
@@ -277,6 +261,10 @@ def value_positions(positions: pd.DataFrame, *, base_currency: str,
         "unknown_instrument": ~ref["known"],
     }
     flagged = np.logical_or.reduce([flags[f] for f in FLAGS])
+    unvalued = np.isnan(value)
+    reason = pd.Categorical.from_codes(
+        np.select([unvalued & np.isnan(local) & ~ref["known"], unvalued & np.isnan(local),
+                   unvalued], [0, 1, 2], -1), categories=UNVALUED_REASONS)
     out = pos.assign(
         **filled,
         is_bond=is_bond,
@@ -289,10 +277,15 @@ def value_positions(positions: pd.DataFrame, *, base_currency: str,
             categories=FX_ROUTES),
         value=value, accrued=accrued, dirty_value=value + accrued,
         coupon=ref["coupon"], modified_duration=ref["modified_duration"],
-        **flags, flagged=flagged,
+        **flags, flagged=flagged, unvalued=unvalued, unvalued_reason=reason,
     )
     day = pd.Timestamp(day_uniques[0]).date() if len(day_uniques) == 1 else None
-    return Valuation(out, base_currency, pivot, int(stale_days), day)
+    valuation = Valuation(out, base_currency, pivot, int(stale_days), day)
+    if strict:
+        from folio.analytics.totals import require_valued
+
+        require_valued(valuation, "value these positions")
+    return valuation
 
 
 def frame_of(valued: Valuation | pd.DataFrame) -> pd.DataFrame:

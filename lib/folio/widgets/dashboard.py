@@ -45,12 +45,11 @@ def bars(table: pd.DataFrame, label: str = "bucket", share: str = "share") -> st
 
 
 def parse_limits(text: str) -> dict[str, float]:
-    """``"issuer=0.10, country=0.35"`` -> ``{"issuer": 0.1, "country": 0.35}``."""
-    out = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        dimension, _, share = part.partition("=")
-        out[dimension.strip()] = float(share)
-    return out
+    """``"issuer=0.10, country=35%"`` -> ``{"issuer": 0.1, "country": 0.35}`` (``0,10`` too)."""
+    try:
+        return analytics.parse_limits(text)
+    except FolioError as exc:
+        raise ValueError(exc.message) from None
 
 
 class Dashboard:
@@ -163,7 +162,9 @@ class Dashboard:
     def _show_exposure(self) -> None:
         if self.valuation is None:
             return
-        self.exposure = analytics.exposure(self.valuation, self.dimension.value)
+        table = analytics.exposure(self.valuation, self.dimension.value)
+        # The unvalued bucket is shown when it holds positions, not as an empty row.
+        self.exposure = table[(table["bucket"] != analytics.UNVALUED) | (table["positions"] > 0)]
         table = self.exposure.assign(value=self.exposure["value"].map(_money),
                                      share=self.exposure["share"].map(_pct))
         self.exposure_view.value = bars(self.exposure) + table.to_html(index=False)
@@ -187,12 +188,17 @@ class Dashboard:
             for d, c in self.concentration.items())
         table = ("<table><tr><th>by</th><th>names</th><th>top 1</th><th>top 5</th><th>HHI</th>"
                  f"<th>effective names</th></tr>{rows}</table>")
+        records = self.breaches.to_dict("records")
         breaches = "".join(
             f"<li style='color:#cf222e'><b>{html.escape(str(b['dimension']))} "
             f"{html.escape(str(b['bucket']))}</b>: {_pct(b['share'])} &gt; limit "
-            f"{_pct(b['limit'])}</li>" for b in self.breaches.to_dict("records"))
+            f"{_pct(b['limit'])}</li>" for b in records if b["status"] == "breach")
+        # Too many unvalued positions: a breach on part of the book would mislead.
+        unchecked = [b for b in records if b["status"] == "unchecked"]
         self.concentration_view.value = table + (
-            f"<p>Limit breaches:</p><ul class='folio-breaches'>{breaches}</ul>" if breaches
+            f"<p class='folio-unchecked'>Limits not checked: {_pct(unchecked[0]['unvalued_share'])}"
+            " of positions have no value.</p>" if unchecked
+            else f"<p>Limit breaches:</p><ul class='folio-breaches'>{breaches}</ul>" if breaches
             else "<p>No limit breached.</p>")
 
     def _show_stress(self) -> None:
