@@ -106,10 +106,43 @@ def test_report_text_and_json_agree(home):
                                 home=home).stdout)
     assert set(data["exposures"]) == {"issuer", "country", "currency", "asset_class", "maturity"}
     for buckets in data["exposures"].values():
-        assert abs(sum(b["share"] for b in buckets) - 1) < 1e-9
+        assert buckets[-1]["bucket"] == "unvalued" and buckets[-1]["share"] is None
+        assert abs(sum(b["share"] for b in buckets[:-1]) - 1) < 1e-9
     total = f"{data['valuation']['value']:,.0f}"
     assert total in text.stdout
     usd = folio_cmd("report", "TRESO-SN", "--base-currency", "USD", "--json", home=home)
     assert json.loads(usd.stdout)["base_currency"] == "USD"
     missing = folio_cmd("report", "NOPE", home=home)
     assert missing.returncode == 1 and "NOPE" in missing.stderr
+
+
+def test_report_strict_and_limit_spellings(tmp_path, home):
+    # Two EUR lines of 600 and 400, and one in JPY, for which nothing gives a rate.
+    path = english_csv(tmp_path / "h.csv", [
+        (TOTAL, "TotalEnergies", 10, 60, 600, "EUR", "2024-01-31"),
+        (ORANGE, "Orange", 40, 10, 400, "EUR", "2024-01-31"),
+        ("JP3633400001", "Toyota", 1, 3000, 3000, "JPY", "2024-01-31")])
+    run = folio_cmd("import", path, "--portfolio", "P", "--base-currency", "EUR", home=home)
+    assert run.returncode == 0, run.stderr
+    strict = folio_cmd("report", "P", "--strict", home=home)
+    assert strict.returncode == 1 and strict.stdout == ""
+    assert "1 of 3 position(s) have no value (1 no_fx)" in strict.stderr
+    text = folio_cmd("report", "P", home=home)
+    assert text.returncode == 0 and "UNVALUED" in text.stdout
+    for spelling in ("50%", "0.50", "0,50"):
+        out = folio_cmd("report", "P", "--limit", f"currency={spelling}", "--json", home=home)
+        assert out.returncode == 0, out.stderr
+        data = json.loads(out.stdout)
+        assert data["concentration"]["limits"] == {"currency": 0.5}
+        # 1 position of 3 unvalued is above the 5% default: no breach is claimed.
+        assert data["concentration"]["limits_checked"] is False
+    lenient = {**{"FOLIO_MAX_UNVALUED_SHARE": "0.5"}}
+    env_run = subprocess.run([str(FOLIO), "report", "P", "--limit", "issuer=10%", "--json"],
+                             capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "FOLIO_HOME": str(home), **lenient})
+    assert env_run.returncode == 0, env_run.stderr
+    assert json.loads(env_run.stdout)["concentration"]["limits_checked"] is True
+    for bad in ("0,10", "issuer=ten", "issuer=150%"):
+        wrong = folio_cmd("report", "P", "--limit", bad, home=home)
+        assert wrong.returncode == 1 and "Traceback" not in wrong.stderr, bad
+        assert wrong.stderr.startswith("folio: limit"), wrong.stderr

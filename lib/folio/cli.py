@@ -132,13 +132,11 @@ def cmd_demo(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from folio.analytics import format_report, report
+    from folio.analytics import format_report, parse_limits, report
 
-    limits = {}
-    for item in args.limit or ():
-        dimension, _, share = item.partition("=")
-        limits[dimension.strip()] = float(share)
-    data = report(args.portfolio, args.as_of, args.base_currency, limits=limits or None)
+    limits = parse_limits(args.limit or ())  # 10%, 0.10 or 0,10; a bad one is a typed error
+    data = report(args.portfolio, args.as_of, args.base_currency, limits=limits or None,
+                  strict=args.strict)
     if args.json:
         _print_json(data)
     else:
@@ -210,7 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", help="snapshot date (default: the latest)")
     p.add_argument("--base-currency", help="value in this currency instead of the portfolio's")
     p.add_argument("--limit", action="append", metavar="DIMENSION=SHARE",
-                   help="a concentration limit, e.g. issuer=0.10 (repeatable)")
+                   help="a concentration limit, e.g. issuer=10%%, issuer=0.10 or issuer=0,10 "
+                        "(repeatable)")
+    p.add_argument("--strict", action="store_true",
+                   help="refuse to report (exit 1) when any position has no value")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_report)
 
