@@ -52,8 +52,8 @@ def check_pegs(frame: pd.DataFrame, *, source: str = "<pegs>", first_line: int =
                ) -> pd.DataFrame:
     """Check a parity table; return ``currency, anchor, rate, valid_from, valid_to, kind``.
 
-    ``rate`` is units of ``currency`` per unit of ``anchor``; an open end is
-    the last day folio can compute with. Raises ``ConfigError`` naming the
+    ``rate`` is units of ``currency`` per unit of ``anchor``; ``valid_to`` is
+    missing (NaT) for a parity still in force. Raises ``ConfigError`` naming the
     source, line and column of the first problem: a code that is not three
     letters, a unit that is not a positive number, a period that ends before
     it starts, two periods of one currency that overlap, or a loop.
@@ -88,8 +88,8 @@ def check_pegs(frame: pd.DataFrame, *, source: str = "<pegs>", first_line: int =
             i = int(np.flatnonzero(bad)[0])
             raise _fail(source, int(line[i]), column,
                         f"{column} {text[column].iloc[i]!r} is not a YYYY-MM-DD date")
-    out["valid_from"], out["valid_to"] = start, end.fillna(LAST_DAY)
-    backwards = out["valid_to"] < out["valid_from"]
+    out["valid_from"], out["valid_to"] = start, end
+    backwards = end.fillna(LAST_DAY) < start
     if backwards.any():
         i = int(np.flatnonzero(backwards)[0])
         raise _fail(source, int(line[i]), "valid_to", "the period ends before it starts")
@@ -110,7 +110,7 @@ def check_pegs(frame: pd.DataFrame, *, source: str = "<pegs>", first_line: int =
 def _check_overlaps(table: pd.DataFrame, source: str) -> None:
     ordered = table.sort_values(["currency", "valid_from"], kind="stable")
     same = ordered["currency"].eq(ordered["currency"].shift())
-    overlap = same & (ordered["valid_from"] <= ordered["valid_to"].shift())
+    overlap = same & (ordered["valid_from"] <= ordered["valid_to"].fillna(LAST_DAY).shift())
     if overlap.any():
         row = ordered[overlap].iloc[0]
         raise _fail(source, int(row["line"]), "valid_from",
@@ -131,7 +131,8 @@ def _index(table: pd.DataFrame) -> dict[str, list[tuple[Any, Any, str, float]]]:
     index: dict[str, list[tuple[Any, Any, str, float]]] = {}
     for row in table.itertuples(index=False):
         index.setdefault(row.currency, []).append(
-            (row.valid_from.to_datetime64(), row.valid_to.to_datetime64(), row.anchor,
+            (row.valid_from.to_datetime64(),
+             (LAST_DAY if pd.isna(row.valid_to) else row.valid_to).to_datetime64(), row.anchor,
              float(row.rate)))
     return index
 
