@@ -192,3 +192,38 @@ def test_imports_of_one_snapshot_at_the_same_moment_never_mix_or_double(tmp_path
         winner = raced[-1] if not same_file else next(r for r in raced if r[1] == "succeeded")
         assert current_import(portfolio) == winner[0]
         assert held(portfolio) == expected(files[last_path])  # one file's rows, once
+
+
+def opener(barrier, out) -> None:
+    """Open the store (creating its tables if it is new) the moment the others do."""
+    from folio.store.db import get_engine as engine_now
+
+    barrier.wait(BOUND_S)
+    try:
+        engine_now(get_settings())
+        out.put(("ok", None, None, None))
+    except Exception as exc:  # reported to the test, which fails with it
+        out.put(("error", type(exc).__name__, str(exc), None))
+
+
+def test_processes_opening_a_new_store_at_once_all_get_it(store):
+    """Two workers and two kernels start on an empty store at the same moment: each
+    must open it (one creates the tables, the others find them), none fail."""
+    context = multiprocessing.get_context("spawn")
+    for _ in range(ROUNDS):
+        if store == "sqlite":
+            get_settings().home.mkdir(parents=True, exist_ok=True)
+            for leftover in get_settings().home.glob("folio.db*"):
+                leftover.unlink()
+        else:  # an empty database again: drop what the last round made
+            with get_engine(get_settings()).begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        from folio.store.db import dispose_all
+
+        dispose_all()
+        barrier = context.Barrier(4)
+        outs = [context.Queue() for _ in range(4)]
+        procs = [context.Process(target=opener, args=(barrier, out)) for out in outs]
+        for proc in procs:
+            proc.start()
+        collect(procs, outs)

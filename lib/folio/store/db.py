@@ -96,19 +96,21 @@ SCHEMA_LOCK_KEY = 0x466F6C696F  # "Folio"
 
 
 def _create_tables(engine: Engine) -> None:
-    """Create the tables that do not exist yet.
+    """Create the tables that do not exist yet, in one write transaction.
 
-    On PostgreSQL two processes opening a new database at once (two workers
-    starting, a kernel and a worker) would both find a table missing and both
-    create it; the loser failed on ``pg_type``'s unique index. An advisory lock
-    held for the transaction makes them take turns. SQLite's write lock does
-    the same there.
+    Two processes opening a new store at once (two workers starting, a kernel
+    and a worker) would both find a table missing and both create it. On
+    PostgreSQL the loser failed on ``pg_type``'s unique index: an advisory lock
+    held for the transaction makes them take turns. On SQLite a read that
+    turns into a write fails at once with "database is locked" when another
+    process wrote meanwhile: the transaction takes the write lock up front
+    (``writing``), and the second process then finds the tables there.
     """
-    if engine.dialect.name != "postgresql":
-        metadata.create_all(engine)
-        return
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
+    if set(metadata.tables) <= set(inspect(engine).get_table_names()):
+        return  # every open but a new store's first: no lock needed
+    with writing(engine) as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
         metadata.create_all(conn)
 
 
