@@ -116,6 +116,18 @@ def cmd_mapping(args) -> int:
     return EXIT_OK
 
 
+def cmd_presets(args) -> int:
+    from folio.ingest.presets import load_presets
+
+    found = load_presets(get_settings().home / "presets")
+    if args.json:
+        _print_json([p.describe() for p in found])
+    else:
+        for preset in found:
+            print(f"{preset.name}{' (yours)' if preset.user else ''}: {preset.description}")
+    return EXIT_OK
+
+
 def cmd_portfolios(args) -> int:
     frame = catalog.portfolios()
     if args.json:
@@ -198,6 +210,10 @@ def build_parser() -> argparse.ArgumentParser:
     m = msub.add_parser("list")
     m.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_mapping)
+
+    p = sub.add_parser("presets", help="list the broker and custodian formats folio reads")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_presets)
 
     p = sub.add_parser("portfolios", help="list portfolios")
     p.add_argument("--json", action="store_true")

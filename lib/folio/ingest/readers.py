@@ -14,7 +14,7 @@ import queue
 import re
 import threading
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -26,6 +26,8 @@ import pyarrow.csv as pacsv
 
 from folio.errors import FileTooLarge, ReadError
 from folio.ingest.columns import score_header
+from folio.ingest.presets import Preset
+from folio.ingest.sections import preset_header_row, read_preset_csv
 
 HEADER_SCAN_LINES = 64
 DELIMITERS = (";", ",", "\t", "|")
@@ -100,6 +102,7 @@ class RawTable:
     span: tuple[float, float] = (0.0, 1.0)
     last: bool = True
     source: BlockSource | None = None  # where a block of a streamed CSV lies in its file
+    preamble: list[str] | None = None  # the lines above the header, if the reader kept them
 
     def describe(self) -> dict[str, object]:
         return {
@@ -109,7 +112,8 @@ class RawTable:
 
 
 def read_table(path: str | Path, *, sheet: str | None = None, max_bytes: int | None = None,
-               display_name: str | None = None, known: Iterable[str] = ()) -> RawTable:
+               display_name: str | None = None, known: Iterable[str] = (),
+               presets: Sequence[Preset] = ()) -> RawTable:
     """Read a holdings file into a ``RawTable``, choosing the reader by content.
 
     Parameters
@@ -124,6 +128,9 @@ def read_table(path: str | Path, *, sheet: str | None = None, max_bytes: int | N
         The name errors use for the file (default its name).
     known
         Column names of explicit or saved mappings, which help find the header.
+    presets
+        Formats whose header signature, where a line has it, is the header
+        (anywhere in a small file for a preset that reads one section).
 
     Raises
     ------
@@ -132,8 +139,8 @@ def read_table(path: str | Path, *, sheet: str | None = None, max_bytes: int | N
     """
     path, name, head = _opened(path, display_name, max_bytes)
     if head.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path, name, sheet, max_bytes, known)
-    return _read_csv(path.read_bytes(), name, known)
+        return _read_xlsx(path, name, sheet, max_bytes, known, presets)
+    return _read_csv(path.read_bytes(), name, known, presets)
 
 
 BLOCK_BYTES = 16 << 20  # about 150,000 rows: memory follows this, not the file
@@ -141,7 +148,8 @@ BLOCK_BYTES = 16 << 20  # about 150,000 rows: memory follows this, not the file
 
 def read_blocks(path: str | Path, *, sheet: str | None = None, max_bytes: int | None = None,
                 display_name: str | None = None, known: Iterable[str] = (),
-                block_bytes: int | None = None) -> Iterator[RawTable]:
+                block_bytes: int | None = None,
+                presets: Sequence[Preset] = ()) -> Iterator[RawTable]:
     """Read a holdings file as consecutive ``RawTable`` blocks, the last marked ``last``.
 
     A UTF-8 CSV larger than ``block_bytes`` (default ``BLOCK_BYTES``) is read a
@@ -157,9 +165,9 @@ def read_blocks(path: str | Path, *, sheet: str | None = None, max_bytes: int | 
     block_bytes = block_bytes or BLOCK_BYTES
     path, name, head = _opened(path, display_name, max_bytes)
     if head.startswith(b"PK\x03\x04"):
-        yield _read_xlsx(path, name, sheet, max_bytes, known)
+        yield _read_xlsx(path, name, sheet, max_bytes, known, presets)
     elif path.stat().st_size <= block_bytes:
-        yield _read_csv(path.read_bytes(), name, known)
+        yield _read_csv(path.read_bytes(), name, known, presets)
     else:
         yield from _read_ahead(_csv_blocks(path, name, known, block_bytes), name)
 
@@ -425,7 +433,12 @@ def _record_starts(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 HEAD_BYTES = 1 << 20
 
 
-def _read_csv(data: bytes, name: str, known: Iterable[str] = ()) -> RawTable:
+def _read_csv(data: bytes, name: str, known: Iterable[str] = (),
+              presets: Sequence[Preset] = ()) -> RawTable:
+    if presets:
+        found = read_preset_csv(data, name, presets)
+        if found is not None:
+            return found
     fast = _read_utf8_in_place(data, name, known)
     if fast is not None:
         return fast
@@ -766,7 +779,7 @@ def _cell_text(value: object) -> str:
 
 
 def _read_xlsx(path: Path, name: str, sheet: str | None, max_bytes: int | None,
-               known: Iterable[str] = ()) -> RawTable:
+               known: Iterable[str] = (), presets: Sequence[Preset] = ()) -> RawTable:
     from python_calamine import CalamineWorkbook
 
     _xlsx_guard(path, name, max_bytes)
@@ -785,10 +798,14 @@ def _read_xlsx(path: Path, name: str, sheet: str | None, max_bytes: int | None,
         except Exception as exc:
             raise ReadError(f"{name}: cannot read sheet {candidate!r}: {exc}", file=name) from None
         best: tuple[int, int] | None = None
-        for index, row in enumerate(rows[:HEADER_SCAN_LINES]):
-            score = score_header((_cell_text(c) for c in row), known)
+        texts = [[_cell_text(c) for c in row] for row in rows[:HEADER_SCAN_LINES]]
+        at = preset_header_row(texts, presets)
+        for index, row in enumerate(texts) if at is None else ():
+            score = score_header(row, known)
             if score >= MIN_HEADER_SCORE and (best is None or score > best[0]):
                 best = (score, index)
+        if at is not None:
+            best = (0, at)
         if best is None:
             tried.append(candidate)
             continue
@@ -811,6 +828,7 @@ def _read_xlsx(path: Path, name: str, sheet: str | None, max_bytes: int | None,
         return RawTable(
             file=name, kind="xlsx", header=header, header_row=index + 1, frame=frame,
             rows=np.arange(index + 2, index + 2 + len(data), dtype=np.int64), sheet=candidate,
+            preamble=[" ".join(c for c in row if c).strip() for row in texts[:index]],
         )
     raise ReadError(
         f"{name}: no sheet has a recognisable header (columns such as ISIN, Quantity, "

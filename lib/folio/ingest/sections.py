@@ -1,0 +1,82 @@
+"""Sections: find a preset's table in a file, wherever it starts, and only that table.
+
+Owns the reading of a small CSV whose header a preset recognises: the header
+is the first line with the preset's signature (not only within the first lines
+``readers`` scans), and for a multi-section file (``Section,Header|Data|Total,...``
+as Interactive Brokers writes it) only the lines of the preset's section are
+read, each keeping the line number an editor shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from folio.ingest.presets import Preset
+
+# A preset's header past this many lines is looked for only in its own section.
+SCAN_LINES = 200
+
+
+def preset_header_row(rows: Sequence[Sequence[str]], presets: Sequence[Preset]) -> int | None:
+    """The index of the first row that is a preset's header (XLSX rows as text cells)."""
+    for index, cells in enumerate(rows):
+        if any(p.header_matches(cells) for p in presets):
+            return index
+    return None
+
+
+def _section_lines(lines: list[str], section: str, delimiter: str) -> np.ndarray:
+    """Indices of the lines whose first cell is ``section`` (quoted or not)."""
+    starts = (section + delimiter, f'"{section}"' + delimiter)
+    return np.array([i for i, line in enumerate(lines) if line.startswith(starts)], dtype=np.int64)
+
+
+def _find(lines: list[str], presets: Sequence[Preset]):
+    from folio.ingest.readers import DELIMITERS, _split_cells
+
+    sectioned = [p for p in presets if p.section]
+    for index, line in enumerate(lines):
+        if index >= SCAN_LINES and not sectioned:
+            return None
+        line = line.rstrip("\r")
+        for delimiter in DELIMITERS:
+            if delimiter not in line:
+                continue
+            cells = _split_cells(line, delimiter)
+            for preset in presets if index < SCAN_LINES else sectioned:
+                if preset.header_matches(cells):
+                    return index, delimiter, cells, preset
+    return None
+
+
+def read_preset_csv(data: bytes, name: str, presets: Sequence[Preset]):
+    """A ``RawTable`` of the table a preset recognises in ``data``, or None if none does."""
+    from folio.ingest import readers
+
+    text, encoding = readers._decode(data, name)
+    if readers._mac_line_ends(text):
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    found = _find(lines, presets)
+    if found is None:
+        return None
+    index, delimiter, cells, preset = found
+    preamble = [line.rstrip("\r") for line in lines[max(0, index - SCAN_LINES):index]]
+    if not preset.section:
+        table = readers._parse_body("\n".join(lines[index + 1:]).encode("utf-8"), name,
+                                    encoding, index, delimiter, cells)
+        table.preamble = preamble
+        return table
+    # One section: its lines only, numbered as in the file.
+    kept = _section_lines(lines, preset.section, delimiter)
+    kept = kept[kept > index]
+    body = "\n".join(lines[i] for i in kept)
+    table = readers._parse_body(body.encode("utf-8"), name, encoding, index, delimiter, cells,
+                                first_line=1)
+    numbers = kept + 1  # 1-based line of each kept line
+    table.rows = numbers[table.rows - 1] if len(table.rows) else table.rows
+    table.ragged = [(int(numbers[row - 1]), n, line) for row, n, line in table.ragged]
+    table.preamble = preamble
+    return table
