@@ -120,6 +120,14 @@ class ImportResult:
     issues_total: int | None = None
     # All the missing instruments; ``missing_instruments`` holds the first MAX_RESULT_MISSING.
     missing_total: int | None = None
+    # What the file's layout said: the preset that read it, the lines that are not
+    # positions (role -> count), its cash lines (currency -> amount, never stored
+    # as positions), its own totals against folio's, and where the as-of came from.
+    preset: str | None = None
+    row_roles: dict[str, int] = field(default_factory=dict)
+    cash: dict[str, float] = field(default_factory=dict)
+    totals: list[dict[str, Any]] = field(default_factory=list)
+    as_of_source: str | None = None
 
     def __post_init__(self) -> None:
         if self.issues_total is None:
@@ -165,6 +173,11 @@ class ImportResult:
             ],
             "issues_total": self.issues_total,
             "error": self.error,
+            "preset": self.preset,
+            "row_roles": self.row_roles,
+            "cash": self.cash,
+            "totals": self.totals,
+            "as_of_source": self.as_of_source,
         }
         if self.missing_instruments is not None:
             out["missing_instruments"] = self.missing_instruments["identifier"].tolist()
@@ -202,7 +215,10 @@ class ImportResult:
             mapping_name=data.get("mapping_name"), reader=dict(data.get("reader") or {}),
             task_id=data.get("task_id"), fallback_reason=data.get("fallback_reason"),
             error=data.get("error"), issues_total=data.get("issues_total"),
-            missing_total=data.get("missing_total"), **frames)
+            missing_total=data.get("missing_total"), preset=data.get("preset"),
+            row_roles=dict(data.get("row_roles") or {}), cash=dict(data.get("cash") or {}),
+            totals=list(data.get("totals") or []), as_of_source=data.get("as_of_source"),
+            **frames)
 
     def summary(self) -> str:
         """A few readable lines for a terminal."""
@@ -215,8 +231,20 @@ class ImportResult:
             f"  rows: {self.rows_total} read, {self.rows_imported} imported, "
             f"{self.rows_rejected} rejected, {self.warnings} warnings",
         ]
-        if self.mapping_name:
+        if self.preset:
+            lines.append(f"  preset: {self.preset}")
+        elif self.mapping_name:
             lines.append(f"  mapping: saved mapping {self.mapping_name!r}")
+        if self.as_of_source:
+            lines.append(f"  as-of from the {self.as_of_source}")
+        if self.row_roles:
+            lines.append("  other lines: " + ", ".join(f"{n} {r}" for r, n in self.row_roles.items()))
+        if self.cash:
+            lines.append("  cash (not positions): " + ", ".join(
+                f"{c} {v:,.2f}" for c, v in self.cash.items()))
+        for total in self.totals:
+            lines.append(f"  total_mismatch: row {total['row']} {total['label']!r}: file "
+                         f"{total['file']:,}, folio {total['folio']:,}")
         if self.import_id:
             lines.append(f"  import id: {self.import_id}")
         if self.error:

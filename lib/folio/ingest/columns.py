@@ -52,25 +52,34 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "identifier": (
         "isin", "isin code", "code isin", "identifier", "instrument id", "security id",
         "instrument code", "security code", "code", "code valeur", "code titre",
-        "identifiant", "code instrument", "id",
+        "identifiant", "code instrument", "id", "symbol", "ticker", "symbol/isin",
+        "symbole/isin", "ticker/isin", "symbol/cusip", "securities id", "symbool/isin",
+        "symbol isin", "simbolo/isin", "symbool", "symbole", "simbolo", "code isin valeur",
     ),
     "name": (
         "name", "instrument name", "security name", "security description", "description",
         "security", "instrument", "libelle", "libelle valeur", "designation", "nom",
-        "titre", "valeur", "libelle titre",
+        "titre", "valeur", "libelle titre", "product", "produit", "produkt", "producto",
+        "investment name", "omschrijving", "bezeichnung", "descripcion", "nom de la valeur",
     ),
     "quantity": (
-        "quantity", "qty", "nominal", "units", "shares", "holding", "position",
-        "face value", "quantite", "nombre", "nombre de titres", "nominal detenu",
+        "quantity", "qty", "units", "shares", "holding", "position",
+        "quantite", "nombre", "nombre de titres", "aantal", "anzahl", "stuck", "cantidad",
+        "quantity held", "td quantity", "settled quantity",
     ),
     "price": (
         "price", "clean price", "market price", "unit price", "cours", "prix",
         "cours pied de coupon", "cours de cloture", "prix unitaire", "cours unitaire",
+        "closing", "cloture", "last price", "last price $", "close price", "closing price",
+        "share price", "slotkoers", "koers", "schlusskurs", "kurs", "precio de cierre",
+        "precio", "mark price", "cours de bourse", "dernier cours",
     ),
     "market_value": (
         "market value", "mv", "valuation", "value", "market val", "mkt value",
         "valeur de marche", "valorisation", "montant", "encours", "valeur boursiere",
-        "valeur actuelle",
+        "valeur actuelle", "value $", "ending value", "total value", "current value",
+        "position value", "market value local", "waarde", "wert", "valor", "kurswert",
+        "valeur de marche (fcfa)", "valorisation (fcfa)",
     ),
     "accrued_interest": (
         "accrued interest", "accrued", "accrued int", "interest accrued",
@@ -78,7 +87,8 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     ),
     "currency": (
         "currency", "ccy", "curr", "currency code", "devise", "monnaie",
-        "code devise", "devise de cotation",
+        "code devise", "devise de cotation", "valuta", "wahrung", "moneda", "divisa",
+        "security issue ccy", "currency primary", "currencyprimary",
     ),
     "issuer": ("issuer", "issuer name", "emetteur", "nom emetteur", "nom de l'emetteur"),
     "country": (
@@ -111,10 +121,18 @@ def normalise(header: object) -> str:
     return " ".join(text.split())
 
 
+# Used only where the file has no column of the field's own aliases: ``Nominal``
+# is the quantity of a bond report, not beside a ``Quantity`` column.
+_FALLBACK_ALIASES: dict[str, tuple[str, ...]] = {
+    "quantity": ("nominal", "face value", "nominal detenu", "nominal amount", "par value"),
+}
+
 ALIASES: dict[str, str] = {}
 for _field, _names in _ALIASES.items():
     for _name in (_field, *_names):
         ALIASES.setdefault(normalise(_name), _field)
+FALLBACK: dict[str, str] = {normalise(n): f for f, names in _FALLBACK_ALIASES.items()
+                            for n in names}
 
 
 @dataclass(frozen=True)
@@ -139,7 +157,8 @@ def score_header(cells: Iterable[object], known: Iterable[str] = ()) -> int:
     """
     extra = {normalise(k) for k in known}
     keys = [normalise(c) for c in cells]
-    return len({ALIASES[k] for k in keys if k in ALIASES} | {k for k in keys if k in extra})
+    return len({ALIASES.get(k) or FALLBACK[k] for k in keys if k in ALIASES or k in FALLBACK}
+               | {k for k in keys if k in extra})
 
 
 def missing_fields(fields: Iterable[str]) -> list[str]:
@@ -156,6 +175,7 @@ def resolve(
     *,
     file: str | None = None,
     name: str | None = None,
+    aliases: bool = True,
 ) -> ColumnMapping:
     """Map a file header to canonical fields.
 
@@ -171,6 +191,9 @@ def resolve(
         The file name, for error messages.
     name
         The saved mapping's name, carried into the result for the summary.
+    aliases
+        Map the columns ``explicit`` leaves by folio's aliases (a preset's
+        mapping is whole: False).
 
     Raises
     ------
@@ -198,13 +221,27 @@ def resolve(
             )
         columns[actual] = field
         taken.add(field)
-    for col in found:
+    by_field: dict[str, list[str]] = {}
+    fallback: dict[str, list[str]] = {}
+    for col in found if aliases else ():
         if col in columns:
             continue
-        field = ALIASES.get(normalise(col))
-        if field and field not in taken:
-            columns[col] = field
-            taken.add(field)
+        key = normalise(col)
+        if key in ALIASES and ALIASES[key] not in taken:
+            by_field.setdefault(ALIASES[key], []).append(col)
+        elif key in FALLBACK and FALLBACK[key] not in taken:
+            fallback.setdefault(FALLBACK[key], []).append(col)
+    for field, cols in fallback.items():
+        by_field.setdefault(field, cols)
+    for field, cols in by_field.items():
+        if len(cols) > 1:
+            raise MappingError(
+                f"{file or 'file'}: columns {' and '.join(repr(c) for c in cols)} both mean "
+                f"{field}; say which with a mapping (folio mapping save NAME "
+                f"\"{cols[0]}={field}\") or a preset",
+                file=file, found=found, missing=(), value=", ".join(cols))
+        columns[cols[0]] = field
+        taken.add(field)
     missing = missing_fields(taken)
     if missing:
         raise MappingError(

@@ -21,33 +21,54 @@ _THOUSANDS_DOT = r"^[+-]?\d{1,3}(\.\d{3})+$"
 _THOUSANDS_COMMA = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
 
 
-def clean_text(column: pd.Series) -> pd.Series:
-    """Strip whitespace; empty cells become missing."""
+# Cells that say "no value" as exports write it.
+NO_VALUE = ("--", "-", "—", "N/A", "n/a", "N/a", "n.d.", "N.D.", "n.a.", "N.A.", "#N/A")
+
+
+def clean_text(column: pd.Series, no_value: bool = False) -> pd.Series:
+    """Strip whitespace; empty cells become missing, and with ``no_value`` cells that
+    say none (``--``, ``N/A``: numbers and codes)."""
     stripped = pc.utf8_trim_whitespace(arrow_strings(column))
-    cleaned = pc.if_else(pc.equal(pc.binary_length(stripped), 0),
-                         pa.scalar(None, stripped.type), stripped)
+    none = pc.equal(pc.binary_length(stripped), 0)
+    if no_value:
+        none = pc.or_(none, pc.is_in(stripped, value_set=pa.array(NO_VALUE, stripped.type)))
+    cleaned = pc.if_else(none, pa.scalar(None, stripped.type), stripped)
     return pd.Series(pd.arrays.ArrowStringArray(cleaned), index=column.index)
 
 
-def detect_decimal(columns: list[pd.Series], delimiter: str | None) -> str:
+def decimal_votes(column: pd.Series) -> tuple[int, int]:
+    """How many of a column's first 5,000 cells can only be read with a decimal comma,
+    and how many only with a decimal dot."""
+    sample = column.dropna().head(5000).str.replace(_SPACES, "", regex=True)
+    both = sample.str.contains(",", regex=False) & sample.str.contains(".", regex=False)
+    last_comma = sample.str.rfind(",") > sample.str.rfind(".")
+    comma = int((both & last_comma).sum()) + int(
+        sample.str.match(r"^[+-]?\(?\d*,(\d{1,2}|\d{4,})\)?$").sum())
+    dot = int((both & ~last_comma).sum()) + int(
+        sample.str.match(r"^[+-]?\(?\d*\.(\d{1,2}|\d{4,})\)?$").sum())
+    return comma, dot
+
+
+def decide_decimal(comma: int, dot: int, delimiter: str | None,
+                   tie: str | None = "auto") -> str | None:
+    """The mark the votes give; a tie goes to ``tie`` ("auto": the delimiter's convention)."""
+    if comma != dot:
+        return "," if comma > dot else "."
+    if tie != "auto":
+        return tie
+    return "," if delimiter == ";" else "."
+
+
+def detect_decimal(columns: list[pd.Series], delimiter: str | None,
+                   tie: str | None = "auto") -> str | None:
     """The file's decimal mark, from the shapes of its numeric cells.
 
     A comma followed by other than three digits (``12,5``) can only be a decimal
     comma; likewise a dot. Ties go to the comma in semicolon files (the European
     convention that is why they use semicolons) and to the dot elsewhere.
     """
-    comma = dot = 0
-    for column in columns:
-        sample = column.dropna().head(5000).str.replace(_SPACES, "", regex=True)
-        both = sample.str.contains(",", regex=False) & sample.str.contains(".", regex=False)
-        last_comma = sample.str.rfind(",") > sample.str.rfind(".")
-        comma += int((both & last_comma).sum()) + int(
-            sample.str.match(r"^[+-]?\(?\d*,(\d{1,2}|\d{4,})\)?$").sum())
-        dot += int((both & ~last_comma).sum()) + int(
-            sample.str.match(r"^[+-]?\(?\d*\.(\d{1,2}|\d{4,})\)?$").sum())
-    if comma != dot:
-        return "," if comma > dot else "."
-    return "," if delimiter == ";" else "."
+    votes = [decimal_votes(column) for column in columns]
+    return decide_decimal(sum(c for c, _ in votes), sum(d for _, d in votes), delimiter, tie)
 
 
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
@@ -63,7 +84,7 @@ def parse_numbers(column: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarr
         non-empty cells that are not a finite number.
     """
     text = clean_text(column)
-    present = text.notna().to_numpy()
+    present = text.notna().to_numpy().copy()
     arr = arrow_strings(text)
     if decimal == ".":
         # A column of plain numbers casts as it is (a failure costs little: the
@@ -87,6 +108,11 @@ def parse_numbers(column: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarr
     except pa.ArrowInvalid:  # a shape the cast does not take: all the long way
         plain_rows = np.zeros(len(arr), dtype=bool)
     rest = np.flatnonzero(present & ~plain_rows)
+    if len(rest):  # "--", "N/A": no value, not a bad number
+        none = pc.is_in(pc.take(arr, pa.array(rest)), value_set=pa.array(NO_VALUE, arr.type))
+        gone = rest[none.fill_null(False).to_numpy(zero_copy_only=False)]
+        present[gone] = False
+        rest = np.setdiff1d(rest, gone)
     if len(rest):
         values[rest], _ = _parse_numbers_general(text.iloc[rest], decimal)
     return _amounts(values, present)
@@ -106,6 +132,11 @@ def _parse_numbers_general(text: pd.Series, decimal: str) -> tuple[np.ndarray, n
     # per cell for some of these patterns, which dominated large imports.
     arr = pa.array(text.array)
     arr = pc.replace_substring_regex(arr, _SPACES, "")
+    # "USD877.50", "877.50EUR", "$7,897.00", "-$0.26", "+2.68%": the amount alone.
+    arr = pc.replace_substring_regex(arr, r"^([+-]?)\(?[A-Z]{3}(\d)", r"\1\2")
+    arr = pc.replace_substring_regex(arr, r"(\d)[A-Z]{3}$", r"\1")
+    arr = pc.replace_substring_regex(arr, r"^([+-]?\(?)[$€£¥]|[$€£¥%]$", r"\1")
+    arr = pc.replace_substring_regex(arr, r"^\+", "")
     negative = pc.fill_null(pc.match_substring_regex(arr, r"^\(.*\)$"), False)
     arr = pc.replace_substring_regex(arr, r"^\((.*)\)$", r"\1")
     s = pd.Series(pd.arrays.ArrowStringArray(arr), index=text.index)
@@ -147,7 +178,8 @@ _DATE_FORMATS = (
 EXCEL_EPOCH = np.datetime64("1899-12-30")
 
 
-def parse_dates(column: pd.Series, *, excel_serials: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def parse_dates(column: pd.Series, *, excel_serials: bool = False,
+                month_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Parse a text column of dates (ISO, dd/mm/yyyy, dd.mm.yyyy, yyyymmdd).
 
     Day-first, as custodians in the franc zone and Europe write them. With
@@ -164,6 +196,8 @@ def parse_dates(column: pd.Series, *, excel_serials: bool = False) -> tuple[np.n
     uniq = pd.Series(uniques, dtype=pd.StringDtype("pyarrow"))
     parsed = pd.Series(pd.NaT, index=uniq.index, dtype="datetime64[s]")
     for pattern, fmt, width in _DATE_FORMATS:
+        if month_first and fmt.startswith("%d"):
+            fmt = "%m" + fmt[2] + "%d" + fmt[5:]  # "%d/%m/%Y" -> "%m/%d/%Y": a US file
         mask = uniq.str.match(pattern).fillna(False) & parsed.isna()
         if mask.any():
             part = uniq[mask].str.slice(0, width) if width else uniq[mask]

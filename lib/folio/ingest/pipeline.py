@@ -22,6 +22,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
@@ -29,6 +30,8 @@ from sqlalchemy.exc import DBAPIError
 from folio.config import Settings, get_settings, mask_url
 from folio.errors import ClaimLost, ExecutionError, FolioError, MappingError, StoreError
 from folio.ingest.columns import ColumnMapping, matches, resolve
+from folio.ingest.layout import TOTAL_TOLERANCE, Layout, check_totals, file_as_of, preset_mapping
+from folio.ingest.presets import choose, load_presets
 from folio.ingest.preview import Preview
 from folio.ingest.readers import RawTable, read_blocks
 from folio.ingest.validate import Checker, Validated
@@ -83,6 +86,14 @@ class Prepared:
     mapping: ColumnMapping
     checked: Validated
     content_hash: str | None  # None for a dry run, which writes nothing
+    layout: Layout | None = None
+    totals: list | None = None  # the file's totals that disagree with what was kept
+    as_of_source: str | None = None
+
+    @property
+    def totals_off(self) -> bool:
+        """Whether a file total differs from folio's by more than ``TOTAL_TOLERANCE``."""
+        return any(t["gap"] > TOTAL_TOLERANCE for t in self.totals or ())
 
 
 def _saved_mappings(engine) -> dict[str, dict[str, str]]:
@@ -127,23 +138,49 @@ def prepare(request: ImportRequest, settings: Settings, sink,
         hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="folio-hash")
         digest = hashing.submit(file_hash, request.path)
         hashing.shutdown(wait=False)  # the thread ends with the hash
+    presets = load_presets(settings.home / "presets") if explicit is None else []
     blocks = read_blocks(request.path, sheet=request.sheet, max_bytes=settings.max_file_bytes,
-                         display_name=request.display_name, known=known)
+                         display_name=request.display_name, known=known, presets=presets)
+    kept_rows, kept_values = [], []
     try:
         first = next(blocks)
-        if explicit is None:
-            # The most specific saved mapping whose columns the header has.
-            for saved_name, cols in sorted(saved.items(), key=lambda kv: -len(kv[1])):
-                if matches(cols, first.header):
-                    name, explicit = saved_name, cols
-                    break
-        mapping = resolve(first.header, explicit, file=request.display_name, name=name)
+        preamble = first.preamble if first.preamble is not None else _preamble(request, first)
+        preset = choose(presets, first.header, preamble, first.sheet, file=request.display_name)
+        derived: dict = {}
+        if preset is not None:
+            mapping, derived = preset_mapping(preset, first.header, request.display_name)
+        else:
+            if explicit is None:
+                # The most specific saved mapping whose columns the header has.
+                for saved_name, cols in sorted(saved.items(), key=lambda kv: -len(kv[1])):
+                    if matches(cols, first.header):
+                        name, explicit = saved_name, cols
+                        break
+            mapping = resolve(first.header, explicit, file=request.display_name, name=name)
+        layout = Layout(mapping, preset, derived, decimal=preset.decimal if preset else None)
+        as_of, source = request.as_of_date, None
+        stated, where = file_as_of(preamble, request.display_name, preset)
+        if as_of is None and "as_of" not in mapping.fields and stated is not None:
+            as_of, source = stated, where
         content_hash = None
-        checker = Checker(mapping, portfolio=request.portfolio, as_of=request.as_of_date,
-                          mv_tolerance=settings.mv_tolerance, progress=progress)
+        checker = Checker(mapping, portfolio=request.portfolio, as_of=as_of,
+                          mv_tolerance=settings.mv_tolerance, progress=progress,
+                          decimal=preset.decimal if preset else None,
+                          date_order=preset.date_order if preset else None,
+                          mv_dirty=(preset.values.get("market_value") == "dirty") if preset
+                          and "market_value" in preset.values else None,
+                          base_currency=request.base_currency)
+        if request.as_of_date and stated and stated != request.as_of_date:
+            checker.add_file_issues(
+                [{"row": first.header_row, "file": stated.isoformat()}], "as_of_mismatch",
+                lambda item: f"the file states {item['file']} ({where}); imported as of "
+                f"{request.as_of_date.isoformat()} (as_of=)")
         encoding = first.encoding
         for index, block in enumerate(itertools.chain([first], blocks)):
+            block = layout.apply(block)
             positions = checker.check(block)
+            kept_rows.append(positions["row"].to_numpy())
+            kept_values.append(positions["market_value"].to_numpy())
             encoding = block.encoding  # a later block may show the file is not UTF-8
             if index == 0 and writing:
                 content_hash = _content_hash(digest.result(), mapping, first.sheet)
@@ -154,11 +191,32 @@ def prepare(request: ImportRequest, settings: Settings, sink,
             drained = checker.drain_issues()
             if issues is not None:
                 issues.add(drained)
+        lost = checker.rejected_values
+        totals = check_totals(layout, np.concatenate(kept_rows), np.concatenate(kept_values),
+                              layout.cash_rows,
+                              (np.concatenate([r for r, _ in lost]),
+                               np.concatenate([v for _, v in lost])) if lost else None)
+        checker.add_file_issues(totals, "total_mismatch", lambda t: (
+            f"the file's {t['label']!r} says {t['file']:,}; folio kept {t['folio']:,} "
+            f"({t['gap']:.2%} apart)"))
+        if issues is not None:
+            issues.add(checker.drain_issues())
     finally:
         blocks.close()  # closes the file now, not when the generator is collected
     first.encoding = encoding
     return Prepared(table=first, mapping=mapping, checked=checker.finish(),
-                    content_hash=content_hash)
+                    content_hash=content_hash, layout=layout, totals=totals,
+                    as_of_source=source)
+
+
+def _preamble(request: ImportRequest, first: RawTable) -> list[str]:
+    """The lines above a CSV's header (title lines that may state the date)."""
+    if first.kind != "csv" or first.header_row <= 1:
+        return []
+    with open(request.path, "rb") as fh:
+        head = fh.read(1 << 16)
+    text = head.decode(first.encoding or "utf-8", errors="replace")
+    return [line.rstrip("\r") for line in text.split("\n")[:first.header_row - 1]]
 
 
 def _content_hash(file_digest: str, mapping: ColumnMapping, sheet: str | None) -> str:
@@ -168,9 +226,11 @@ def _content_hash(file_digest: str, mapping: ColumnMapping, sheet: str | None) -
     return digest.hexdigest()
 
 
-def _status(checked: Validated) -> str:
+def _status(checked: Validated, prepared: Prepared | None = None) -> str:
     if checked.rows_total and checked.rows_rejected == checked.rows_total:
         return "failed"
+    if prepared is not None and prepared.totals_off:
+        return "partially_succeeded"  # the file's own totals say something is missing
     return "partially_succeeded" if checked.rows_rejected else "succeeded"
 
 
@@ -188,6 +248,10 @@ def _result(request: ImportRequest, prepared: Prepared, *, import_id: str | None
         mapping=dict(prepared.mapping.columns), mapping_name=prepared.mapping.name,
         reader=dict(prepared.table.describe(), decimal=checked.decimal),
         task_id=request.task_id, fallback_reason=request.fallback_reason, error=error,
+        preset=prepared.layout.preset.name if prepared.layout and prepared.layout.preset
+        else None, row_roles=prepared.layout.roles if prepared.layout else {},
+        cash=dict(prepared.layout.cash) if prepared.layout else {},
+        totals=list(prepared.totals or []), as_of_source=prepared.as_of_source,
     )
 
 
@@ -340,7 +404,7 @@ def _write(request: ImportRequest, settings: Settings, engine, import_id: str, t
                        skip_current=skip_current)
     checked = prepared.checked
     report(0, len(sink), "writing")
-    status = _status(checked)
+    status = _status(checked, prepared)
     write = queries.SnapshotWrite(
         import_id=import_id, portfolio=request.portfolio, as_of=checked.as_of,
         content_hash=prepared.content_hash, positions=sink,

@@ -27,6 +27,8 @@ from folio.ingest.parse import (
     check_currencies,
     check_isins,
     clean_text,
+    decide_decimal,
+    decimal_votes,
     detect_decimal,
     fixed_width,
     parse_dates,
@@ -255,14 +257,23 @@ class Checker:
 
     def __init__(self, mapping: ColumnMapping, *, portfolio: str, as_of: date | None,
                  mv_tolerance: float = 0.01,
-                 progress: Callable[[int, int, str], None] | None = None) -> None:
+                 progress: Callable[[int, int, str], None] | None = None,
+                 decimal: str | None = None, date_order: str | None = None,
+                 mv_dirty: bool | None = None, base_currency: str | None = None) -> None:
         self.cols = mapping.fields  # field -> file column
+        # A preset's conventions: the decimal mark, day or month first, and whether
+        # the file's market value includes accrued interest (None: folio judges).
+        self.date_order, self.mv_dirty = date_order, mv_dirty
+        self.base_currency = base_currency
+        self._decimals: dict[str, str] = {}
+        self.rejected_values: list[tuple[np.ndarray, np.ndarray]] = []
         self.portfolio = portfolio
         self.as_of = as_of
         self._as_of_given = as_of is not None
         self.mv_tolerance = mv_tolerance
         self.progress = progress
-        self.decimal: str | None = None
+        self.decimal: str | None = decimal
+        self._preset_decimal = decimal is not None
         self.rows_total = 0
         self.rows_rejected = 0
         self._issues = _Issues()
@@ -369,7 +380,8 @@ class Checker:
                                     {f: np.zeros(0) for f in NUMERIC},
                                     np.zeros(0, dtype="datetime64[D]"))
 
-        text = {field: clean_text(frame[col]) for field, col in cols.items()}
+        text = {field: clean_text(frame[col], no_value=field in _NO_VALUE_FIELDS)
+                for field, col in cols.items()}
         ident = text["identifier"].str.upper()
         ids = arrow_strings(ident)
         # Identical rows share their identifier: compare whole rows (raw cells) among
@@ -422,14 +434,19 @@ class Checker:
 
         # Numbers: the decimal mark is the file's, settled by its first rows.
         if self.decimal is None:
-            self.decimal = detect_decimal([text[f] for f in NUMERIC if f in text],
-                                          table.delimiter)
+            votes = {f: decimal_votes(text[f]) for f in NUMERIC if f in text}
+            self.decimal = decide_decimal(sum(c for c, _ in votes.values()),
+                                          sum(d for _, d in votes.values()), table.delimiter)
+            for f, (comma, dot) in votes.items():
+                # A column may use its own mark (an export written by two tools).
+                self._decimals[f] = decide_decimal(comma, dot, table.delimiter, tie=None)
         numbers: dict[str, np.ndarray] = {}
         for field in NUMERIC:
             if field not in text:
                 numbers[field] = np.full(n, np.nan)
                 continue
-            values, invalid = parse_numbers(text[field], self.decimal)
+            values, invalid = parse_numbers(text[field],
+                                            self._decimals.get(field) or self.decimal)
             numbers[field] = values
             error(invalid, field, "invalid_number",
                   lambda at, field=field: cols[field] + " is not a number: "
@@ -438,6 +455,7 @@ class Checker:
             error(huge, field, "out_of_range",
                   lambda at, field=field: cols[field] + f" is beyond ±{MAX_AMOUNT:.0e}: "
                   + _quoted(text[field].iloc[at]))
+        self._clean_values(numbers, rows, rejected)
         qty, price = numbers["quantity"], numbers["price"]
         with np.errstate(over="ignore", invalid="ignore"):  # a rejected 1e308 may: inf
             product = np.abs(qty * price)
@@ -449,7 +467,7 @@ class Checker:
 
         step()
         # Currency.
-        ccy = text["currency"].str.upper()
+        ccy = self._franc_zone(text["currency"].str.upper(), ident, rows)
         bad_ccy = check_currencies(ccy)
         error(bad_ccy, "currency", "invalid_currency",
               lambda at: [AMBIGUOUS_CURRENCIES.get(v, f"{v} is not an ISO 4217 currency code")
@@ -463,7 +481,8 @@ class Checker:
             if field not in text:
                 dates[field] = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
                 continue
-            values, invalid = parse_dates(text[field], excel_serials=excel)
+            values, invalid = parse_dates(text[field], excel_serials=excel,
+                                          month_first=self.date_order == "mdy")
             error(invalid, field, "invalid_date",
                   lambda at, field=field: cols[field] + " is not a valid date: "
                   + text[field].iloc[at].fillna("").str.slice(0, 40))
@@ -544,12 +563,72 @@ class Checker:
         self._seen.append(_Seen(ident=ids.filter(pa.array(has)).cast(pa.string()),
                                 rows=rows[has].astype(np.int32), live=live[has], sources=sources))
         keep_rows = ~rejected
+        if rejected.any():  # for the file's totals: a gap these rows explain is reported
+            self.rejected_values.append((rows[rejected], np.nan_to_num(mv[rejected])))
         positions = _positions_frame({**text, "identifier": ident, "currency": ccy},
                                      rows, keep_rows, numbers, dates["maturity_date"])
         self.rows_total += n
         self.rows_rejected += int(rejected.sum())
         step()
         return positions
+
+    def _clean_values(self, numbers: dict[str, np.ndarray], rows: np.ndarray,
+                      rejected: np.ndarray) -> None:
+        """Store the clean market value where the file's includes accrued interest.
+
+        A preset says so (``values: {market_value: dirty}``); otherwise the first
+        block decides: most rows with quantity, price, value and accrued agree with
+        value = quantity x price (/100) + accrued, and not without it.
+        """
+        qty, price = numbers["quantity"], numbers["price"]
+        mv, accrued = numbers["market_value"], numbers["accrued_interest"]
+        has = ~rejected & np.isfinite(mv) & np.isfinite(accrued) & (accrued != 0)
+        if self.mv_dirty is None:
+            ok = has & np.isfinite(qty) & np.isfinite(price) & (mv != 0)
+            if not ok.any():
+                return
+            with np.errstate(divide="ignore", invalid="ignore"):
+                clean = np.minimum(np.abs(qty * price - mv), np.abs(qty * price / 100 - mv))
+                dirty = np.minimum(np.abs(qty * price + accrued - mv),
+                                   np.abs(qty * price / 100 + accrued - mv))
+            tol = 1e-4 * np.abs(mv) + 0.01
+            votes = ok & (dirty <= tol) & (clean > tol)
+            self.mv_dirty = bool(votes.sum() > 0.5 * ok.sum())
+            if self.mv_dirty:
+                self._issues.add(rows[:1], self.cols.get("market_value"), "dirty_value",
+                                 "warning", "", f"{self.cols.get('market_value')} includes "
+                                 f"{self.cols.get('accrued_interest')} (value = quantity x price "
+                                 f"+ accrued on {int(votes.sum())} rows): folio stores the clean "
+                                 f"value, {self.cols.get('market_value')} - accrued")
+        if self.mv_dirty:
+            numbers["market_value"] = np.where(has, np.round(mv - accrued, 2), mv)
+
+    def _franc_zone(self, ccy: pd.Series, ident: pd.Series, rows: np.ndarray) -> pd.Series:
+        """``FCFA`` as XOF or XAF, where the ISINs' countries (or the base currency) decide."""
+        franc = pc.is_in(arrow_strings(ccy), value_set=pa.array(_FRANC)).fill_null(
+            False).to_numpy(zero_copy_only=False)
+        if not franc.any():
+            return ccy
+        countries = set(ident[franc].fillna("").str.slice(0, 2))
+        zones = {z for z, members in _FRANC_ZONES.items() if countries & members}
+        if len(zones) == 1 and all(c in _FRANC_ZONES[next(iter(zones))] or not c
+                                   for c in countries):
+            code, why = next(iter(zones)), "the ISINs' countries"
+        elif self.base_currency in _FRANC_ZONES:
+            code, why = self.base_currency, "the portfolio's base currency"
+        else:
+            return ccy  # nothing decides: the currency check says why
+        self._issues.add(rows[franc][:1], self.cols.get("currency"), "currency_resolved",
+                         "warning", ccy[franc].iloc[0],
+                         f"FCFA read as {code} ({int(franc.sum())} rows), from {why}")
+        return ccy.mask(pd.Series(franc, index=ccy.index), code)
+
+    def add_file_issues(self, found: list[dict], code: str, message) -> None:
+        """Warnings about the file as a whole (its totals against folio's)."""
+        for item in found:
+            self._issues.add(np.array([item["row"]]), self.cols.get("market_value"), code,
+                             "warning", f"{item['file']:.2f}" if isinstance(item["file"], float)
+                             else str(item["file"]), message(item))
 
     def _earlier(self, ids: pa.Array, frame: pd.DataFrame, same_as: np.ndarray,
                  prints: np.ndarray) -> np.ndarray:
@@ -647,6 +726,12 @@ def _positions_frame(text: dict[str, pd.Series], rows: np.ndarray, keep: np.ndar
     return pd.DataFrame(out)
 
 
+_NO_VALUE_FIELDS = (*NUMERIC, *DATES, "currency")
+_FRANC = ("FCFA", "CFA", "F CFA", "F.CFA", "XFA")
+_FRANC_ZONES = {
+    "XOF": {"BJ", "BF", "CI", "GW", "ML", "NE", "SN", "TG"},  # UEMOA
+    "XAF": {"CM", "CF", "TD", "CG", "GQ", "GA"},  # CEMAC
+}
 _PRINT_FACTOR = np.uint64(0x100000001B3)  # odd: every byte moves every higher bit
 
 

@@ -1,0 +1,277 @@
+"""Layout: a file's table as a preset (or folio's defaults) reads it, block by block.
+
+Owns what lies between reading and validating: the mapping a preset gives
+(columns, constants, a field read from the first filled of several columns),
+the row roles of each block (``roles``) with non-position lines taken out and
+counted, the cash lines (``cash`` by currency, never positions), a repeated
+header in another order (the rows below it are re-mapped), the file's own
+totals, kept to be compared with what was stored, and the as-of date the file
+states (title line, statement period, file name).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from folio.ingest.columns import NUMERIC, ColumnMapping, normalise, resolve
+from folio.ingest.parse import detect_decimal, parse_numbers
+from folio.ingest.presets import Preset
+from folio.ingest.readers import RawTable
+from folio.ingest.roles import ACCOUNT, Line, classify, classify_ragged
+
+_MONTHS = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}"
+_TITLE_DATES = (
+    r"as of\b.*?(\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{2}-\d{2})",
+    r"(?:arr[eê]t[eé]e?|situation|valoris\w*|au|date)\s*(?:au|du|le)?\s*:?\s*"
+    r"(\d{1,2}[/.-]\d{1,2}[/.-]\d{4})",
+    r"period.*\b(" + _MONTHS + r")\"?\s*$",
+    r"\b(\d{4}-\d{2}-\d{2})\b",
+)
+_FILE_DATES = (r"(\d{4}-\d{2}-\d{2})", r"(?<!\d)(\d{4}[01]\d[0-3]\d)(?!\d)")
+TOTAL_TOLERANCE = 0.005  # of the file's figure: a larger gap makes a result partial
+
+
+def _to_date(text: str, order: str | None, fmt: str | None = None) -> date | None:
+    text = text.strip().rstrip(",")
+    try:
+        if fmt:
+            return datetime.strptime(text, fmt).date()
+        if re.match(r"^\d{4}-\d{2}-\d{2}$", text):
+            return date.fromisoformat(text)
+        if re.match(r"^\d{8}$", text):
+            return datetime.strptime(text, "%Y%m%d").date()
+        m = re.match(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$", text)
+        if m:
+            a, b, y = (int(g) for g in m.groups())
+            mdy = order == "mdy" or (order is None and b > 12 and a <= 12)
+            return date(y, a, b) if mdy else date(y, b, a)
+        words = re.sub(r"[.,]", "", text).split()
+        return datetime.strptime(" ".join([words[0][:3].title(), *words[1:]]), "%b %d %Y").date()
+    except (ValueError, IndexError):
+        return None
+
+
+def file_as_of(preamble: list[str], file_name: str, preset: Preset | None) -> tuple[date | None, str]:
+    """The as-of date the file states, and where: a title line, else its name."""
+    spec = preset.as_of if preset else {}
+    order = preset.date_order if preset else None
+    titles = [spec["title"]] if spec.get("title") else list(_TITLE_DATES)
+    for pattern in titles:
+        for line in preamble:
+            m = re.search(pattern, line, re.I)
+            found = m and _to_date(m.group(1), order, spec.get("format"))
+            if found:
+                return found, f"title line {line.strip()[:80]!r}"
+    named = [(spec["file_name"], spec.get("file_format"))] if spec.get("file_name") else []
+    for pattern, fmt in named + [(p, None) for p in _FILE_DATES]:
+        m = re.search(pattern, file_name)
+        found = m and _to_date(m.group(1), order, fmt)
+        if found:
+            return found, f"file name {file_name!r}"
+    return None, ""
+
+
+def preset_mapping(preset: Preset, header: list[str], file: str) -> tuple[ColumnMapping, dict]:
+    """The mapping a preset gives a header; ``derived``: synthetic column -> how to fill it."""
+    columns: dict[str, str] = {}
+    derived: dict[str, tuple] = {}
+    for name, have in preset.mapping(header).items():
+        if len(have) == 1:
+            columns[have[0]] = name
+        else:
+            derived[f"({name}: {' | '.join(have)})"] = ("first", have)
+    for name, value in preset.constants.items():
+        if name not in columns.values() and not any(d.startswith(f"({name}:") for d in derived):
+            derived[f"({name}: {value})"] = ("constant", value)
+    explicit = dict(columns)
+    for column in derived:
+        explicit[column] = column[1:column.index(":")]
+    mapping = resolve([*header, *derived], explicit, file=file, name=preset.name, aliases=False)
+    return mapping, derived
+
+
+@dataclass
+class Layout:
+    """Applies a file's layout to each block, and keeps what its non-position lines say."""
+
+    mapping: ColumnMapping
+    preset: Preset | None = None
+    derived: dict = field(default_factory=dict)
+    lines: list[Line] = field(default_factory=list)
+    cash: dict[str, float] = field(default_factory=dict)
+    cash_rows: dict[int, float] = field(default_factory=dict)
+    decimal: str | None = None
+
+    @property
+    def roles(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for line in self.lines:
+            if line.role != "blank":
+                out[line.role] = out.get(line.role, 0) + 1
+        return out
+
+    def _derive(self, frame: pd.DataFrame) -> pd.DataFrame:
+        for column, (kind, spec) in self.derived.items():
+            if kind == "constant":
+                frame[column] = pd.Series(pa.array([spec] * len(frame), pa.string()),
+                                          dtype=pd.StringDtype("pyarrow"), index=frame.index)
+            else:
+                out = frame[spec[0]].where(frame[spec[0]].str.strip() != "")
+                for other in spec[1:]:
+                    out = out.fillna(frame[other].where(frame[other].str.strip() != ""))
+                frame[column] = out.fillna("").astype(pd.StringDtype("pyarrow"))
+        return frame
+
+    def apply(self, table: RawTable) -> RawTable:
+        """The block with its non-position lines taken out (counted, cash summed)."""
+        fields = self.mapping.fields
+        for name, column in list(fields.items()):
+            if column in self.derived and self.derived[column][0] == "first":
+                fields[name] = self.derived[column][1][0]  # the file's own column
+        rules = self.preset.rows if self.preset else ()
+        frame = table.frame
+        roles = classify(frame, fields, rules, table.header)
+        if self.decimal is None and (roles or table.ragged):  # cash and totals to read
+            self.decimal = detect_decimal(
+                [frame[c] for f, c in fields.items() if f in NUMERIC and c in frame],
+                table.delimiter)
+        frame = self._reorder(table, frame, roles)
+        kept_lines, left = classify_ragged(table.ragged, table.delimiter, table.header, rules)
+        found = [Line(int(table.rows[at]), role, "", frame.iloc[at].tolist())
+                 for at, role in roles.items()]
+        self._cash(frame, roles, kept_lines, table, fields)
+        self.lines.extend(sorted((ln for ln in found + kept_lines if ln.role != "blank"),
+                                 key=lambda line: line.row))
+        if roles:
+            keep = np.ones(len(frame), dtype=bool)
+            keep[list(roles)] = False
+            frame, rows = frame.loc[keep].reset_index(drop=True), table.rows[keep]
+        else:
+            rows = table.rows
+        if self.derived:
+            frame = self._derive(frame.copy() if frame is table.frame else frame)
+        table.frame = table.frame.iloc[:0]  # the caller's block holds its rows once
+        return replace(table, frame=frame, rows=rows, ragged=left)
+
+    def _reorder(self, table: RawTable, frame: pd.DataFrame, roles: dict[int, str]) -> pd.DataFrame:
+        """Rows below a repeated header in another order, put back in the first one's."""
+        header = list(table.header)
+        keys = [normalise(h) for h in header]
+        for at in sorted(a for a, r in roles.items() if r == "header"):
+            cells = [normalise(c) for c in frame.iloc[at].tolist()]
+            if cells == keys and not (self.preset and self.preset.rows):
+                del roles[at]  # the same header again: validation warns of it, as always
+                continue
+            if sorted(k for k in cells if k) != sorted(k for k in keys if k) or cells == keys:
+                if cells != keys:
+                    below = [a for a in sorted(roles) if a > at]
+                    stop = next((a for a in below if roles[a] == "header"), len(frame))
+                    for other in range(at + 1, stop):
+                        roles.setdefault(other, "section")  # another table's rows
+                continue
+            order = [header[cells.index(k)] if k in cells else h for h, k in zip(header, keys,
+                                                                                     strict=True)]
+            nxt = [a for a, r in roles.items() if r == "header" and a > at]
+            stop = min(nxt) if nxt else len(frame)
+            part = frame.iloc[at + 1:stop][order].copy()
+            part.columns = header
+            frame = frame.copy()
+            frame.iloc[at + 1:stop] = part.to_numpy()
+        return frame
+
+    def _cash(self, frame: pd.DataFrame, roles: dict[int, str], lines: list[Line],
+              table: RawTable, fields: dict[str, str]) -> None:
+        self._header = table.header
+        mv, ccy = fields.get("market_value"), fields.get("currency")
+        const = self.preset.constants.get("currency") if self.preset else None
+        for at in (a for a, r in roles.items() if r == "cash"):
+            amount = self.number(frame[mv].iloc[at] if mv in frame else "")
+            code = (frame[ccy].iloc[at] if ccy in frame else "") or const or "?"
+            if amount is not None:
+                self.cash_rows[int(table.rows[at])] = amount
+                code = code.strip().upper()
+                self.cash[code] = round(self.cash.get(code, 0.0) + amount, 2)
+        for line in (ln for ln in lines if ln.role == "cash"):
+            value = self.cell(line, mv)
+            amount = self.number(value) if value is not None else None
+            code = (self.cell(line, ccy) or const or "?").strip().upper()
+            if amount is not None:
+                self.cash_rows[line.row] = amount
+                self.cash[code] = round(self.cash.get(code, 0.0) + amount, 2)
+
+    def cell(self, line: Line, column: str | None) -> str | None:
+        header = getattr(self, "_header", None) or []
+        if column is None or column not in header:
+            return None
+        at = header.index(column)
+        return line.cells[at] if at < len(line.cells) else None
+
+    def number(self, text: str) -> float | None:
+        values, _ = parse_numbers(pd.Series([text or ""], dtype=pd.StringDtype("pyarrow")),
+                                  self.decimal or ".")
+        return None if np.isnan(values[0]) else float(values[0])
+
+    def accounts(self) -> list[tuple[int, str]]:
+        """(row, account) of the account title lines."""
+        return [(ln.row, next((c.strip() for c in ln.cells if re.search(ACCOUNT, c.strip())),
+                              ln.text.strip())) for ln in self.lines if ln.role == "account"]
+
+    def totals(self) -> list[tuple[int, str, float | None, int | None]]:
+        """(row, label, amount, record count) of the file's total lines."""
+        out = []
+        mv = self.mapping.fields.get("market_value")
+        for line in (ln for ln in self.lines if ln.role == "total"):
+            label = next((c.strip() for c in line.cells if c.strip()), line.text.strip())
+            count = re.search(r"record count\D*(\d+)", " ".join(line.cells) or line.text, re.I)
+            amount = self.number(self.cell(line, mv) or "") if mv else None
+            if count or amount is not None:
+                out.append((line.row, label[:80], amount, int(count.group(1)) if count else None))
+        return out
+
+
+def layout_rows(layout: Layout) -> list[dict]:
+    return [{"row": row} for row, *_ in layout.totals()]
+
+
+def check_totals(layout: Layout, rows: np.ndarray, values: np.ndarray,
+                 cash_rows: dict[int, float] | None = None,
+                 rejected: tuple[np.ndarray, np.ndarray] | None = None) -> list[dict]:
+    """Each file total against what was stored; the mismatches, as warnings to raise.
+
+    A gap that the rejected rows (each already an error) account for exactly is
+    not raised again: the check is for what was lost or doubled silently.
+    """
+    if rejected is not None and len(rejected[0]):
+        both = check_totals(layout, np.concatenate([rows, rejected[0]]),
+                            np.concatenate([values, rejected[1]]), cash_rows)
+        explained = {t["row"] for t in layout_rows(layout)} - {t["row"] for t in both}
+        return [t for t in check_totals(layout, rows, values, cash_rows)
+                if t["row"] not in explained]
+    order = np.argsort(rows, kind="stable")
+    rows, values = rows[order], np.nan_to_num(values[order])
+    cash = sorted((cash_rows or {}).items())
+    out, previous = [], 0
+    for row, label, amount, count in layout.totals():
+        above = rows < row
+        segment = above & (rows > previous)
+        previous = row
+        if count is not None:
+            got = int(above.sum())
+            if got != count:
+                out.append({"row": row, "label": label, "file": count, "folio": got,
+                            "gap": abs(got - count) / max(count, 1)})
+            continue
+        in_cash = sum(v for r, v in cash if r < row)
+        candidates = [values[segment].sum(), values[above].sum()]
+        candidates += [c + in_cash for c in candidates]
+        best = min(candidates, key=lambda c: abs(c - amount))
+        if abs(best - amount) > 0.01 + 1e-9 * abs(amount):
+            out.append({"row": row, "label": label, "file": amount, "folio": round(best, 2),
+                        "gap": abs(best - amount) / max(abs(amount), 0.01)})
+    return out

@@ -1,0 +1,171 @@
+"""Row roles: which lines of a holdings table are positions, and what the others are.
+
+Owns the roles of non-position lines (title, account, section, subtotal/total,
+cash, lot/detail, footer, a repeated header, another table), decided
+column-wise: a regex over the identifier column picks the few suspect rows, and
+only those are looked at further, so a million plain positions cost one pass.
+Lines the CSV parser set aside for their cell count (``RawTable.ragged``:
+account and section titles, subtotals wider than the header) get a role too;
+what is left of them stays an error.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from folio.ingest.columns import ALIASES, normalise
+from folio.ingest.parse import arrow_strings
+
+TOTAL = (r"^\s*(sous[ -]?totaux?|sub[ -]?totals?|grand[ -]?total|totals?|totaux|"
+         r"account total|total portefeuille|record count|nombre de (lignes|titres|positions))\b")
+CASH = (r"^\s*(cash\b|cash\s*&|cash and|solde esp[eè]ces|esp[eè]ces|liquidit[eé]s|"
+        r"money market|core position)")
+FOOTER = (r"^\s*(generated (at|on)|g[eé]n[eé]r[eé] le|document g[eé]n[eé]r[eé]|printed|"
+          r"imprim[eé]|page \d+|source\s*:|disclaimer|\*)")
+ACCOUNT = r"(\d{5,}|X{3,}[-\d]*\d|\.\.\.\d{3,}|^[A-Z]{1,3}\d{4,}$)"
+SUSPECT = "|".join((TOTAL, CASH, FOOTER))
+_EMPTY_QTY = ("", "--", "-", "n/a", "na", "n.d.", "nd")
+ISIN = r"^[A-Z]{2}[A-Z0-9]{9}[0-9]$"
+
+
+@dataclass
+class Line:
+    """One non-position line, with what it says."""
+
+    row: int
+    role: str
+    text: str
+    cells: list[str]
+
+
+def _lead(frame: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
+    """Each row's first non-empty cell, and how many cells are filled."""
+    filled = np.zeros(len(frame), dtype=np.int64)
+    parts = []
+    for column in frame.columns:
+        arr = pc.utf8_trim_whitespace(arrow_strings(frame[column]))
+        empty = pc.equal(pc.binary_length(arr), 0)
+        filled += ~empty.to_numpy(zero_copy_only=False)
+        parts.append(pc.if_else(empty, pa.scalar(None, arr.type), arr))
+    lead = pc.coalesce(*parts) if parts else pa.array([None] * len(frame), pa.string())
+    return pd.Series(pd.arrays.ArrowStringArray(lead.cast(pa.large_string()))), filled
+
+
+def _match(series: pd.Series, pattern: str) -> np.ndarray:
+    """Cells matching ``pattern`` (case-insensitive), on the Arrow strings."""
+    found = pc.match_substring_regex(arrow_strings(series), pattern, ignore_case=True)
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
+
+
+def _line_role(text: str, cells: list[str], filled: int, qty_blank: bool,
+               first: bool = True) -> str | None:
+    """The role of one line from its first filled cell (``text``), or None: a position.
+
+    A line of one filled cell, in its first column, of words (not a date or a
+    code alone) is a title: an account or a section."""
+    if re.search(TOTAL, text, re.I):
+        return "total"
+    if re.search(FOOTER, text, re.I):
+        return "footer"
+    if qty_blank and re.search(CASH, text, re.I):
+        return "cash"
+    words = re.search(r"[A-Za-z]{2}", text) or re.search(ACCOUNT, text.strip())
+    if filled <= 1 and first and words and not re.match(ISIN, text.strip()):
+        return "account" if re.search(ACCOUNT, text.strip()) else "section"
+    return None
+
+
+def _header_like(cells: list[str], header: set[str]) -> bool:
+    """Whether a line reads as a table header: three cells or more are column names."""
+    keys = [normalise(c) for c in cells if c.strip()]
+    return sum(k in ALIASES or k in header for k in keys) >= 3
+
+
+def classify(frame: pd.DataFrame, fields: dict[str, str], rules=(),
+             header: list[str] | None = None) -> dict[int, str]:
+    """Roles of the frame's non-position rows, by position in the frame.
+
+    ``fields``: field -> column; ``rules``: a preset's ``{column, match, role}``.
+    """
+    header = header or list(frame.columns)
+    roles: dict[int, str] = {}
+    for rule in rules:
+        column = next((c for c in header if normalise(c) == normalise(rule["column"])), None)
+        if column is None:
+            continue
+        for at in np.flatnonzero(_match(frame[column], rule["match"])):
+            roles.setdefault(int(at), rule["role"])
+    id_col = fields.get("identifier")
+    if id_col is None or id_col not in frame:
+        return roles
+    ident = frame[id_col].fillna("").str.strip()
+    names = pa.array(sorted({h.strip().lower() for h in header}), pa.string())
+    suspect = ((ident == "").to_numpy(bool) | _match(ident.str.slice(0, 60), SUSPECT)
+               | pc.is_in(pc.utf8_lower(arrow_strings(ident)).cast(pa.string()),
+                          value_set=names).to_numpy(zero_copy_only=False))
+    at = np.flatnonzero(suspect)
+    if len(at) == 0:
+        return roles
+    part = frame.iloc[at]
+    lead, filled = _lead(part)
+    qty_col = fields.get("quantity")
+    qty = (part[qty_col].fillna("").str.strip().str.lower() if qty_col in part
+           else pd.Series([""] * len(part)))
+    qty_blank = qty.isin(_EMPTY_QTY).to_numpy(bool)
+    keys = {normalise(h) for h in header}
+    # Column-wise first: only rows some role could fit are looked at one by one.
+    first = (part.iloc[:, 0].fillna("").str.strip() == lead.fillna("").to_numpy()).to_numpy(bool)
+    worded = _match(lead, r"[A-Za-z]{2}") | _match(lead, ACCOUNT)
+    headerish = pc.is_in(pc.utf8_lower(arrow_strings(ident.iloc[at])).cast(pa.string()),
+                         value_set=names).to_numpy(zero_copy_only=False)
+    maybe = ((filled == 0) | _match(lead, TOTAL) | _match(lead, FOOTER)
+             | (_match(lead, CASH) & qty_blank) | ((filled <= 1) & first & worded) | headerish)
+    texts = lead.fillna("")
+    for k in np.flatnonzero(maybe):
+        index = int(at[k])
+        if index in roles:
+            continue
+        if filled[k] == 0:
+            roles[index] = "blank"  # dropped, as validation drops them, and not counted
+            continue
+        role = _line_role(texts.iloc[k], [], int(filled[k]), bool(qty_blank[k]), bool(first[k]))
+        if role is None and headerish[k] and _header_like(frame.iloc[index].tolist(), keys):
+            role = "header"
+        if role is not None:
+            roles[index] = role
+    return roles
+
+
+def classify_ragged(ragged: list[tuple[int, int, str]], delimiter: str | None,
+                    header: list[str], rules=()) -> tuple[list[Line], list]:
+    """Roles of the lines the parser set aside; the lines left are errors still."""
+    lines: list[Line] = []
+    left = []
+    keys = {normalise(h) for h in header}
+    positions = {normalise(r["column"]): r for r in rules}
+    at_rule = [(i, positions[normalise(h)]) for i, h in enumerate(header)
+               if normalise(h) in positions]
+    for row, count, text in ragged:
+        cells = next(csv.reader([text], delimiter=delimiter or ","), [])
+        filled = [c.strip() for c in cells if c.strip()]
+        role = next((rule["role"] for i, rule in at_rule
+                     if i < len(cells) and re.search(rule["match"], cells[i], re.I)), None)
+        if role is None and not filled:
+            role = "section"
+        elif role is None:
+            role = _line_role(filled[0], cells, len(filled), True,
+                              bool(cells) and cells[0].strip() == filled[0])
+            if role is None and _header_like(cells, keys):
+                role = "header"
+        if role is None:
+            left.append((row, count, text))
+        else:
+            lines.append(Line(row, role, text, cells))
+    return lines, left
