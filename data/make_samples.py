@@ -167,9 +167,10 @@ def pension_csv(month: int, name: str, broken: bool) -> None:
         rows[1][2] = rows[1][2][:-1] + str((int(rows[1][2][-1]) + 1) % 10)
         bad(name, line(1), "ISIN", rows[1][2], "check digit changed", "invalid_isin")
         rows[4][4] = "n/a"
-        bad(name, line(4), "Quantity", "n/a", "quantity is not a number", "invalid_number")
+        bad(name, line(4), "Quantity", "", "quantity says n/a: no value", "missing_value")
         rows[6][8] = "FCFA"
-        bad(name, line(6), "Currency", "FCFA", "not ISO 4217 (XAF or XOF?)", "invalid_currency")
+        bad(name, line(6), "Currency", "FCFA", "FCFA beside a Cameroon ISIN: read as XAF",
+            "currency_resolved", "warning")
         mv = float(rows[10][6]) * 1.05
         rows[10][6] = fmt_en(mv)
         bad(name, line(10), "Market Value", rows[10][6], "5% above quantity x price",
@@ -255,6 +256,9 @@ def treso_csv(month: int, name: str, broken: bool) -> None:
         rows[1][4] = fr_number(mv)
         bad(name, first + 1, "Valeur de marché", rows[1][4], "10% below quantity x price",
             "mv_mismatch", "warning")
+        bad(name, first + len(rows), "Valeur de marché", f"{total:.2f}",
+            "the Total line adds the true values, not the broken rows", "total_mismatch",
+            "warning")
     lines = preamble + [";".join(header)] + [";".join(r) for r in rows]
     lines += [f"Total;;;;{fr_number(total)};;;;;;;", "",
               f"Document généré le {day.strftime('%d/%m/%Y')} à 18:05 par le système de tenue de "

@@ -40,8 +40,9 @@ def test_numbers(text, decimal, value):
 
 def test_invalid_numbers_are_flagged_not_guessed():
     values, invalid = numbers(["12 5OO,00", "n/a", "", "1e400", "NaN", "3"], ",")
-    assert invalid == [True, True, False, True, True, False]
-    assert values[2] is None and values[5] == 3
+    # "n/a" says "no value", as exports write it: empty, not a number to guess.
+    assert invalid == [True, False, False, True, True, False]
+    assert values[1] is None and values[2] is None and values[5] == 3
 
 
 def test_decimal_comma_is_detected_from_the_column():
