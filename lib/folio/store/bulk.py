@@ -173,7 +173,7 @@ class PositionSink:
             self._spill()
 
     def _tally(self, frame: pd.DataFrame) -> None:
-        # The currency holding most value names a new portfolio's base currency.
+        # Local amounts per currency: converted, they name a new portfolio's base currency.
         value = frame["market_value"].abs().fillna((frame["quantity"] * frame["price"]).abs())
         for ccy, total in value.fillna(0).groupby(frame["currency"]).sum().items():
             self._value[ccy] = self._value.get(ccy, 0.0) + float(total)
@@ -331,6 +331,10 @@ class PositionSink:
 
     def base_currency(self) -> str | None:
         return max(self._value, key=self._value.get) if self._value else None
+
+    def local_amounts(self) -> dict[str, float]:
+        """Absolute local amounts per currency, unconverted (for choosing a base currency)."""
+        return dict(self._value)
 
     def discard(self) -> None:
         """Remove the scratch files (after the write, or when the import failed)."""

@@ -12,7 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, text, update
 
-from folio.errors import ClaimLost, NotFound
+from folio.errors import ClaimLost, NotFound, ValidationError
 from folio.store import bulk
 from folio.store.db import writing
 from folio.store.schema import (
@@ -288,7 +288,38 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
     if isinstance(write.issues, bulk.PositionSink):
         write.issues.close()
     staged = write.positions.staged if write.status != "failed" else None
+    write = _with_base_currency(engine, write)
     return _write_snapshot(engine, write, progress, before_commit, staged)
+
+
+def _with_base_currency(engine: Engine, write: SnapshotWrite) -> SnapshotWrite:
+    """Before the write: refuse a base currency other than the portfolio's, and
+    choose one for a new portfolio by value converted at rates and parities.
+
+    Outside the transaction on purpose: it reads, and the portfolio row is
+    still created (or found) under the snapshot's lock as before.
+    """
+    if write.status == "failed":
+        return write
+    with engine.connect() as conn:
+        current = conn.execute(select(portfolios.c.base_currency)
+                               .where(portfolios.c.name == write.portfolio)).scalar()
+    asked = (write.base_currency or "").strip().upper() or None
+    if current is not None:
+        if asked and asked != current:
+            raise ValidationError(
+                f"portfolio {write.portfolio!r} has base currency {current}, not {asked}; "
+                f"change it first (folio.create_portfolio({write.portfolio!r}, {asked!r})), "
+                "or leave the base currency out", column="base_currency", value=asked,
+                portfolio=write.portfolio, current=current)
+        return write
+    if asked:
+        return replace(write, base_currency=asked)
+    from folio.analytics.base import choose_base_currency  # analytics reads the store too
+
+    chosen, _ = choose_base_currency(write.positions.local_amounts(), write.as_of,
+                                     read_reference(engine, "fx_rates"))
+    return replace(write, base_currency=chosen) if chosen else write
 
 
 def _hold_claim(conn: Connection, import_id: str, token: str) -> None:
