@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from builders import TOTAL, english_csv
 
 import folio
 from folio.analytics.base import choose_base_currency
 from folio.errors import FolioError
+
+from builders import TOTAL, english_csv
 
 USD_QUOTE = pd.DataFrame([("2024-01-31", "EUR", "USD", 1.25)],
                          columns=["date", "base", "quote", "rate"])
