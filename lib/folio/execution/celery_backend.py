@@ -43,13 +43,14 @@ def broker_problem(settings: Settings, timeout: float) -> str | None:
     url = settings.broker_url
     if url.startswith("sqla+sqlite"):
         return None  # a file under FOLIO_HOME: there whenever the store is
+    # Loaded before the clock starts: the bound is the broker's, not an import's.
+    from kombu import Connection
+
+    from folio.execution.transports import transport_options
+
     outcome: list[str | None] = []
 
     def probe() -> None:
-        from kombu import Connection
-
-        from folio.execution.transports import transport_options
-
         try:
             with Connection(url, connect_timeout=timeout,
                             transport_options=transport_options(url)) as conn:
