@@ -148,3 +148,20 @@ def test_a_new_store_has_large_pages_and_an_earlier_one_keeps_its_own(tmp_path):
                 assert pages * page_size == db.WAL_AUTOCHECKPOINT_BYTES
             assert stored("A") == expected("2024-01-31", [1, 2])
         dispose_all()
+
+
+def test_a_record_is_aged_by_the_store_clock(store):
+    """``finished_before`` compares the store's stamp with the store's clock: a
+    failure recorded now is not yet 0.5 s old, and is after 0.6 s."""
+    import time
+
+    from folio.store import queries
+
+    engine = get_engine(get_settings())
+    queries.create_import(engine, import_id="c" * 32, portfolio="P", file_name="f",
+                          file_path=None, via="celery", status="queued")
+    assert not queries.finished_before(engine, "c" * 32, 0.0)  # not finished at all
+    assert queries.mark_failed(engine, "c" * 32, "the worker said no")
+    assert not queries.finished_before(engine, "c" * 32, 0.5)
+    time.sleep(0.6)
+    assert queries.finished_before(engine, "c" * 32, 0.5)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from celery import Celery
@@ -206,9 +205,10 @@ class CeleryHandle(Handle):
             return False
         if not queries.is_final(record["status"]) or record["finished_at"] is None:
             return False
-        finished = record["finished_at"]
-        finished = finished if finished.tzinfo else finished.replace(tzinfo=UTC)
-        if (datetime.now(UTC) - finished).total_seconds() < STORE_GRACE_S:
+        # Aged by the store's clock: the worker stamped it, and this machine's
+        # clock may differ from the worker's by more than the grace.
+        if not queries.finished_before(get_engine(self._settings), self._import_id,
+                                       STORE_GRACE_S):
             return False  # the task's own result (with the typed error) is on its way
         if record["status"] == "failed" and record["rows_total"] == 0:
             self._outcome = ExecutionError(

@@ -430,11 +430,12 @@ _unrecorded: dict[str, dict[str, tuple[str, object, str | None]]] = {}
 def _mark_failed(engine, import_id: str, message: str, token: str | None = None) -> None:
     """Record a failure, only while this process's claim (``token``) is current:
     a worker that lost its claim must not fail an import its successor runs."""
-    finished = queries.now()
     try:
-        queries.mark_failed(engine, import_id, message, token=token, finished_at=finished)
+        queries.mark_failed(engine, import_id, message, token=token)  # the store's clock
     except Exception:  # the store itself may be what failed; the caller gets the error
-        _unrecorded.setdefault(str(engine.url), {})[import_id] = (message, finished, token)
+        # Written later, it keeps this moment, by this process's clock (the
+        # store's is out of reach now).
+        _unrecorded.setdefault(str(engine.url), {})[import_id] = (message, queries.now(), token)
 
 
 def _record_earlier_failures(engine) -> None:

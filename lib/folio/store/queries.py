@@ -134,7 +134,15 @@ def mark_failed(engine: Engine, import_id: str, message: str, *, token: str | No
             stmt = stmt.where(imports.c.claimed_by.is_(None) | (imports.c.claimed_by == claimer))
     with writing(engine) as conn:
         return conn.execute(stmt.values(status="failed", error=message,
-                                        finished_at=finished_at or now())).rowcount == 1
+                                        finished_at=finished_at or db_now(conn))).rowcount == 1
+
+
+def finished_before(engine: Engine, import_id: str, seconds: float) -> bool:
+    """Whether the import finished more than ``seconds`` ago, by the store's clock."""
+    with engine.connect() as conn:
+        return conn.execute(select(imports.c.id).where(
+            imports.c.id == import_id, imports.c.finished_at < db_now(conn, seconds))
+        ).first() is not None
 
 
 class Claim(NamedTuple):
