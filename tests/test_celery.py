@@ -177,6 +177,7 @@ def test_worker_from_a_notebook(tmp_path, workers):
     log = handle.log_tail(50)
     assert "pool: solo" in log and "ready" in log and "queues: folio" in log
     assert "store: sqlite" in log
+    assert f"output roots: {get_settings().home / 'exports'}" in log
     assert queries.live_workers(get_engine(get_settings()), "folio", 6)
     result = folio.import_file(french_file(tmp_path), "P", via="auto")
     assert result.via == "celery" and result.fallback_reason is None

@@ -108,7 +108,8 @@ def run_worker(pool: str | None = None, concurrency: int | None = None,
     print(f"folio worker {worker_id()}\n  broker: {described['broker']}\n"
           f"  results: {described['result_backend']}\n  pool: {chosen} ({why})\n"
           f"  queues: {settings.queue}\n  node: {node}\n  store: {described['store']}\n"
-          f"  import roots: {', '.join(str(r) for r in settings.import_roots)}", flush=True)
+          f"  import roots: {', '.join(str(r) for r in settings.import_roots)}\n"
+          f"  output roots: {', '.join(str(r) for r in settings.output_roots)}", flush=True)
     get_engine(settings)  # create the store's tables before the first task
     _warm_up()
     heartbeat = Heartbeat(settings, chosen, parent_pid)
