@@ -53,7 +53,9 @@ def report_json(portfolio: str = "P") -> dict:
 
 
 def maturity_buckets(report: dict) -> list[tuple]:
-    return [(b["bucket"], b["value"]) for b in report["exposures"]["maturity"]]
+    """(bucket, value, positions) per maturity bucket. The last is always ``unvalued``:
+    its value is unknown (None) even when it holds no position, never 0."""
+    return [(b["bucket"], b["value"], b["positions"]) for b in report["exposures"]["maturity"]]
 
 
 def test_text_wider_than_the_store_rejects_its_row_naming_row_column_value(tmp_path, store):
@@ -128,7 +130,7 @@ def test_report_on_dates_already_in_the_store_does_not_crash(tmp_path, store):
     report = report_json()
     assert report["valuation"]["value"] == 600
     # A maturity no date arithmetic can use is unknown, not a crash.
-    assert maturity_buckets(report) == [("unclassified", 600)]
+    assert maturity_buckets(report) == [("unclassified", 600, 1), ("unvalued", None, 0)]
     done = folio_cli("report", "Q")
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.startswith("folio: ") and done.stderr.count("\n") == 1
@@ -147,7 +149,7 @@ def test_report_with_a_reference_maturity_pandas_cannot_hold_does_not_crash(tmp_
                       "P")
     report = report_json()
     assert report["valuation"]["value"] == 600
-    assert maturity_buckets(report) == [("unclassified", 600)]
+    assert maturity_buckets(report) == [("unclassified", 600, 1), ("unvalued", None, 0)]
 
 
 AMOUNTS_HEADER = "ISIN,Quantity,Price,Market Value,Accrued Interest,Currency,As Of Date"
