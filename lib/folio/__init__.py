@@ -24,6 +24,7 @@ from folio.catalog import (
     mappings,
     portfolios,
     positions,
+    presets,
     save_mapping,
 )
 from folio.config import Settings, configure, get_settings, reset_configuration
@@ -64,7 +65,7 @@ __version__ = "0.1.0"
 __all__ = [
     # import
     "submit_import", "import_file", "ImportJob", "ImportResult", "save_mapping", "mappings",
-    "load_reference", "progress", "start_worker",
+    "presets", "load_reference", "progress", "start_worker",
     # analysis (folio.analytics: value_snapshot, exposure, stress, report, ...)
     "analytics",
     # the store

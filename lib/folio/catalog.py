@@ -100,6 +100,14 @@ def save_mapping(name: str, mapping: Mapping[str, str], *,
     queries.save_mapping(_engine(settings), name, dict(mapping))
 
 
+def presets(*, settings: Settings | None = None) -> list[dict]:
+    """The formats folio recognises: its own presets, then the user's
+    (``FOLIO_HOME/presets``), each as ``{name, description, header, source, user}``."""
+    from folio.ingest.presets import load_presets
+
+    return [p.describe() for p in load_presets((settings or get_settings()).home / "presets")]
+
+
 def mappings(*, settings: Settings | None = None) -> dict[str, dict[str, str]]:
     """Saved mappings by name."""
     return queries.load_mappings(_engine(settings))
