@@ -11,6 +11,7 @@ The whole public surface, grouped::
     # the store
     folio.portfolios(); folio.positions("TRESO-SN"); folio.imports(); folio.get_import(id)
     folio.create_portfolio("TRESO-SN", base_currency="XOF")
+    folio.set_base_currency("TRESO-SN", "EUR")      # change an existing one's
 
     # settings
     folio.configure(home="/tmp/folio")   # or FOLIO_HOME, FOLIO_DATABASE_URL, ...
@@ -26,6 +27,7 @@ from folio.catalog import (
     positions,
     presets,
     save_mapping,
+    set_base_currency,
 )
 from folio.config import Settings, configure, get_settings, reset_configuration
 from folio.errors import (
@@ -70,6 +72,7 @@ __all__ = [
     "analytics",
     # the store
     "portfolios", "positions", "imports", "get_import", "create_portfolio",
+    "set_base_currency",
     # settings
     "configure", "get_settings", "reset_configuration", "Settings",
     # errors

@@ -36,14 +36,30 @@ def _name(value: object, column, setting: str) -> str:
     return name
 
 
-def create_portfolio(name: str, base_currency: str, *, settings: Settings | None = None) -> None:
-    """Create a portfolio with its base currency (or change the base of an existing one)."""
+def _currency(base_currency: object) -> str:
     code = str(base_currency).strip().upper()
     if check_currencies(pd.Series([code]))[0]:
         raise ConfigError(f"base currency {base_currency!r} is not an ISO 4217 code",
                           setting="base_currency", value=base_currency)
+    return code
+
+
+def create_portfolio(name: str, base_currency: str, *, settings: Settings | None = None) -> None:
+    """Create a portfolio with its base currency (or change the base of an existing one)."""
     queries.create_portfolio(_engine(settings), _name(name, schema.portfolios.c.name,
-                                                      "portfolio"), code)
+                                                      "portfolio"), _currency(base_currency))
+
+
+def set_base_currency(name: str, base_currency: str, *,
+                      settings: Settings | None = None) -> str:
+    """Change the base currency of an existing portfolio; return the one it had.
+
+    Stored positions keep their own currencies; reports value in the new base
+    from now on. Raises ``NotFound`` for an unknown portfolio and
+    ``ConfigError`` for a code that is not ISO 4217.
+    """
+    return queries.set_base_currency(_engine(settings), str(name).strip(),
+                                     _currency(base_currency))
 
 
 def portfolios(*, settings: Settings | None = None) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""The ``folio`` command: import, status, issues, report, worker, reference, mapping, demo.
+"""The ``folio`` command: import, status, issues, report, worker, reference, mapping, demo
+(and, from ``cli_analysis``, the commands over stored portfolios).
 
 Owns argument parsing, output (text or ``--json``) and exit status: 0 when an
 import succeeded, partly succeeded or was unchanged; 1 when it failed or could
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from folio import catalog
+from folio.cli_analysis import add_commands
 from folio.config import PROJECT_DATA, configure, get_settings
 from folio.errors import FolioError
 from folio.execution.submit import submit_import
@@ -230,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="refuse to report (exit 1) when any position has no value")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_report)
+    add_commands(sub)  # the commands over stored portfolios (cli_analysis)
 
     # Celery's own worker options, spelt as `celery worker` spells them.
     p = sub.add_parser("worker", help="run a Celery worker for imports (solo pool by default)")

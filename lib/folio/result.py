@@ -128,6 +128,10 @@ class ImportResult:
     cash: dict[str, float] = field(default_factory=dict)
     totals: list[dict[str, Any]] = field(default_factory=list)
     as_of_source: str | None = None
+    # The portfolio's base currency after the import, and why that one (asked
+    # for, the portfolio's own, or chosen by value converted for a new one).
+    base_currency: str | None = None
+    base_currency_reason: str | None = None
 
     def __post_init__(self) -> None:
         if self.issues_total is None:
@@ -178,6 +182,8 @@ class ImportResult:
             "cash": self.cash,
             "totals": self.totals,
             "as_of_source": self.as_of_source,
+            "base_currency": self.base_currency,
+            "base_currency_reason": self.base_currency_reason,
         }
         if self.missing_instruments is not None:
             out["missing_instruments"] = self.missing_instruments["identifier"].tolist()
@@ -218,7 +224,8 @@ class ImportResult:
             missing_total=data.get("missing_total"), preset=data.get("preset"),
             row_roles=dict(data.get("row_roles") or {}), cash=dict(data.get("cash") or {}),
             totals=list(data.get("totals") or []), as_of_source=data.get("as_of_source"),
-            **frames)
+            base_currency=data.get("base_currency"),
+            base_currency_reason=data.get("base_currency_reason"), **frames)
 
     def summary(self) -> str:
         """A few readable lines for a terminal."""
@@ -237,6 +244,10 @@ class ImportResult:
             lines.append(f"  mapping: saved mapping {self.mapping_name!r}")
         if self.as_of_source:
             lines.append(f"  as-of from the {self.as_of_source}")
+        if self.base_currency:
+            lines.append(f"  base currency: {self.base_currency}"
+                         + (f" ({self.base_currency_reason})" if self.base_currency_reason
+                            else ""))
         if self.row_roles:
             lines.append("  other lines: " + ", ".join(f"{n} {r}" for r, n in self.row_roles.items()))
         if self.cash:
@@ -287,6 +298,10 @@ class ImportResult:
             f"<div>{self.rows_total} rows: {self.rows_imported} imported, "
             f"{self.rows_rejected} rejected, {self.warnings} warnings</div>",
         ]
+        if self.base_currency:
+            parts.append(f"<div>base currency <b>{esc(self.base_currency)}</b>"
+                         + (f" <small>{esc(self.base_currency_reason)}</small>"
+                            if self.base_currency_reason else "") + "</div>")
         if self.error:
             parts.append(f"<div style='color:#cf222e'>{esc(self.error)}</div>")
         if not self.issues.empty:

@@ -48,3 +48,59 @@ def test_a_base_currency_that_disagrees_is_an_error(tmp_path):
     assert err.value.fields.get("current") == "XAF"
     assert folio.portfolios().set_index("name").loc["GIVEN", "base_currency"] == "XAF"
     folio.import_file(path, "GIVEN", base_currency="xaf")  # the same currency is no conflict
+
+
+def test_the_result_says_which_base_currency_and_why(tmp_path, store):
+    path = english_csv(tmp_path / "h.csv", [
+        (TOTAL, "Total", 100, 100, 10_000, "EUR", "2024-01-31"),
+        ("CM0000000018", "SOCAPALM", 100, 50_000, 5_000_000, "XAF", "2024-01-31")])
+    result = folio.import_file(path, "NEW")
+    # 10,000 EUR against 5,000,000 / 655.957 = 7,622.45 EUR: 57% and 43%.
+    assert result.base_currency == "EUR"
+    assert result.base_currency_reason == (
+        "EUR holds the most value converted into EUR at the rates and parities of "
+        "2024-01-31 (EUR 57%, XAF 43%)")
+    assert f"  base currency: EUR ({result.base_currency_reason})" in result.summary()
+    assert "base currency <b>EUR</b>" in result._repr_html_()
+    february = english_csv(tmp_path / "february.csv", [
+        ("CM0000000018", "SOCAPALM", 1_000, 50_000, 50_000_000, "XAF", "2024-02-29")])
+    again = folio.import_file(february, "NEW")  # the portfolio exists: all XAF changes nothing
+    assert (again.base_currency, again.base_currency_reason) == (
+        "EUR", "the portfolio's base currency")
+    asked = folio.import_file(path, "ASKED", base_currency="xaf")
+    assert (asked.base_currency, asked.base_currency_reason) == (
+        "XAF", "given with the import")
+    # A Celery task answers with to_dict(complete=True): the reason survives it.
+    back = folio.ImportResult.from_dict(result.to_dict(complete=True))
+    assert (back.base_currency, back.base_currency_reason) == (
+        result.base_currency, result.base_currency_reason)
+    assert result.to_dict()["base_currency"] == "EUR"
+
+
+def test_nothing_converts_says_what_it_took(tmp_path):
+    path = english_csv(tmp_path / "h.csv", [
+        ("JP3633400001", "Toyota", 1, 3000, 3000, "JPY", "2024-01-31"),
+        ("US0378331005", "Apple", 1, 200, 200, "USD", "2024-01-31")])
+    result = folio.import_file(path, "FAR")
+    assert result.base_currency == "JPY"
+    assert result.base_currency_reason == (
+        "no rate or parity converts JPY, USD on 2024-01-31; took JPY, the largest amount "
+        "in its own currency")
+
+
+def test_set_base_currency_changes_what_reports_value_in(tmp_path):
+    # 655,957 XAF is 1,000 EUR at the parity; 500 EUR stays 500 EUR.
+    path = english_csv(tmp_path / "h.csv", [
+        (TOTAL, "Total", 5, 100, 500, "EUR", "2024-01-31"),
+        ("CM0000000018", "SOCAPALM", 1, 655_957, 655_957, "XAF", "2024-01-31")])
+    folio.import_file(path, "CM", base_currency="XAF")
+    assert folio.set_base_currency("CM", " eur ") == "XAF"
+    assert folio.portfolios().set_index("name").loc["CM", "base_currency"] == "EUR"
+    data = folio.analytics.report("CM")
+    assert data["base_currency"] == "EUR"
+    assert data["valuation"]["value"] == pytest.approx(1_500.0)
+    assert folio.import_file(path, "CM", base_currency="EUR").status == "unchanged"
+    with pytest.raises(folio.NotFound, match="no portfolio 'NOPE'"):
+        folio.set_base_currency("NOPE", "EUR")
+    with pytest.raises(folio.ConfigError, match="'XFA' is not an ISO 4217 code"):
+        folio.set_base_currency("CM", "XFA")

@@ -415,10 +415,14 @@ def _write(request: ImportRequest, settings: Settings, engine, import_id: str, t
         mapping=prepared.mapping.columns, mapping_name=prepared.mapping.name,
         base_currency=request.base_currency, claim_token=token,
     )
-    status = queries.write_snapshot(engine, write, progress=report, before_commit=before_commit)
+    written = queries.write_snapshot(engine, write, progress=report, before_commit=before_commit)
+    status = written.status
     report(len(sink), len(sink), "writing")
     error = "every row was rejected" if status == "failed" else None
-    return _result(request, prepared, import_id=import_id, status=status, error=error)
+    result = _result(request, prepared, import_id=import_id, status=status, error=error)
+    result.base_currency = written.base_currency
+    result.base_currency_reason = written.base_currency_reason
+    return result
 
 
 # Failures that could not be recorded because the store itself was down, by

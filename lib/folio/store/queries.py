@@ -273,8 +273,9 @@ class SnapshotMoved(Exception):
 
 def write_snapshot(engine: Engine, write: SnapshotWrite,
                    progress: bulk.Progress | None = None,
-                   before_commit: Callable[[Connection], None] | None = None) -> str:
-    """Write one import in a single transaction; return its final status.
+                   before_commit: Callable[[Connection], None] | None = None) -> Written:
+    """Write one import in a single transaction; return its final status and the
+    portfolio's base currency with the reason for it (``Written``).
 
     One writer per (portfolio, as-of date): the transaction holds that
     snapshot's lock (SQLite's write lock; on PostgreSQL an advisory lock) from
@@ -296,19 +297,50 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
     if isinstance(write.issues, bulk.PositionSink):
         write.issues.close()
     staged = write.positions.staged if write.status != "failed" else None
-    write = _with_base_currency(engine, write)
-    return _write_snapshot(engine, write, progress, before_commit, staged)
+    write, reason = _with_base_currency(engine, write)
+    status = _write_snapshot(engine, write, progress, before_commit, staged)
+    return Written(status, *_base_currency_now(engine, write, reason, status))
 
 
-def _with_base_currency(engine: Engine, write: SnapshotWrite) -> SnapshotWrite:
+class Written(NamedTuple):
+    """What ``write_snapshot`` did: the final status, and the portfolio's base
+    currency with why it is that one (both None for a failed import)."""
+
+    status: str
+    base_currency: str | None
+    base_currency_reason: str | None
+
+
+def _base_currency_now(engine: Engine, write: SnapshotWrite, reason: str | None,
+                       status: str) -> tuple[str | None, str | None]:
+    """The base currency the portfolio has after the write, and why.
+
+    Read back for a portfolio this import meant to create: another import of
+    another date may have created it first (its row is inserted if absent).
+    """
+    if status == "failed":
+        return None, None
+    if reason is not None and not reason.startswith("the portfolio's"):
+        with engine.connect() as conn:
+            held = conn.execute(select(portfolios.c.base_currency)
+                                .where(portfolios.c.name == write.portfolio)).scalar()
+        if held is not None and held != write.base_currency:
+            return held, (f"another import created the portfolio first, with {held} "
+                          f"(this one would have taken {write.base_currency}: {reason})")
+    return write.base_currency, reason
+
+
+def _with_base_currency(engine: Engine, write: SnapshotWrite
+                        ) -> tuple[SnapshotWrite, str | None]:
     """Before the write: refuse a base currency other than the portfolio's, and
-    choose one for a new portfolio by value converted at rates and parities.
+    choose one for a new portfolio by value converted at rates and parities;
+    return the write with it, and why it is that one.
 
     Outside the transaction on purpose: it reads, and the portfolio row is
     still created (or found) under the snapshot's lock as before.
     """
     if write.status == "failed":
-        return write
+        return write, None
     with engine.connect() as conn:
         current = conn.execute(select(portfolios.c.base_currency)
                                .where(portfolios.c.name == write.portfolio)).scalar()
@@ -317,17 +349,24 @@ def _with_base_currency(engine: Engine, write: SnapshotWrite) -> SnapshotWrite:
         if asked and asked != current:
             raise ValidationError(
                 f"portfolio {write.portfolio!r} has base currency {current}, not {asked}; "
-                f"change it first (folio.create_portfolio({write.portfolio!r}, {asked!r})), "
+                f"change it first (folio portfolio set-base {write.portfolio} {asked}, or "
+                f"folio.set_base_currency({write.portfolio!r}, {asked!r})), "
                 "or leave the base currency out", column="base_currency", value=asked,
                 portfolio=write.portfolio, current=current)
-        return write
+        return replace(write, base_currency=current), "the portfolio's base currency"
     if asked:
-        return replace(write, base_currency=asked)
+        return replace(write, base_currency=asked), "given with the import"
     from folio.analytics.base import choose_base_currency  # analytics reads the store too
 
-    chosen, _ = choose_base_currency(write.positions.local_amounts(), write.as_of,
-                                     read_reference(engine, "fx_rates"))
-    return replace(write, base_currency=chosen) if chosen else write
+    chosen, reason = choose_base_currency(write.positions.local_amounts(), write.as_of,
+                                          read_reference(engine, "fx_rates"))
+    if chosen is None:
+        # Nothing converts: the largest amount in its own currency, said as such.
+        chosen = write.positions.base_currency()
+        reason += (f"; took {chosen}, the largest amount in its own currency" if chosen
+                   else "; took EUR, the default")
+        chosen = chosen or "EUR"
+    return replace(write, base_currency=chosen), reason
 
 
 def _hold_claim(conn: Connection, import_id: str, token: str) -> None:
@@ -477,6 +516,22 @@ def create_portfolio(engine: Engine, name: str, base_currency: str) -> None:
         elif exists != base_currency:
             conn.execute(update(portfolios).where(portfolios.c.name == name)
                          .values(base_currency=base_currency))
+
+
+def set_base_currency(engine: Engine, name: str, base_currency: str) -> str:
+    """Change an existing portfolio's base currency; return the one it had.
+
+    Positions are stored in their own currencies, so nothing else changes:
+    reports value in the new base from now on.
+    """
+    with writing(engine) as conn:
+        before = conn.execute(select(portfolios.c.base_currency)
+                              .where(portfolios.c.name == name)).scalar()
+        if before is None:
+            raise NotFound(f"no portfolio {name!r}", kind="portfolio", key=name)
+        conn.execute(update(portfolios).where(portfolios.c.name == name)
+                     .values(base_currency=base_currency))
+    return before
 
 
 def list_portfolios(engine: Engine) -> pd.DataFrame:
