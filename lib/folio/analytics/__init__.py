@@ -12,8 +12,9 @@ Grouped API::
     concentration(v, "issuer"); check_limits(v, {"issuer": 0.10, "country": 0.35})
     parse_limits("issuer=10%, country=0,35")
 
-    # stress scenarios (dicts or YAML files in data/scenarios/)
+    # stress scenarios (dicts or YAML files in data/scenarios/, checked; a list composes)
     stress(v, "cfa_peg_break").totals(); stress(v, {"fx": {"XAF": -0.2}}).by("country")
+    stress(v, ["cfa_peg_break", "em_rates_200bp"]); compose([...]); asset_class("Actions")
 
     # changes between two snapshots, history over all dates
     compare_snapshots(v_before, v_after).summary(); history(v_all); exposure_history(v_all, "country")
@@ -52,16 +53,17 @@ from folio.analytics.fx import lookup_fx
 from folio.analytics.history import exposure_history, history
 from folio.analytics.pegs import read_pegs, shipped_pegs
 from folio.analytics.report import build_report, format_report, report
-from folio.analytics.stress import (
+from folio.analytics.scenarios import (
     Scenario,
-    StressResult,
+    compose,
     list_scenarios,
     load_scenario,
     scenario_from_dict,
-    stress,
 )
+from folio.analytics.stress import StressResult, stress
 from folio.analytics.totals import require_valued, unvalued_share
 from folio.analytics.valuation import FLAGS, UNVALUED_REASONS, Valuation, value_positions
+from folio.analytics.vocabulary import ASSET_CLASSES, asset_class
 
 __all__ = [
     # valuation
@@ -74,6 +76,7 @@ __all__ = [
     "concentration", "check_limits", "Concentration", "parse_limits", "parse_share",
     # stress
     "stress", "StressResult", "Scenario", "load_scenario", "scenario_from_dict", "list_scenarios",
+    "compose", "asset_class", "ASSET_CLASSES",
     # changes and history
     "compare_snapshots", "Changes", "history", "exposure_history",
     # the store

@@ -1,15 +1,17 @@
-"""Deterministic stress scenarios: shocks defined as data, applied to a valuation.
+"""Deterministic stress scenarios applied to a valuation.
 
-Owns the scenario format (a dict, or a YAML file in ``data/scenarios/``), its
-checks, and how each shock moves a position's base-currency value:
+Owns how each shock moves a position's base-currency value (the format, its
+checks and composition are ``scenarios``'):
 
 - ``fx``: move of each currency's value against the scenario pivot (EUR by
   default); ``XAF: -0.20`` means one franc buys 20% fewer euros. A position in
   currency C valued in base B moves by ``(1 + fx[C]) / (1 + fx[B])``, so a
   XAF-based fund sees its EUR bonds gain 25% when the franc loses 20%.
-- ``price``: relative moves of the clean value per bucket of ``asset_class``,
-  ``country``, ``currency`` or ``issuer`` (labels matched ignoring case).
-  Shocks from several dimensions compound: ``(1 + a) * (1 + b)``.
+- ``price``: relative moves of the clean value per bucket of ``asset_class``
+  (by taxonomy class: ``Equity`` shocks ``Actions`` too), ``country``,
+  ``currency`` or ``issuer`` (labels matched ignoring case; an issuer no
+  position has is an error naming the issuers held). Shocks from several
+  dimensions compound: ``(1 + a) * (1 + b)``.
 - ``rates_bp``: parallel yield shifts in basis points for bonds, by
   ``country`` or ``currency`` with an optional ``default``; the most specific
   applies (country, then currency, then default). The clean value moves by
@@ -20,146 +22,41 @@ checks, and how each shock moves a position's base-currency value:
   A bond with neither duration nor maturity is left unshocked and flagged.
   Values never go below zero.
 
-Accrued interest moves with FX only.
+Accrued interest moves with FX only. Composed scenarios (a list) compound
+their FX and price factors and add their rate moves ``D * dy``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
+from folio.analytics import vocabulary
 from folio.analytics.exposures import UNCLASSIFIED, UNVALUED, bucket_codes, years_to_maturity
+from folio.analytics.scenarios import Scenario, as_scenario
 from folio.analytics.valuation import Valuation
-from folio.config import PROJECT_DATA
-from folio.errors import ConfigError, NotFound, ValidationError
-
-SCENARIOS = PROJECT_DATA / "scenarios"
-PRICE_DIMENSIONS = ("asset_class", "country", "currency", "issuer")
-RATE_DIMENSIONS = ("country", "currency")
-_KEYS = ("name", "description", "pivot", "fx", "price", "rates_bp", "assumed_yield")
+from folio.errors import ValidationError
 
 
-@dataclass(frozen=True)
-class Scenario:
-    """A set of shocks; see the module docstring for their meaning."""
-
-    name: str
-    description: str = ""
-    pivot: str = "EUR"
-    fx: Mapping[str, float] = field(default_factory=dict)
-    price: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    rates_bp: Mapping[str, Any] = field(default_factory=dict)
-    assumed_yield: float = 0.05
-    source: str = "<dict>"
-    parts: tuple[str, ...] = ()  # the scenarios composed into this one, if any
+def _casefold(label: Any) -> str:
+    return str(label).strip().casefold()
 
 
-def _number(value: Any, source: str, key: str, low: float | None = None) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not np.isfinite(value):
-        raise ValidationError(f"{source}: {key} must be a number, not {value!r}",
-                              file=source, key=key, value=str(value))
-    if low is not None and value <= low:
-        raise ValidationError(f"{source}: {key} = {value} must be above {low}",
-                              file=source, key=key, value=str(value))
-    return float(value)
+def _class_of(label: Any) -> str:
+    # An asset-class label outside the taxonomy matches nothing a scenario names.
+    return vocabulary.asset_class(label) or ""
 
 
-def _table(value: Any, source: str, key: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ValidationError(f"{source}: {key} must be a mapping, not {type(value).__name__}",
-                              file=source, key=key)
-    return {str(k).strip(): v for k, v in value.items()}
-
-
-def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<dict>",
-                       name: str | None = None) -> Scenario:
-    """Check a scenario given as plain data and build a ``Scenario``.
-
-    Raises ``ValidationError`` naming ``source`` and the offending key
-    (``fx.XAF``, ``price.asset_class.Equity``...).
-    """
-    if not isinstance(data, Mapping):
-        raise ValidationError(f"{source}: a scenario must be a mapping", file=source, key=None)
-    unknown = [k for k in data if k not in _KEYS]
-    if unknown:
-        raise ValidationError(f"{source}: unknown key {unknown[0]!r}; keys are {', '.join(_KEYS)}",
-                              file=source, key=str(unknown[0]))
-    pivot = str(data.get("pivot") or "EUR").strip().upper()
-    fx = {}
-    for ccy, move in _table(data.get("fx"), source, "fx").items():
-        code = ccy.upper()
-        if code == pivot:
-            raise ValidationError(f"{source}: fx.{ccy}: the pivot {pivot} cannot move against "
-                                  "itself; move the other currencies instead",
-                                  file=source, key=f"fx.{ccy}")
-        fx[code] = _number(move, source, f"fx.{ccy}", low=-1)
-    price = {}
-    for dim, shocks in _table(data.get("price"), source, "price").items():
-        if dim not in PRICE_DIMENSIONS:
-            raise ValidationError(f"{source}: price.{dim}: shocks apply by "
-                                  f"{', '.join(PRICE_DIMENSIONS)}", file=source, key=f"price.{dim}")
-        price[dim] = {label.casefold(): _number(move, source, f"price.{dim}.{label}", low=-1)
-                      for label, move in _table(shocks, source, f"price.{dim}").items()}
-    rates: dict[str, Any] = {}
-    for dim, shocks in _table(data.get("rates_bp"), source, "rates_bp").items():
-        if dim == "default":
-            rates["default"] = _number(shocks, source, "rates_bp.default")
-        elif dim in RATE_DIMENSIONS:
-            rates[dim] = {label.casefold(): _number(bp, source, f"rates_bp.{dim}.{label}")
-                          for label, bp in _table(shocks, source, f"rates_bp.{dim}").items()}
-        else:
-            raise ValidationError(f"{source}: rates_bp.{dim}: shifts apply by country, currency "
-                                  "or default", file=source, key=f"rates_bp.{dim}")
-    assumed = _number(data.get("assumed_yield", 0.05), source, "assumed_yield", low=0)
-    return Scenario(name=str(data.get("name") or name or source), pivot=pivot,
-                    description=str(data.get("description") or "").strip(), fx=fx, price=price,
-                    rates_bp=rates, assumed_yield=assumed, source=source)
-
-
-def list_scenarios(folder: str | Path | None = None) -> list[str]:
-    """Names of the scenario files (``*.yaml``/``*.yml``) in ``folder`` (default data/scenarios)."""
-    folder = Path(folder) if folder else SCENARIOS
-    if not folder.is_dir():
-        return []
-    return sorted(p.stem for p in folder.iterdir() if p.suffix in (".yaml", ".yml"))
-
-
-def load_scenario(scenario: str | Path, folder: str | Path | None = None) -> Scenario:
-    """Read a scenario from a YAML file, or by name from ``data/scenarios/``.
-
-    Raises ``NotFound`` for an unknown name, ``ConfigError`` for a file that is
-    not YAML, and ``ValidationError`` (with ``file`` and ``key``) for bad content.
-    """
-    path = Path(scenario)
-    if not path.is_file():
-        folder = Path(folder) if folder else SCENARIOS
-        candidates = [folder / f"{scenario}.yaml", folder / f"{scenario}.yml"]
-        path = next((p for p in candidates if p.is_file()), None)
-        if path is None:
-            known = ", ".join(list_scenarios(folder)) or "none"
-            raise NotFound(f"no scenario {str(scenario)!r}; known: {known}", kind="scenario",
-                           key=str(scenario))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path.name}: cannot read scenario: {exc}".splitlines()[0],
-                          file=str(path), setting=None) from None
-    return scenario_from_dict(data if data is not None else {}, source=path.name, name=path.stem)
-
-
-def _per_row(column: pd.Series, table: Mapping[str, float], default: float) -> np.ndarray:
-    """Look labels up (ignoring case and spaces) once per distinct value."""
+def _per_row(column: pd.Series, table: Mapping[str, float], default: float,
+             key: Callable[[Any], str] = _casefold) -> np.ndarray:
+    """Look labels up once per distinct value (``key`` turns a label into the table's key)."""
     codes, uniques = pd.factorize(column)
-    values = np.array([table.get(str(u).strip().casefold(), default) for u in uniques] + [default],
-                      dtype=float)
+    values = np.array([table.get(key(u), default) for u in uniques] + [default], dtype=float)
     return values[np.where(codes < 0, len(uniques), codes)]
 
 
@@ -245,17 +142,53 @@ class StressResult:
         return pd.concat([rest, table.iloc[-1:]], ignore_index=True)
 
 
-def stress(valuation: Valuation, scenario: Scenario | Mapping[str, Any] | str | Path, *,
+def _check_issuers(frame: pd.DataFrame, scenario: Scenario) -> None:
+    """An issuer no position has is a typo, not a shock of nothing: say which are held."""
+    wanted = scenario.price.get("issuer") or {}
+    if not wanted:
+        return
+    held = {_casefold(i): str(i).strip() for i in pd.unique(frame["issuer"].dropna())
+            if str(i).strip()}
+    for label in wanted:
+        if _casefold(label) not in held:
+            raise vocabulary.unknown(scenario.source, f"price.issuer.{label}", label, "issuer",
+                                     held.values(), None)
+
+
+def _moves(frame: pd.DataFrame, scenario: Scenario, base_currency: str
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One scenario's FX factor, price factor, yield shift, rate move ``D * dy`` and
+    duration source per row."""
+    _check_issuers(frame, scenario)
+    base_move = scenario.fx.get(base_currency, 0.0)
+    fx_factor = (1.0 + _per_row(frame["currency"], {k.casefold(): v for k, v in scenario.fx.items()},
+                                0.0)) / (1.0 + base_move)
+    price_factor = np.ones(len(frame))
+    for dim, shocks in scenario.price.items():
+        key = _class_of if dim == "asset_class" else _casefold
+        if dim == "issuer":
+            shocks = {_casefold(k): v for k, v in shocks.items()}
+        price_factor = price_factor * (1.0 + _per_row(frame[dim], shocks, 0.0, key))
+    is_bond = frame["is_bond"].to_numpy(dtype=bool)
+    shift = np.where(is_bond, _rate_shift(frame, scenario.rates_bp), 0.0)
+    duration, source = _durations(frame, scenario.assumed_yield)
+    usable = (shift != 0) & (source != "none")
+    return fx_factor, price_factor, shift, np.where(usable, duration * shift, 0.0), source
+
+
+def stress(valuation: Valuation,
+           scenario: Scenario | Mapping[str, Any] | str | Path | list | tuple, *,
            value: str = "value") -> StressResult:
-    """Apply a scenario to a valuation.
+    """Apply a scenario (or several at once) to a valuation.
 
     Parameters
     ----------
     valuation
         The result of ``value_positions``.
     scenario
-        A ``Scenario``, a dict in the scenario format, a YAML path or a name in
-        ``data/scenarios/``.
+        A ``Scenario``, a dict in the scenario format, a YAML path, a name in
+        ``data/scenarios/``, or a list of these applied together
+        (``["cfa_peg_break", "em_rates_200bp"]``).
     value
         ``value`` (clean) or ``dirty_value`` (accrued interest moves with FX only).
 
@@ -263,26 +196,24 @@ def stress(valuation: Valuation, scenario: Scenario | Mapping[str, Any] | str | 
     -------
     StressResult
     """
-    if isinstance(scenario, Mapping):
-        scenario = scenario_from_dict(scenario)
-    elif not isinstance(scenario, Scenario):
-        scenario = load_scenario(scenario)
+    scenario = as_scenario(scenario)
     if value not in ("value", "dirty_value"):
         raise ValidationError(f"value must be 'value' or 'dirty_value', not {value!r}",
                               column="value", value=value)
     frame = valuation.positions
-    base_move = scenario.fx.get(valuation.base_currency, 0.0)
-    fx_factor = (1.0 + _per_row(frame["currency"], {k.casefold(): v for k, v in scenario.fx.items()},
-                                0.0)) / (1.0 + base_move)
-    price_factor = np.ones(len(frame))
-    for dim, shocks in scenario.price.items():
-        price_factor = price_factor * (1.0 + _per_row(frame[dim], shocks, 0.0))
+    fx_factor, price_factor = np.ones(len(frame)), np.ones(len(frame))
+    shift, rate_move = np.zeros(len(frame)), np.zeros(len(frame))
+    moved, unshocked, approx = (np.zeros(len(frame), dtype=bool) for _ in range(3))
+    for part in scenario.components or (scenario,):
+        fx, price, dy, move, source = _moves(frame, part, valuation.base_currency)
+        fx_factor, price_factor = fx_factor * fx, price_factor * price
+        shift, rate_move = shift + dy, rate_move + move
+        moved |= dy != 0
+        unshocked |= (dy != 0) & (source == "none")
+        approx |= (dy != 0) & (source == "maturity_approx")
     is_bond = frame["is_bond"].to_numpy(dtype=bool)
-    shift = np.where(is_bond, _rate_shift(frame, scenario.rates_bp), 0.0)
     duration, source = _durations(frame, scenario.assumed_yield)
-    moved = shift != 0
-    unshocked = moved & (source == "none")
-    rate_factor = np.where(moved & ~unshocked, np.maximum(0.0, 1.0 - duration * shift), 1.0)
+    rate_factor = np.where(moved, np.maximum(0.0, 1.0 - rate_move), 1.0)
     clean = frame["value"].to_numpy(dtype=float)
     clean_after = clean * price_factor * rate_factor * fx_factor
     before = frame[value].to_numpy(dtype=float)
@@ -293,7 +224,7 @@ def stress(valuation: Valuation, scenario: Scenario | Mapping[str, Any] | str | 
         fx_factor=fx_factor, price_factor=price_factor, rate_shift=shift,
         duration=np.where(is_bond, duration, np.nan),
         duration_source=pd.array(np.where(is_bond, source, "n/a"), dtype="str"),
-        rate_factor=rate_factor, duration_approx=moved & (source == "maturity_approx"),
+        rate_factor=rate_factor, duration_approx=approx,
         rate_unshocked=unshocked, before=before, after=after, change=after - before,
     )
     return StressResult(scenario, valuation.base_currency, out)

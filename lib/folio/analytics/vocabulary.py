@@ -1,0 +1,107 @@
+"""The names analytics know: asset classes, countries and regions, currencies.
+
+Owns reading the two tables beside this module (``asset_classes.csv``: label
+-> class of one taxonomy; ``countries.csv``: ISO 3166 alpha-2 codes with their
+monetary union, CEMAC or UEMOA), how a label is normalised before it is looked
+up (case, accents, apostrophes and spacing ignored), and the error that names
+an unknown value with the values known. Currencies are ISO 4217 plus the
+currencies of the parity table (FRF, DEM...: a historical scenario names them).
+The tables are data: a new label or country is a new line.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import functools
+import unicodedata
+from collections.abc import Iterable
+from pathlib import Path
+
+from folio.errors import ConfigError, ValidationError
+
+HERE = Path(__file__).parent
+ASSET_CLASSES = ("equity", "government bond", "corporate bond", "bond", "money market", "fund",
+                 "cash", "other")
+
+
+def normalise(label: object) -> str:
+    """``label`` as looked up: no accents, casefolded, one space, straight apostrophes."""
+    text = unicodedata.normalize("NFKD", str(label).replace("\u2019", "'"))
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    return " ".join(text.casefold().split())
+
+
+def _rows(name: str) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) of a ``#``-commented CSV beside this module."""
+    lines = (HERE / name).read_text(encoding="utf-8").splitlines()
+    numbered = [(i + 1, text) for i, text in enumerate(lines)
+                if text.strip() and not text.lstrip().startswith("#")]
+    reader = csv.DictReader([text for _, text in numbered])
+    return [(line, row) for (line, _), row in zip(numbered[1:], reader, strict=True)]
+
+
+@functools.cache
+def asset_class_labels() -> dict[str, str]:
+    """Normalised label -> class (one of ``ASSET_CLASSES``); the class names are labels too."""
+    out = {normalise(c): c for c in ASSET_CLASSES}
+    for line, row in _rows("asset_classes.csv"):
+        label, cls = normalise(row["label"]), row["class"].strip()
+        if cls not in ASSET_CLASSES or out.get(label, cls) != cls:
+            raise ConfigError(f"asset_classes.csv, line {line}: {row['label']!r} -> {cls!r}: "
+                              f"a class is one of {', '.join(ASSET_CLASSES)}, once per label",
+                              file="asset_classes.csv", row=line, setting="class")
+        out[label] = cls
+    return out
+
+
+def asset_class(label: object) -> str | None:
+    """The taxonomy class of an asset-class label, None for a label not in the table."""
+    return asset_class_labels().get(normalise(label))
+
+
+@functools.cache
+def countries() -> dict[str, str]:
+    """ISO 3166 alpha-2 code -> region (``CEMAC``, ``UEMOA`` or empty)."""
+    return {row["code"].strip().upper(): row["region"].strip() for _, row in _rows("countries.csv")}
+
+
+@functools.cache
+def regions() -> dict[str, tuple[str, ...]]:
+    """Region -> its member countries' codes."""
+    out: dict[str, list[str]] = {}
+    for code, region in countries().items():
+        if region:
+            out.setdefault(region, []).append(code)
+    return {region: tuple(sorted(codes)) for region, codes in out.items()}
+
+
+@functools.cache
+def currencies() -> frozenset[str]:
+    """ISO 4217 codes and every currency of the shipped parity table."""
+    from folio.analytics.pegs import shipped_pegs
+    from folio.ingest.currencies import ISO_4217
+
+    table = shipped_pegs()
+    return ISO_4217 | frozenset(table["currency"]) | frozenset(table["anchor"])
+
+
+def unknown(source: str, key: str, value: str, what: str, known: Iterable[str],
+            said: str | None = None) -> ValidationError:
+    """The error for a value not in a vocabulary: file, key, the closest known values,
+    and the known values (all of them in the error's ``known`` field)."""
+    known = sorted(set(known))
+    # The same letters in another order (XFA for XAF), then a code the value
+    # starts with (CMR, Cameroon's alpha-3, for CM): difflib ranks every code
+    # sharing two letters alike.
+    wanted = value.upper() if what in ("currency", "country") else value
+    close = [k for k in known if sorted(k) == sorted(wanted)]
+    close += [k for k in known if len(k) > 1 and wanted.startswith(k) and k not in close]
+    close += [k for k in difflib.get_close_matches(wanted, known, n=3, cutoff=0.5)
+              if k not in close]
+    close = close[:3]
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    listed = said or (", ".join(known[:40]) + (f" and {len(known) - 40} more"
+                                                if len(known) > 40 else ""))
+    return ValidationError(f"{source}: {key}: unknown {what} {value!r}{hint} Known: {listed}",
+                           file=source, key=key, value=value, known=known)
