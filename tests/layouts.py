@@ -223,6 +223,125 @@ def write_prime_broker_bonds(folder: Path, record_count: int | None = None) -> P
     return path
 
 
+def write_etrade(folder: Path) -> Path:
+    """E*TRADE's portfolio download, All Positions with the lots expanded: each
+    lot is an indented line dated where the symbol goes, under its position."""
+    lines = [
+        "Account Summary",
+        "Account,Net Account Value,Total Gain $,Total Gain %,Day's Gain Unrealized $,"
+        "Day's Gain Unrealized %,Available For Withdrawal,Cash Purchasing Power",
+        "Individual Brokerage -4321,7140.00,1150.00,19.20,5.00,0.07,1340.00,1340.00",
+        "",
+        "View Summary - All Positions",
+        "Filters Selected:",
+        "",
+        "Symbol,Last Price $,Change $,Change %,Day's Gain $,Qty #,Price Paid $,Total Gain $,"
+        "Total Gain %,Value $",
+        "AAPL,200.00,1.00,0.50,20.00,20,150.00,1000.00,33.33,4000.00",
+        "   09/15/2022,200.00,1.00,0.50,10.00,10,140.00,600.00,42.86,2000.00",
+        "   01/10/2023,200.00,1.00,0.50,10.00,10,160.00,400.00,25.00,2000.00",
+        "KO,60.00,-0.50,-0.83,-15.00,30,55.00,150.00,9.09,1800.00",
+        "   03/01/2021,60.00,-0.50,-0.83,-15.00,30,55.00,150.00,9.09,1800.00",
+        "CASH,,,,,,,,,1340.00",
+        "TOTAL,,,,5.00,,,1150.00,,7140.00",
+        "",
+        '"Generated at Mar 14 2025 04:00 PM ET"',
+    ]
+    return _write(folder, "PortfolioDownload.csv", "\n".join(lines) + "\n")
+
+
+def write_ibkr_flex(folder: Path) -> Path:
+    """An Interactive Brokers Flex Query of Open Positions as CSV: one header row
+    of Flex field names, every cell quoted, SUMMARY rows with their LOT rows."""
+    header = ("ClientAccountID", "CurrencyPrimary", "AssetClass", "Symbol", "Description",
+              "ISIN", "ReportDate", "Quantity", "MarkPrice", "PositionValue",
+              "CostBasisPrice", "FifoPnlUnrealized", "LevelOfDetail")
+    rows = (
+        ("U7654321", "USD", "STK", "IBM", "INTL BUSINESS MACHINES CORP", "US4592001014",
+         "20250630", "5", "250", "1250", "200", "250", "SUMMARY"),
+        ("U7654321", "USD", "STK", "IBM", "INTL BUSINESS MACHINES CORP", "US4592001014",
+         "20250630", "3", "250", "750", "190", "180", "LOT"),
+        ("U7654321", "USD", "STK", "IBM", "INTL BUSINESS MACHINES CORP", "US4592001014",
+         "20250630", "2", "250", "500", "215", "70", "LOT"),
+        ("U7654321", "EUR", "STK", "SAP", "SAP SE", "DE0007164600", "20250630", "4", "230",
+         "920", "180", "200", "SUMMARY"),
+    )
+    lines = [",".join(f'"{c}"' for c in row) for row in (header, *rows)]
+    return _write(folder, "OpenPositions_U7654321.csv", "\r\n".join(lines) + "\r\n")
+
+
+def write_vanguard(folder: Path) -> Path:
+    """Vanguard's holdings download: a holdings table per account (the header
+    again above each), blank lines, then a transactions table."""
+    header = "Account Number,Investment Name,Symbol,Shares,Share Price,Total Value,"
+    lines = [
+        header,
+        "11112222,VANGUARD 500 INDEX ADMIRAL,VFIAX,10.5,500.00,5250.00,",
+        "11112222,VANGUARD FEDERAL MONEY MARKET FUND,VMFXX,300.25,1.00,300.25,",
+        "", "", "",
+        header,
+        "33334444,VANGUARD TOTAL BOND MARKET INDEX ADMIRAL,VBTLX,100,9.80,980.00,",
+        "", "", "",
+        "Account Number,Trade Date,Settlement Date,Transaction Type,Transaction Description,"
+        "Investment Name,Symbol,Shares,Share Price,Principal Amount,Commissions and Fees,"
+        "Net Amount,Accrued Interest,Account Type,",
+        "11112222,2025-03-03,2025-03-04,Buy,Buy,VANGUARD 500 INDEX ADMIRAL,VFIAX,1.5,480.00,"
+        "-720.00,0.0,-720.00,0.0,CASH,",
+    ]
+    return _write(folder, "ofxdownload.csv", "\n".join(lines) + "\n")
+
+
+def write_brvm(folder: Path) -> Path:
+    """A BRVM broker's (SGI) portfolio statement in French: title lines with the
+    « Date d'arrêté », ``;`` between cells, a decimal comma and spaces between
+    thousands, amounts in FCFA, subtotals, a cash balance and a grand total;
+    written in Windows-1252, as such statements often are."""
+    lines = [
+        "SGI EXEMPLE - RELEVE DE PORTEFEUILLE",
+        "Client : 0045678 - MUTUELLE EXEMPLE",
+        "Date d'arrêté : 31/10/2025",
+        "",
+        "Code valeur;Libellé valeur;Catégorie;Quantité;Cours de clôture;Valorisation;Devise",
+        "SNTS;SONATEL SENEGAL;Actions;120;25 500;3 060 000;FCFA",
+        "ORAC;ORANGE COTE D'IVOIRE;Actions;200;14 750;2 950 000;FCFA",
+        "Sous-total Actions;;;;;6 010 000;FCFA",
+        "EOT.O1;ETAT DU TOGO 6,5% 2028;Obligations;1 000;9 950,50;9 950 500;FCFA",
+        "Sous-total Obligations;;;;;9 950 500;FCFA",
+        "Solde espèces;;;;;1 234 567,89;FCFA",
+        "Total portefeuille;;;;;17 195 067,89;FCFA",
+        "Document généré le 03/11/2025 à 08:15",
+    ]
+    return _write(folder, "releve_portefeuille_sgi.csv", "\r\n".join(lines) + "\r\n", "cp1252")
+
+
+def write_cemac_custody(folder: Path) -> Path:
+    """A CEMAC bank's custody statement XLSX: title rows (bank, date, securities
+    account), French headers, bonds as nominal with a price per 100 and the
+    accrued coupon apart, FCFA beside Cameroon and Gabon ISINs, a Total row."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Relevé titres"
+    sheet.append(["BANQUE EXEMPLE CAMEROUN - SERVICE TITRES"])
+    sheet.append(["Relevé des avoirs en conservation au 30/09/2025"])
+    sheet.append(["Compte titres n° 0123456789 - CAISSE EXEMPLE DE RETRAITE"])
+    sheet.append([])
+    sheet.append(["Code ISIN", "Désignation", "Nature", "Quantité", "Cours",
+                  "Valeur de marché", "Coupon couru", "Devise", "Échéance"])
+    sheet.append(["CM0000000018", "ETAT DU CAMEROUN 6,25% 2029", "Obligation", 10_000_000,
+                  101.5, 10_150_000, 250_000, "FCFA", datetime(2029, 6, 15)])
+    sheet.append(["GA0000000018", "ETAT DU GABON 6,5% 2028", "Obligation", 5_000_000, 99.0,
+                  4_950_000, 80_000, "FCFA", datetime(2028, 3, 31)])
+    sheet.append(["CM0000000026", "SOCIETE EXEMPLE SA", "Action", 1_000, 45_000,
+                  45_000_000, None, "FCFA", None])
+    sheet.append(["Total", None, None, None, None, 60_100_000, 330_000, "FCFA", None])
+    path = Path(folder) / "releve_conservation_2025-09.xlsx"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    book.save(path)
+    return path
+
+
 WRITERS = {
     "degiro-nl": lambda folder: write_degiro(folder, "nl"),
     "degiro-en": lambda folder: write_degiro(folder, "en"),
@@ -233,6 +352,11 @@ WRITERS = {
     "fidelity": write_fidelity,
     "ibkr-activity": write_ibkr_activity,
     "prime-broker-bonds": write_prime_broker_bonds,
+    "etrade": write_etrade,
+    "ibkr-flex": write_ibkr_flex,
+    "vanguard": write_vanguard,
+    "brvm-sgi": write_brvm,
+    "cemac-custody": write_cemac_custody,
 }
 
 

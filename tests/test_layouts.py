@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 import folio
@@ -77,6 +78,42 @@ EXPECTED = {
         "cash": {}, "roles": {"total": 1},
         "as_of": date(2025, 9, 30),  # the Business Date column
     },
+    "etrade": {
+        # the lot lines under AAPL (2000.00 twice) and KO (1800.00) detail the
+        # positions: stored, they would double the value to 11,600.00
+        "identifiers": ["AAPL", "KO"],
+        "by_currency": {"USD": 5800.00},  # 4000.00 + 1800.00; TOTAL 7140.00 with the cash
+        "cash": {"USD": 1340.00}, "roles": {"lot": 3, "cash": 1, "total": 1, "footer": 1},
+        "as_of": None,  # the date is only in the footer line
+    },
+    "ibkr-flex": {
+        "identifiers": ["US4592001014", "DE0007164600"],  # the ISIN, where Flex gives one
+        "by_currency": {"USD": 1250.00, "EUR": 920.00},  # the SUMMARY rows; LOT 750 + 500
+        "cash": {}, "roles": {"lot": 2},
+        "as_of": date(2025, 6, 30),  # the ReportDate column, 20250630
+    },
+    "vanguard": {
+        # both accounts' holdings; the transactions table below is another table
+        "identifiers": ["VFIAX", "VMFXX", "VBTLX"],
+        "by_currency": {"USD": 6530.25},  # 5250.00 + 300.25 + 980.00
+        "cash": {}, "roles": {"header": 1, "section": 1}, "as_of": None,
+    },
+    "brvm-sgi": {
+        # "25 500" and "9 950,50": spaces between thousands, a decimal comma
+        "identifiers": ["SNTS", "ORAC", "EOT.O1"],
+        "by_currency": {"XOF": 15_960_500.00},  # 3,060,000 + 2,950,000 + 9,950,500
+        "prices": [25_500.00, 14_750.00, 9_950.50],
+        "cash": {"XOF": 1_234_567.89}, "roles": {"total": 3, "cash": 1, "footer": 1},
+        "as_of": date(2025, 10, 31),  # « Date d'arrêté : 31/10/2025 »
+    },
+    "cemac-custody": {
+        "identifiers": ["CM0000000018", "GA0000000018", "CM0000000026"],
+        # FCFA beside Cameroon and Gabon ISINs is XAF: 10,150,000 + 4,950,000 + 45,000,000
+        "by_currency": {"XAF": 60_100_000.00},
+        "accrued": [250_000.00, 80_000.00, None],
+        "cash": {}, "roles": {"total": 1},
+        "as_of": date(2025, 9, 30),  # « Relevé des avoirs ... au 30/09/2025 »
+    },
 }
 
 
@@ -89,8 +126,7 @@ def _import(name, folder, **options):
 
 def test_every_shipped_preset_has_a_layout_here():
     shipped = {p["name"] for p in folio.presets() if not p["user"]}
-    assert shipped <= set(EXPECTED) | set(getattr(layouts, "MORE", {})), \
-        shipped - set(EXPECTED)
+    assert shipped == set(EXPECTED) == set(layouts.WRITERS)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -110,7 +146,8 @@ def test_preset_layout_imports_as_worked_out_by_hand(name, tmp_path):
     if "prices" in want:
         assert list(stored["price"]) == pytest.approx(want["prices"])
     if "accrued" in want:
-        assert list(stored["accrued_interest"]) == pytest.approx(want["accrued"])
+        got = [None if pd.isna(v) else float(v) for v in stored["accrued_interest"]]
+        assert got == want["accrued"]
 
 
 def test_a_total_that_disagrees_makes_the_import_partial(tmp_path):
@@ -132,3 +169,17 @@ def test_a_record_count_that_disagrees_is_named(tmp_path):
     assert result.status == "partially_succeeded"
     (gap,) = result.totals
     assert (gap["row"], gap["file"], gap["folio"]) == (6, 4, 3)
+
+
+def test_fcfa_beside_cemac_isins_is_read_as_xaf_and_said(tmp_path):
+    result = _import("cemac-custody", tmp_path)
+    (said,) = [i for i in result.issues.to_dict("records") if i["code"] == "currency_resolved"]
+    assert said["severity"] == "warning" and said["value"] == "FCFA"
+    assert "XAF" in said["message"]
+
+
+def test_an_etrade_lot_line_is_never_a_position(tmp_path):
+    result = _import("etrade", tmp_path)
+    stored = folio.positions("LAYOUT", result.as_of)
+    assert list(stored["row"]) == [9, 12]  # AAPL and KO; lines 10, 11 and 13 are lots
+    assert stored["quantity"].sum() == 50  # 20 + 30, not 20 + 10 + 10 + 30 + 30

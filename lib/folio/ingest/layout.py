@@ -162,7 +162,9 @@ class Layout:
     def _reorder(self, table: RawTable, frame: pd.DataFrame, roles: dict[int, str]) -> pd.DataFrame:
         """Rows below a repeated header in another order, put back in the first one's."""
         header = list(table.header)
-        keys = [normalise(h) for h in header]
+        # A column the file left unnamed (the reader calls it "column N") is an
+        # empty cell in a repeated header too.
+        keys = ["" if h == f"column {i}" else normalise(h) for i, h in enumerate(header, 1)]
         for at in sorted(a for a, r in roles.items() if r == "header"):
             cells = [normalise(c) for c in frame.iloc[at].tolist()]
             if cells == keys and not (self.preset and self.preset.rows):

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from folio.ingest.columns import ALIASES, normalise
 from folio.ingest.parse import arrow_strings
 
-TOTAL = (r"^\s*(sous[ -]?totaux?|sub[ -]?totals?|grand[ -]?total|totals?|totaux|"
+TOTAL = (r"^\s*(sous[ -]?tota(?:l|ux)|sub[ -]?totals?|grand[ -]?total|totals?|totaux|"
          r"account total|total portefeuille|record count|nombre de (lignes|titres|positions))\b")
 CASH = (r"^\s*(cash\b|cash\s*&|cash and|solde esp[eè]ces|esp[eè]ces|liquidit[eé]s|"
         r"money market|core position)")
@@ -152,6 +152,7 @@ def classify_ragged(ragged: list[tuple[int, int, str]], delimiter: str | None,
     positions = {normalise(r["column"]): r for r in rules}
     at_rule = [(i, positions[normalise(h)]) for i, h in enumerate(header)
                if normalise(h) in positions]
+    other_table = False  # below another table's header: its rows are not positions
     for row, count, text in ragged:
         cells = next(csv.reader([text], delimiter=delimiter or ","), [])
         filled = [c.strip() for c in cells if c.strip()]
@@ -164,6 +165,9 @@ def classify_ragged(ragged: list[tuple[int, int, str]], delimiter: str | None,
                               bool(cells) and cells[0].strip() == filled[0])
             if role is None and _header_like(cells, keys):
                 role = "header"
+                other_table = {normalise(c) for c in filled} != keys - {""}
+            elif role is None and other_table:
+                role = "section"
         if role is None:
             left.append((row, count, text))
         else:
