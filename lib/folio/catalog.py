@@ -6,7 +6,7 @@ arguments, use the settings in force, and return DataFrames or results.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 
 import pandas as pd
@@ -99,13 +99,33 @@ def issue_frames(import_id: str, size: int = 100_000, *,
     yield from queries.issue_frames(engine, import_id, size)
 
 
-def save_mapping(name: str, mapping: Mapping[str, str], *,
-                 settings: Settings | None = None) -> None:
-    """Save ``{"file column": "field"}`` under ``name`` for later imports.
+def save_mapping(name: str, mapping: Mapping[str, str], *, header: Sequence[str] | None = None,
+                 constants: Mapping[str, str] | None = None,
+                 rows: Sequence[Mapping[str, str]] = (), decimal: str | None = None,
+                 date_order: str | None = None, settings: Settings | None = None) -> None:
+    """Save ``{"file column": "field"}`` under ``name``: a user preset for later imports.
 
-    A saved mapping is used automatically when a file's header holds all its
-    columns, and by name with ``mapping="NAME"`` or ``folio import --mapping NAME``.
+    Parameters
+    ----------
+    name
+        The preset's name, for ``mapping="NAME"``, ``preset="NAME"`` or
+        ``folio import --preset NAME``.
+    mapping
+        ``{"file column": "field"}``.
+    header
+        The header of the file the mapping is for (every cell): its signature.
+        A later file is read with this preset, unasked, only when its header is
+        this one (cells in any order); default: the mapping's columns.
+    constants
+        ``{"field": "value"}`` for what the file does not say (``{"currency": "XOF"}``).
+    rows
+        Row rules ``{"column": ..., "match": regex, "role": ...}``: which lines are
+        cash, totals, lots, footers... (roles: ``folio.ingest.presets.ROLES``).
+    decimal, date_order
+        ``","`` or ``"."``; ``"dmy"`` or ``"mdy"`` (default: folio judges).
     """
+    from folio.ingest.presets import saved_preset
+
     bad = {col: field for col, field in mapping.items() if field not in FIELDS}
     if bad:
         col, field = next(iter(bad.items()))
@@ -113,17 +133,41 @@ def save_mapping(name: str, mapping: Mapping[str, str], *,
                            f"fields are {', '.join(FIELDS)}", file=None, found=tuple(mapping),
                            missing=(), value=field)
     name = _name(name, schema.mappings.c.name, "mapping")
-    queries.save_mapping(_engine(settings), name, dict(mapping))
+    document = {"columns": dict(mapping), "header": list(header or mapping),
+                "constants": dict(constants or {}), "rows": [dict(r) for r in rows],
+                "numbers": {"decimal": decimal} if decimal else {},
+                "dates": {"order": date_order} if date_order else {}}
+    missing = [c for c in mapping if c not in document["header"]]
+    if missing:
+        raise MappingError(f"mapping {name!r}: column {missing[0]!r} is not in the header "
+                           f"given ({', '.join(map(str, document['header']))})", file=None,
+                           found=tuple(document["header"]), missing=tuple(missing))
+    saved_preset(name, document)  # refused now, not at the next import: fields, roles
+    queries.save_mapping(_engine(settings), name, document)
+
+
+def file_header(path, *, sheet: str | None = None) -> list[str]:
+    """The header cells of a file as folio reads it (its unnamed columns left out)."""
+    from folio.ingest.readers import read_blocks
+
+    blocks = read_blocks(path, sheet=sheet)
+    try:
+        first = next(blocks)
+    finally:
+        blocks.close()
+    return [h for at, h in enumerate(first.header, 1) if h != f"column {at}"]
 
 
 def presets(*, settings: Settings | None = None) -> list[dict]:
     """The formats folio recognises: its own presets, then the user's
     (``FOLIO_HOME/presets``), each as ``{name, description, header, source, user}``."""
-    from folio.ingest.presets import load_presets
+    from folio.ingest.pipeline import all_presets
 
-    return [p.describe() for p in load_presets((settings or get_settings()).home / "presets")]
+    return [p.describe() for p in all_presets(settings or get_settings())]
 
 
 def mappings(*, settings: Settings | None = None) -> dict[str, dict[str, str]]:
-    """Saved mappings by name."""
-    return queries.load_mappings(_engine(settings))
+    """Saved mappings by name, each ``{"file column": "field"}``."""
+    from folio.ingest.presets import saved_columns
+
+    return {name: saved_columns(doc) for name, doc in queries.load_mappings(_engine(settings)).items()}

@@ -48,7 +48,8 @@ def _exit_for(result: ImportResult) -> int:
 
 def cmd_import(args) -> int:
     job = submit_import(args.file, args.portfolio, as_of=args.as_of, via=args.via,
-                        mapping=args.mapping, sheet=args.sheet, dry_run=args.dry_run,
+                        mapping=args.mapping, sheet=args.sheet, preset=args.preset,
+                        dry_run=args.dry_run,
                         base_currency=args.base_currency,
                         missing_csv=args.missing_csv if args.dry_run else None)
     try:
@@ -58,16 +59,51 @@ def cmd_import(args) -> int:
     except FolioError as exc:
         if not getattr(exc, "import_id", None) and not job.dry_run:
             exc.import_id = job.id
+        if job.dry_run and not args.json and getattr(exc, "guesses", None):
+            return _dry_run_guessed(args, exc)
         return _fail(exc, args.json, via=job.via, task_id=job.task_id,
                      fallback_reason=job.fallback_reason)
+    _print_result(args, result)
+    return _exit_for(result)
+
+
+def _dry_run_guessed(args, exc: FolioError) -> int:
+    """A dry run of a file folio cannot map: its guesses, and what they would read."""
+    from folio.ingest.columns import missing_fields
+
+    print(exc.message)
+    left = missing_fields(exc.guesses.values())
+    # XXX is ISO 4217's "no currency": enough to preview, never a guess to store.
+    constants = {"currency": "XXX"} if left == ["currency"] else {}
+    if left and not constants:
+        return EXIT_FAILED  # the guesses are not enough to read positions with
+    print("\nread with the guessed mapping" + (" (the file names no currency: XXX here; "
+                                                "say yours with --constant)" if constants
+                                                else "") + ":")
+    try:
+        result = submit_import(args.file, args.portfolio, as_of=args.as_of, via="local",
+                               mapping=exc.guesses, constants=constants, sheet=args.sheet,
+                               dry_run=True).result()
+    except FolioError as again:
+        print(f"folio: {again.message}".splitlines()[0], file=sys.stderr)
+        return EXIT_FAILED
+    _print_result(args, result, guessed=True)
+    return EXIT_FAILED  # nothing is saved yet: the user is to check and save the mapping
+
+
+def _print_result(args, result: ImportResult, guessed: bool = False) -> None:
     if args.json:
         _print_json(result.to_dict())
     else:
         print(result.summary())
+        if result.status == "dry_run" and not result.preset:
+            print(("  guessed mapping: " if guessed else "  mapping: ")
+                  + ", ".join(f"{c!r} -> {f}" for c, f in result.mapping.items()))
+        if result.status == "dry_run" and not result.row_roles:
+            print("  other lines: none (every line below the header is a position)")
         if result.preview is not None and not result.preview.empty:
             print("  preview:")
             print("    " + result.preview.head(5).to_string(index=False).replace("\n", "\n    "))
-    return _exit_for(result)
 
 
 def cmd_status(args) -> int:
@@ -113,20 +149,31 @@ def cmd_mapping(args) -> int:
         if not sep or not column:
             raise SystemExit(f"folio: mapping pair {item!r} is not 'file column=field'")
         pairs[column] = field.strip()
-    catalog.save_mapping(args.name, pairs)
-    print(f"saved mapping {args.name!r}: {len(pairs)} columns")
+    constants = {}
+    for item in args.constant or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise SystemExit(f"folio: --constant {item!r} is not 'field=value'")
+        constants[name.strip()] = value.strip()
+    rows = [{"column": c, "match": m, "role": r} for c, m, r in args.row or ()]
+    header = catalog.file_header(args.header_from) if args.header_from else None
+    catalog.save_mapping(args.name, pairs, header=header, constants=constants, rows=rows,
+                         decimal=args.decimal)
+    print(f"saved mapping {args.name!r}: {len(pairs)} columns"
+          + (f", {len(constants)} constants" if constants else "")
+          + (f", {len(rows)} row rules" if rows else "")
+          + (f"; used for files whose header is that of {args.header_from}" if header else ""))
     return EXIT_OK
 
 
 def cmd_presets(args) -> int:
-    from folio.ingest.presets import load_presets
-
-    found = load_presets(get_settings().home / "presets")
+    found = catalog.presets()
     if args.json:
-        _print_json([p.describe() for p in found])
+        _print_json(found)
     else:
         for preset in found:
-            print(f"{preset.name}{' (yours)' if preset.user else ''}: {preset.description}")
+            print(f"{preset['name']}{' (yours)' if preset['user'] else ''}: "
+                  f"{preset['description']}")
     return EXIT_OK
 
 
@@ -183,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to run it (default FOLIO_EXECUTION)")
     p.add_argument("--mapping", help="name of a saved column mapping")
     p.add_argument("--sheet", help="XLSX sheet name")
+    p.add_argument("--preset", help="read the file with this preset (folio presets lists them)")
     p.add_argument("--base-currency", help="base currency of a new portfolio")
     p.add_argument("--dry-run", action="store_true", help="read, map and validate; write nothing")
     p.add_argument("--missing-csv", metavar="PATH",
@@ -209,6 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
     m = msub.add_parser("save", help="save NAME 'file column=field' ...")
     m.add_argument("name")
     m.add_argument("pairs", nargs="+")
+    m.add_argument("--header-from", metavar="FILE",
+                   help="the file the mapping is for: its header becomes the signature")
+    m.add_argument("--constant", action="append", metavar="FIELD=VALUE",
+                   help="a field the file does not give (e.g. currency=XOF); repeatable")
+    m.add_argument("--row", action="append", nargs=3, metavar=("COLUMN", "REGEX", "ROLE"),
+                   help="lines whose COLUMN matches REGEX have ROLE (cash, total, lot, ...)")
+    m.add_argument("--decimal", choices=[",", "."], help="the file's decimal mark")
     m = msub.add_parser("list")
     m.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_mapping)

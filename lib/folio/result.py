@@ -238,7 +238,9 @@ class ImportResult:
             f"  rows: {self.rows_total} read, {self.rows_imported} imported, "
             f"{self.rows_rejected} rejected, {self.warnings} warnings",
         ]
-        if self.preset:
+        if self.preset and self.preset == self.mapping_name:
+            lines.append(f"  preset: saved mapping {self.preset!r}")
+        elif self.preset:
             lines.append(f"  preset: {self.preset}")
         elif self.mapping_name:
             lines.append(f"  mapping: saved mapping {self.mapping_name!r}")

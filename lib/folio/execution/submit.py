@@ -73,6 +73,8 @@ def submit_import(
     mapping: Mapping[str, str] | str | None = None,
     *,
     sheet: str | None = None,
+    preset: str | None = None,
+    constants: Mapping[str, str] | None = None,
     dry_run: bool = False,
     base_currency: str | None = None,
     missing_csv: str | os.PathLike | None = None,
@@ -99,6 +101,13 @@ def submit_import(
         a mapping saved with ``folio.save_mapping``.
     sheet
         XLSX sheet name; default the first sheet with a recognisable header.
+    preset
+        The name of a preset (``folio.presets()``, or a saved mapping) to read the
+        file with: to choose one when the file's header matches several, or to
+        force one whose signature the header does not match.
+    constants
+        With a ``mapping`` dict: ``{"field": "value"}`` for what the file does not
+        say (``{"currency": "XOF"}``).
     dry_run
         Read, map and validate only; the result previews what would be written.
     base_currency
@@ -129,6 +138,8 @@ def submit_import(
     request = ImportRequest(
         path=str(source), portfolio=str(portfolio).strip(), as_of=_as_of(as_of),
         mapping=dict(mapping) if isinstance(mapping, Mapping) else mapping, sheet=sheet,
+        preset=str(preset).strip() if preset else None,
+        constants=dict(constants) if constants else None,
         dry_run=dry_run, import_id=import_id, via=via, base_currency=base_currency,
         file_name=file.name, task_id=import_id if runner.remote else None,
         fallback_reason=reason,

@@ -7,7 +7,9 @@ a file header into a mapping, with an explicit mapping taking precedence.
 
 from __future__ import annotations
 
+import difflib
 import re
+import shlex
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -244,13 +246,66 @@ def resolve(
         taken.add(field)
     missing = missing_fields(taken)
     if missing:
+        guesses = guess(found, columns)
+        command, call = save_commands(guesses, found, file, missing_fields(guesses.values()))
+        shown = ", ".join(f"{c!r} -> {f}" for c, f in guesses.items()) or "(none)"
         raise MappingError(
             f"{file or 'file'}: missing required column(s) {', '.join(missing)}; "
-            f"columns found: {', '.join(found) or '(none)'}. Pass mapping={{'<file column>': "
-            f"'<field>'}} or save one with folio.save_mapping",
-            file=file, found=found, missing=tuple(missing),
+            f"columns found: {', '.join(found) or '(none)'}.\n"
+            f"  folio's best guesses: {shown}\n"
+            f"  save a mapping (a preset for files with this header), then import again:\n"
+            f"    {command}\n"
+            f"  or in Python:\n    {call}",
+            file=file, found=found, missing=tuple(missing), guesses=guesses,
+            command=command, python=call,
         )
     return ColumnMapping(columns=columns, found=found, name=name)
+
+
+def guess(found: Iterable[str], columns: Mapping[str, str]) -> dict[str, str]:
+    """``columns`` (what aliases mapped), and for each field still unmapped the file
+    column whose name is closest to one of the field's aliases (word by word)."""
+    out = dict(columns)
+    taken = set(out.values())
+    scores = []
+    for col in found:
+        if col in out or not normalise(col) or normalise(col).startswith("column "):
+            continue
+        key = normalise(col)
+        for alias, field in ALIASES.items():
+            if field in taken:
+                continue
+            ratio = difflib.SequenceMatcher(None, key, alias).ratio()
+            words = set(key.split()) & set(alias.split())
+            score = max(ratio, 0.75 if words and len(max(words, key=len)) > 3 else 0)
+            if score >= 0.7:
+                scores.append((score, col, field))
+    for _score, col, field in sorted(scores, key=lambda item: -item[0]):
+        if col not in out and field not in taken:
+            out[col] = field
+            taken.add(field)
+    return out
+
+
+def save_commands(guesses: Mapping[str, str], found: Iterable[str], file: str | None,
+                  still_missing: Iterable[str] = (), name: str = "my-custodian") -> tuple[str, str]:
+    """The ``folio mapping save`` command, and the Python call, that save ``guesses``
+    (a placeholder for each field still missing) as a preset for this header."""
+    pairs = dict(guesses)
+    constants = {}
+    for field in still_missing:
+        if field == "currency":  # most often a file of one currency that never says it
+            constants["currency"] = "<CODE>"
+        else:
+            pairs[f"<column for {field}>"] = field.split(" or ")[0]
+    quoted = " ".join(shlex.quote(f"{c}={f}") for c, f in pairs.items())
+    where = shlex.quote(str(file)) if file else "FILE"
+    command = (f"folio mapping save {name} {quoted} --header-from {where}"
+               + "".join(f" --constant {shlex.quote(f'{f}={v}')}" for f, v in constants.items()))
+    call = (f"folio.save_mapping({name!r}, {pairs!r}, "
+            f"header=folio.catalog.file_header({str(file or 'FILE')!r})"
+            + (f", constants={constants!r}" if constants else "") + ")")
+    return command, call
 
 
 def matches(saved: Mapping[str, str], header: Iterable[object]) -> bool:

@@ -17,7 +17,7 @@ import traceback
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,16 @@ from sqlalchemy.exc import DBAPIError
 
 from folio.config import Settings, get_settings, mask_url
 from folio.errors import ClaimLost, ExecutionError, FolioError, MappingError, StoreError
-from folio.ingest.columns import ColumnMapping, matches, resolve
+from folio.ingest.columns import ColumnMapping, resolve
 from folio.ingest.layout import TOTAL_TOLERANCE, Layout, check_totals, file_as_of, preset_mapping
-from folio.ingest.presets import choose, load_presets
+from folio.ingest.presets import (
+    Preset,
+    choose,
+    find,
+    load_presets,
+    saved_columns,
+    saved_preset,
+)
 from folio.ingest.preview import Preview
 from folio.ingest.readers import RawTable, read_blocks
 from folio.ingest.validate import Checker, Validated
@@ -39,6 +46,7 @@ from folio.result import MAX_RESULT_ISSUES, ImportResult
 from folio.store import queries
 from folio.store.bulk import IssueSink, PositionSink, Progress
 from folio.store.db import get_engine, unreachable
+from folio.timing import span
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,8 @@ class ImportRequest:
     portfolio: str
     as_of: str | None = None  # ISO date
     mapping: dict[str, str] | str | None = None  # explicit columns or a saved name
+    preset: str | None = None  # a preset's name: chosen among several, or forced
+    constants: dict[str, str] | None = None  # with an explicit mapping: fields the file lacks
     sheet: str | None = None
     dry_run: bool = False
     import_id: str | None = None
@@ -91,13 +101,52 @@ class Prepared:
     as_of_source: str | None = None
 
     @property
+    def mapping_name(self) -> str | None:
+        """The saved mapping the file was read with, if one was (a shipped preset is not)."""
+        preset = self.layout.preset if self.layout else None
+        if preset is not None and (preset.name == GIVEN
+                                   or not preset.source.startswith("saved mapping")):
+            return None
+        return self.mapping.name
+
+    @property
     def totals_off(self) -> bool:
         """Whether a file total differs from folio's by more than ``TOTAL_TOLERANCE``."""
         return any(t["gap"] > TOTAL_TOLERANCE for t in self.totals or ())
 
 
-def _saved_mappings(engine) -> dict[str, dict[str, str]]:
+GIVEN = "(mapping given)"  # the preset a one-off mapping with constants reads as
+
+
+def _saved_mappings(engine) -> dict[str, dict]:
     return queries.load_mappings(engine)
+
+
+def all_presets(settings: Settings, saved: Mapping[str, dict] | None = None) -> list[Preset]:
+    """folio's presets, the user's preset files, then the saved mappings (a later one
+    of the same name replaces an earlier)."""
+    if saved is None:
+        saved = _saved_mappings(get_engine(settings))
+    found = {p.name: p for p in load_presets(settings.home / "presets")}
+    found.update({name: saved_preset(name, doc) for name, doc in saved.items()})
+    return list(found.values())
+
+
+def _forced(request: ImportRequest, saved: Mapping[str, dict],
+            presets: list[Preset]) -> Preset | None:
+    """The preset the request names (``preset=``, or a saved mapping by name), read
+    wherever its columns are: a preset chosen by name needs no exact signature."""
+    forced = None
+    if isinstance(request.mapping, str):
+        if request.mapping not in saved:
+            raise MappingError(
+                f"no saved mapping named {request.mapping!r}; saved: "
+                f"{', '.join(saved) or '(none)'}", file=request.display_name, found=(),
+                missing=(request.mapping,))
+        forced = saved_preset(request.mapping, saved[request.mapping])
+    if request.preset:
+        forced = find(presets, request.preset, file=request.display_name)
+    return replace(forced, exact=False) if forced is not None else None
 
 
 def prepare(request: ImportRequest, settings: Settings, sink,
@@ -117,17 +166,22 @@ def prepare(request: ImportRequest, settings: Settings, sink,
     engine = get_engine(settings)
     saved = _saved_mappings(engine)
     explicit: Mapping[str, str] | None = None
-    name: str | None = None
-    if isinstance(request.mapping, str):
-        if request.mapping not in saved:
-            raise MappingError(
-                f"no saved mapping named {request.mapping!r}; saved: "
-                f"{', '.join(saved) or '(none)'}", file=request.display_name, found=(),
-                missing=(request.mapping,))
-        name, explicit = request.mapping, saved[request.mapping]
-    elif request.mapping:
+    if request.mapping and not isinstance(request.mapping, str):
         explicit = request.mapping
-    known = list(explicit or {}) or [c for cols in saved.values() for c in cols]
+    forced = None
+    presets: list[Preset] = []
+    if explicit is not None and request.constants:
+        # A one-off mapping with constants reads as the preset it would be saved as.
+        forced = replace(saved_preset(GIVEN, {
+            "columns": dict(explicit), "constants": dict(request.constants)}), exact=False)
+        explicit, presets = None, [forced]
+    elif explicit is None:
+        presets = all_presets(settings, saved)
+        forced = _forced(request, saved, presets)
+        presets = [forced] if forced is not None else presets
+    known = (list(explicit or {}) or [c for alts in forced.columns.values() for c in alts]
+             if forced is not None or explicit else
+             [c for doc in saved.values() for c in saved_columns(doc)])
     writing = isinstance(sink, PositionSink)
     # Idempotency is for writes: a dry run need not read the whole file a second
     # time. A write hashes it on a thread while its first block is read and checked.
@@ -138,25 +192,22 @@ def prepare(request: ImportRequest, settings: Settings, sink,
         hashing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="folio-hash")
         digest = hashing.submit(file_hash, request.path)
         hashing.shutdown(wait=False)  # the thread ends with the hash
-    presets = load_presets(settings.home / "presets") if explicit is None else []
     blocks = read_blocks(request.path, sheet=request.sheet, max_bytes=settings.max_file_bytes,
                          display_name=request.display_name, known=known, presets=presets)
     kept_rows, kept_values = [], []
     try:
-        first = next(blocks)
+        with span("read"):
+            first = next(blocks)
         preamble = first.preamble if first.preamble is not None else _preamble(request, first)
-        preset = choose(presets, first.header, preamble, first.sheet, file=request.display_name)
+        # A saved mapping is a preset: it applies where the header is its
+        # signature, never because the file merely holds its columns.
+        preset = forced or choose(presets, first.header, preamble, first.sheet,
+                                  file=request.display_name)
         derived: dict = {}
         if preset is not None:
             mapping, derived = preset_mapping(preset, first.header, request.display_name)
         else:
-            if explicit is None:
-                # The most specific saved mapping whose columns the header has.
-                for saved_name, cols in sorted(saved.items(), key=lambda kv: -len(kv[1])):
-                    if matches(cols, first.header):
-                        name, explicit = saved_name, cols
-                        break
-            mapping = resolve(first.header, explicit, file=request.display_name, name=name)
+            mapping = resolve(first.header, explicit, file=request.display_name)
         layout = Layout(mapping, preset, derived, decimal=preset.decimal if preset else None)
         as_of, source = request.as_of_date, None
         stated, where = file_as_of(preamble, request.display_name, preset)
@@ -176,9 +227,10 @@ def prepare(request: ImportRequest, settings: Settings, sink,
                 lambda item: f"the file states {item['file']} ({where}); imported as of "
                 f"{request.as_of_date.isoformat()} (as_of=)")
         encoding = first.encoding
-        for index, block in enumerate(itertools.chain([first], blocks)):
-            block = layout.apply(block)
-            positions = checker.check(block)
+        for index, block in enumerate(itertools.chain([first], _waited(blocks))):
+            with span("check"):
+                block = layout.apply(block)
+                positions = checker.check(block)
             kept_rows.append(positions["row"].to_numpy())
             kept_values.append(positions["market_value"].to_numpy())
             encoding = block.encoding  # a later block may show the file is not UTF-8
@@ -187,10 +239,13 @@ def prepare(request: ImportRequest, settings: Settings, sink,
                 if skip_current and checker.as_of is not None and content_hash == queries.current_hash(
                         engine, request.portfolio, checker.as_of):
                     sink.counting_only = True  # the store has this snapshot: nothing to stage
-            sink.add(positions)
-            drained = checker.drain_issues()
-            if issues is not None:
-                issues.add(drained)
+            if writing and checker.as_of is not None:
+                sink.snapshot = (request.portfolio, checker.as_of)  # rows may stream now
+            with span("stage"):
+                sink.add(positions)
+                drained = checker.drain_issues()
+                if issues is not None:
+                    issues.add(drained)
         lost = checker.rejected_values
         totals = check_totals(layout, np.concatenate(kept_rows), np.concatenate(kept_values),
                               layout.cash_rows,
@@ -207,6 +262,17 @@ def prepare(request: ImportRequest, settings: Settings, sink,
     return Prepared(table=first, mapping=mapping, checked=checker.finish(),
                     content_hash=content_hash, layout=layout, totals=totals,
                     as_of_source=source)
+
+
+def _waited(blocks):
+    """``blocks``, the time spent waiting for each counted as reading (the reader
+    parses a block ahead, on its own thread: what shows is what it did not hide)."""
+    while True:
+        with span("read"):
+            block = next(blocks, None)
+        if block is None:
+            return
+        yield block
 
 
 def _preamble(request: ImportRequest, first: RawTable) -> list[str]:
@@ -245,11 +311,11 @@ def _result(request: ImportRequest, prepared: Prepared, *, import_id: str | None
                        else checked.rows_total - checked.rows_rejected),
         rows_rejected=checked.rows_rejected, warnings=checked.warnings, issues=checked.issues,
         issues_total=checked.issues_total,
-        mapping=dict(prepared.mapping.columns), mapping_name=prepared.mapping.name,
+        mapping=dict(prepared.mapping.columns), mapping_name=prepared.mapping_name,
         reader=dict(prepared.table.describe(), decimal=checked.decimal),
         task_id=request.task_id, fallback_reason=request.fallback_reason, error=error,
         preset=prepared.layout.preset.name if prepared.layout and prepared.layout.preset
-        else None, row_roles=prepared.layout.roles if prepared.layout else {},
+        and prepared.layout.preset.name != GIVEN else None, row_roles=prepared.layout.roles if prepared.layout else {},
         cash=dict(prepared.layout.cash) if prepared.layout else {},
         totals=list(prepared.totals or []), as_of_source=prepared.as_of_source,
     )
@@ -412,7 +478,7 @@ def _write(request: ImportRequest, settings: Settings, engine, import_id: str, t
         counts={"rows_total": checked.rows_total,
                 "rows_imported": 0 if status == "failed" else len(sink),
                 "rows_rejected": checked.rows_rejected, "warnings": checked.warnings},
-        mapping=prepared.mapping.columns, mapping_name=prepared.mapping.name,
+        mapping=prepared.mapping.columns, mapping_name=prepared.mapping_name,
         base_currency=request.base_currency, claim_token=token,
     )
     written = queries.write_snapshot(engine, write, progress=report, before_commit=before_commit)

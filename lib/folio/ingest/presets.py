@@ -16,6 +16,7 @@ A preset file::
       title: 'Positions for account'     # optional, a regex over the lines above
       sheet: '...'                       # optional, a regex over the sheet name
       section: 'Open Positions'          # optional: only lines whose first cell is this
+      exact: true                        # optional: the header is these cells and no others
     columns: {identifier: Symbol, name: Description, quantity: Quantity}
     constants: {currency: USD}
     rows: [{column: Symbol, match: '^Account Total', role: total}]
@@ -23,6 +24,10 @@ A preset file::
     dates: {order: mdy}
     as_of: {title: 'as of .*?(\\d{1,2}/\\d{1,2}/\\d{4})', file_name: '(\\d{8})', format: '%m%d%Y'}
     values: {market_value: dirty}        # the file's market value includes accrued interest
+
+A mapping saved with ``folio mapping save`` (``catalog.save_mapping``) is a user
+preset too (``saved_preset``), with an exact signature: the header of the file
+it was made on, so it never applies to a file that merely holds its columns.
 
 A header cell of ``match.header`` or a column of ``columns`` may be a list of
 alternatives: the first the file has is used (for ``columns``, row by row, the
@@ -65,13 +70,20 @@ class Preset:
     values: dict[str, str] = field(default_factory=dict)
     source: str = ""  # the file it was read from
     user: bool = False
+    # The header must be the signature, cell for cell (in any order), not merely
+    # hold it: a saved mapping is for the file it was made on.
+    exact: bool = False
 
     def header_matches(self, cells: Iterable[object]) -> bool:
-        """Whether a header row holds every signature cell (one of its alternatives)."""
+        """Whether a header row holds every signature cell (one of its alternatives);
+        with ``exact``, whether its filled cells are the signature's and no others."""
         if not self.header:
             return False
-        keys = {normalise(c) for c in cells}
-        return all(any(normalise(a) in keys for a in alts) for alts in self.header)
+        keys = {normalise(c) for at, c in enumerate(cells, 1)
+                if str(c).strip() and str(c) != f"column {at}"}  # not an unnamed column
+        if not all(any(normalise(a) in keys for a in alts) for alts in self.header):
+            return False
+        return not self.exact or len(keys) == len(self.header)
 
     def matches(self, cells: Iterable[object], title_lines: Iterable[str] = (),
                 sheet: str | None = None) -> bool:
@@ -95,8 +107,8 @@ class Preset:
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description,
-                "header": [" | ".join(a) for a in self.header], "source": self.source,
-                "user": self.user}
+                "header": [" | ".join(a) for a in self.header], "exact": self.exact,
+                "source": self.source, "user": self.user}
 
 
 def _alternatives(value: object) -> tuple[str, ...]:
@@ -124,6 +136,7 @@ def parse_preset(data: dict[str, Any], source: str = "", user: bool = False) -> 
     return Preset(
         name=str(data["name"]), description=str(data.get("description", "")),
         header=tuple(_alternatives(c) for c in match.get("header") or ()),
+        exact=bool(match.get("exact", False)),
         title=match.get("title"), sheet=match.get("sheet"), section=match.get("section"),
         columns=columns, constants=constants, rows=rows, decimal=numbers.get("decimal"),
         date_order=dates.get("order"), as_of=dict(data.get("as_of") or {}),
@@ -152,6 +165,47 @@ def load_presets(user_folder: Path | None = None) -> list[Preset]:
     return list(found.values())
 
 
+def is_saved_preset(document: object) -> bool:
+    """Whether a saved mapping's stored document is a preset (``{"columns": {...}, ...}``)
+    rather than an older plain ``{"file column": "field"}``."""
+    return isinstance(document, dict) and isinstance(document.get("columns"), dict)
+
+
+def saved_columns(document: dict) -> dict[str, str]:
+    """``{"file column": "field"}`` of a saved mapping, whichever form it was saved in."""
+    return dict(document["columns"]) if is_saved_preset(document) else dict(document)
+
+
+def saved_preset(name: str, document: dict) -> Preset:
+    """The user preset a saved mapping is: its columns, constants and row rules,
+    recognised only by a header that is its signature (``exact``): the header of
+    the file it was made on, or else its columns."""
+    columns = saved_columns(document)
+    extra = document if is_saved_preset(document) else {}
+    by_field: dict[str, list[str]] = {}
+    for column, name_ in columns.items():
+        by_field.setdefault(name_, []).append(column)
+    data = {"name": name, "description": extra.get("description") or f"saved mapping {name!r}",
+            "match": {"header": list({normalise(c): c for c in extra.get("header") or columns
+                                      if str(c).strip()}.values()), "exact": True},
+            "columns": by_field, "constants": extra.get("constants") or {},
+            "rows": extra.get("rows") or [], "numbers": extra.get("numbers") or {},
+            "dates": extra.get("dates") or {}, "values": extra.get("values") or {},
+            "as_of": extra.get("as_of") or {}}
+    return parse_preset(data, source=f"saved mapping {name!r}", user=True)
+
+
+def find(presets: Iterable[Preset], name: str, file: str | None = None) -> Preset:
+    """The preset called ``name``; an error listing the names there are."""
+    presets = list(presets)
+    for preset in presets:
+        if preset.name == name:
+            return preset
+    raise MappingError(f"no preset named {name!r}; presets: "
+                       f"{', '.join(sorted(p.name for p in presets))}", file=file, found=(),
+                       missing=(name,), value=name)
+
+
 def choose(presets: Iterable[Preset], cells: Iterable[object], title_lines: Iterable[str] = (),
            sheet: str | None = None, file: str | None = None) -> Preset | None:
     """The one preset a file's header matches; an error naming them when several do.
@@ -162,7 +216,7 @@ def choose(presets: Iterable[Preset], cells: Iterable[object], title_lines: Iter
     cells, title_lines = list(cells), list(title_lines)
     hits = [p for p in presets if p.matches(cells, title_lines, sheet)]
     if len(hits) > 1:
-        specific = [p for p in hits if p.title or p.sheet]
+        specific = [p for p in hits if p.title or p.sheet or p.exact]
         hits = specific if len(specific) == 1 else hits
     if len(hits) > 1:
         names = ", ".join(sorted(p.name for p in hits))
