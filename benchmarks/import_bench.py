@@ -159,8 +159,11 @@ def drop_pg_database(admin_url: str, url: str) -> None:
 
 
 def folio_import(path: Path, folder: Path, via: str, warm_rows: int,
-                 database_url: str | None = None):
+                 database_url: str | None = None, drop_index: bool = False):
+    """A runner of one folio import; ``drop_index``: without the positions' index by
+    snapshot (dropped after the warm-up), to measure what maintaining it costs."""
     import folio
+    from folio import timing
 
     warm = folder / "warm-up.csv"
 
@@ -181,11 +184,15 @@ def folio_import(path: Path, folder: Path, via: str, warm_rows: int,
                     # Warm, as a kernel and a long-running worker are: an import
                     # of another portfolio first, then time the big one alone.
                     folio.import_file(warm, "WARM-UP", via=via)
+                    if drop_index:
+                        _drop_snapshot_index()
                     quiet(keep_engines=True)
                     checkpointed()  # the worker's checkpoint of the warm-up, in its process
-                    start, wall = time.perf_counter(), time.time()
-                    result = folio.import_file(path, "BACKFILL", via=via)  # a fresh home each run
-                    run.last = time.perf_counter() - start
+                    with timing.recording() as split:  # spans of this process (local only)
+                        start, wall = time.perf_counter(), time.time()
+                        result = folio.import_file(path, "BACKFILL", via=via)  # a fresh home
+                        run.last = time.perf_counter() - start
+                    run.splits.append(dict(split, total=run.last))
                     assert result.status == "partially_succeeded", result.summary()
                     run.parts.append(_parts(result.import_id, wall, wall + run.last))
                 finally:
@@ -199,7 +206,34 @@ def folio_import(path: Path, folder: Path, via: str, warm_rows: int,
 
     run.last = 0.0
     run.parts = []
+    run.splits = []
     return run
+
+
+def _drop_snapshot_index() -> None:
+    from folio.config import get_settings
+    from folio.store.db import get_engine
+    from folio.store.schema import SNAPSHOT_INDEX
+
+    with get_engine(get_settings()).begin() as conn:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {SNAPSHOT_INDEX}")
+
+
+# The split of an import's time, in the order an import goes. Spans ending in
+# " (bg)" ran on another thread, overlapped with the others: not in "other".
+SPLIT = ("read", "check", "stage", "stage copy (bg)", "lock", "delete", "copy", "issues",
+         "commit")
+
+
+def split_line(splits: list[dict[str, float]]) -> str:
+    """The median of each span over the runs, and what no span covers ("other")."""
+    names = [n for n in SPLIT if any(n in s for s in splits)]
+    names += sorted({n for s in splits for n in s} - set(SPLIT) - {"total"})
+    medians = {n: statistics.median(s.get(n, 0.0) for s in splits) for n in names}
+    other = statistics.median(
+        s["total"] - sum(v for n, v in s.items() if n != "total" and not n.endswith("(bg)"))
+        for s in splits)
+    return ", ".join([f"{n} {v:.2f}" for n, v in medians.items()] + [f"other {other:.2f}"])
 
 
 def checkpointed() -> None:
@@ -311,6 +345,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--skip-celery", action="store_true")
+    parser.add_argument("--index-cost", action="store_true",
+                        help="also time PostgreSQL folio without the positions' index")
     parser.add_argument("--big-rows", type=int, default=10_000_000,
                         help="rows of the file whose import's peak RSS is measured (0: skip)")
     args = parser.parse_args()
@@ -331,12 +367,16 @@ def main() -> int:
             runners["pg_floor"] = pg_floor(path, pg_url)
             runners["pg_folio"] = folio_import(path, folder, "local", args.rows,
                                                database_url=pg_url)
+            if args.index_cost:
+                runners["pg_folio_noindex"] = folio_import(path, folder, "local", args.rows,
+                                                           database_url=pg_url, drop_index=True)
         times: dict[str, list[float]] = {name: [] for name in runners}
         for i in range(args.runs):
             for name, runner in runners.items():
                 times[name].append(runner(i))
         keys = {"floor": "floor_s", "naive": "naive_s", "local": "folio_local_s",
-                "celery": "folio_celery_s", "pg_floor": "pg_floor_s", "pg_folio": "pg_folio_s"}
+                "celery": "folio_celery_s", "pg_floor": "pg_floor_s", "pg_folio": "pg_folio_s",
+                "pg_folio_noindex": "pg_folio_noindex_s"}
         for name in runners:
             figures[keys[name]] = statistics.median(times[name])
         modes = [m for m in ("local", "celery") if m in runners]
@@ -352,7 +392,8 @@ def main() -> int:
     floor = figures["floor_s"]
     for key, label in [("floor_s", "floor (pyarrow + ADBC ingest)"), ("naive_s", "naive (read_csv + to_sql)"),
                        ("folio_local_s", "folio local"), ("folio_celery_s", "folio celery (solo, embedded)"),
-                       ("pg_floor_s", "PostgreSQL floor (COPY)"), ("pg_folio_s", "PostgreSQL folio local")]:
+                       ("pg_floor_s", "PostgreSQL floor (COPY)"), ("pg_folio_s", "PostgreSQL folio local"),
+                       ("pg_folio_noindex_s", "PostgreSQL folio, no index")]:
         if key in figures:
             base = figures["pg_floor_s"] if key.startswith("pg_") else floor  # PG vs PG floor
             print(f"  {label:32s} {figures[key]:7.2f} s   {figures[key] / base:5.2f}x floor")
@@ -362,10 +403,21 @@ def main() -> int:
     # Each run, in the order run: the machine's drift shows here, not in a median.
     for name in times:
         print(f"  {name} runs: {', '.join(f'{t:.2f}' for t in times[name])} s")
+    # Where a local import's time goes (seconds, median of the runs); Celery's
+    # spans are in the worker's process.
+    for name, label in (("local", "SQLite"), ("pg_folio", "PostgreSQL"),
+                        ("pg_folio_noindex", "PostgreSQL, no index")):
+        if name in runners:
+            print(f"  split, folio local on {label}: {split_line(runners[name].splits)}")
+    if "pg_folio_noindex" in runners:
+        copies = [statistics.median(s.get("copy", 0.0) for s in runners[n].splits)
+                  for n in ("pg_folio", "pg_folio_noindex")]
+        print(f"  index maintenance (copy with index - without): {copies[0] - copies[1]:.2f} s")
     for mode in modes:
         print(f"  folio {mode}, to claim / import / to answer: "
               f"{', '.join('/'.join(f'{p:.2f}' for p in parts) for parts in runners[mode].parts)}")
-    pairs = {"local / floor": ("local", "floor"), "celery / local": ("celery", "local")}
+    pairs = {"local / floor": ("local", "floor"), "celery / local": ("celery", "local"),
+             "pg folio / pg floor": ("pg_folio", "pg_floor")}
     for label, (top, bottom) in pairs.items():
         if top in times:
             ratios = [t / b for t, b in zip(times[top], times[bottom], strict=True)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -20,6 +21,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, text, update
 
+from folio import timing
 from folio.errors import ClaimLost, NotFound, ValidationError
 from folio.store import bulk
 from folio.store.db import writing
@@ -293,9 +295,10 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
         The positions were not kept (``counting_only``) but the snapshot no
         longer holds this content.
     """
-    write.positions.close()
-    if isinstance(write.issues, bulk.PositionSink):
-        write.issues.close()
+    with timing.span("stage"):
+        write.positions.close()
+        if isinstance(write.issues, bulk.PositionSink):
+            write.issues.close()
     staged = write.positions.staged if write.status != "failed" else None
     write, reason = _with_base_currency(engine, write)
     status = _write_snapshot(engine, write, progress, before_commit, staged)
@@ -419,6 +422,7 @@ def current_hash(engine: Engine, portfolio: str, as_of: date) -> str | None:
 
 def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commit,
                     staged: Path | None) -> str:
+    begun = time.perf_counter()
     with writing(engine, attach={bulk.STAGE_SCHEMA: staged} if staged else None) as conn:
         if write.claim_token is not None:
             _hold_claim(conn, write.import_id, write.claim_token)
@@ -427,6 +431,7 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
             select(snapshots)
             .where(snapshots.c.portfolio == write.portfolio, snapshots.c.as_of == write.as_of)
         ).first()
+        timing.add("lock", time.perf_counter() - begun)
         status = write.status
         if status != "failed" and current is not None and current.content_hash == write.content_hash:
             status = "unchanged"
@@ -443,18 +448,20 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
                 ))
             ranged = _ranged(conn)
             if current is not None:
-                conn.execute(delete(positions).where(_rows_of(conn, current)))
+                with timing.span("delete"):
+                    conn.execute(delete(positions).where(_rows_of(conn, current)))
             fixed = {"import_id": write.import_id, "portfolio": write.portfolio,
                      "as_of": write.as_of}
             # SQLite numbers new rows from the largest id + 1, and this transaction
             # holds the write lock: the rows written here are base + 1 .. top.
             base = _top_id(conn) if ranged else 0
-            if staged:
-                bulk.insert_staged(conn, positions, fixed, bulk.POSITION_FIELDS,
-                                   len(write.positions), progress)
-            else:
-                bulk.insert_rows(conn, positions, fixed, write.positions, bulk.POSITION_FIELDS,
-                                 progress)
+            with timing.span("copy"):
+                if staged:
+                    bulk.insert_staged(conn, positions, fixed, bulk.POSITION_FIELDS,
+                                       len(write.positions), progress)
+                else:
+                    bulk.insert_rows(conn, positions, fixed, write.positions,
+                                     bulk.POSITION_FIELDS, progress)
             span = {"first_id": base + 1, "last_id": _top_id(conn)} if ranged else {}
             row = {"import_id": write.import_id, "content_hash": write.content_hash, **span}
             if current is not None:
@@ -465,8 +472,9 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
                 conn.execute(insert(snapshots).values(portfolio=write.portfolio,
                                                       as_of=write.as_of, **row))
         if len(write.issues):
-            bulk.insert_rows(conn, import_issues, {"import_id": write.import_id}, write.issues,
-                             bulk.ISSUE_FIELDS)
+            with timing.span("issues"):
+                bulk.insert_rows(conn, import_issues, {"import_id": write.import_id},
+                                 write.issues, bulk.ISSUE_FIELDS)
         counts = dict(write.counts)
         if status == "unchanged":
             counts["rows_imported"] = 0  # the snapshot already holds these rows
@@ -478,6 +486,8 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
         ))
         if before_commit:
             before_commit(conn)
+        committing = time.perf_counter()
+    timing.add("commit", time.perf_counter() - committing)
     return status
 
 
