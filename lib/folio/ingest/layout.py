@@ -274,6 +274,6 @@ def check_totals(layout: Layout, rows: np.ndarray, values: np.ndarray,
         candidates += [c + in_cash for c in candidates]
         best = min(candidates, key=lambda c: abs(c - amount))
         if abs(best - amount) > 0.01 + 1e-9 * abs(amount):
-            out.append({"row": row, "label": label, "file": amount, "folio": round(best, 2),
-                        "gap": abs(best - amount) / max(abs(amount), 0.01)})
+            out.append({"row": row, "label": label, "file": amount, "folio": round(float(best), 2),
+                        "gap": float(abs(best - amount) / max(abs(amount), 0.01))})
     return out
