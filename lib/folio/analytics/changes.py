@@ -26,21 +26,29 @@ attribution, is counted in ``unattributed``, and the summary counts the
 unvalued positions of each date apart (``unvalued_before``, ``unvalued_after``)
 rather than as a change to or from 0. Values are clean; the change
 of accrued interest is reported beside them.
+
+A position absent from the later snapshot whose row that import rejected is
+``rejected``, never ``removed`` (it is in the file, not sold); the summary
+says which side is ``incomplete`` and by how many rows and how much value.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from folio.analytics.completeness import completeness, rejected_identifiers
 from folio.analytics.frames import check_columns
 from folio.analytics.valuation import Valuation
 from folio.errors import ValidationError
 
-STATUSES = ("added", "removed", "changed", "unchanged")
+# ``rejected``: absent from the later snapshot because its row was rejected at
+# import (never "removed"); ``removed_or_rejected``: absent, and the later import
+# rejected rows whose identifier could not be read, so it may be one of them.
+STATUSES = ("added", "removed", "changed", "unchanged", "rejected", "removed_or_rejected")
 _KEY = ["identifier", "currency"]
 
 
@@ -60,6 +68,7 @@ class Changes:
 
     positions: pd.DataFrame
     base_currency: str
+    completeness: dict[str, dict[str, Any]] = field(default_factory=dict)  # before, after
 
     def summary(self) -> dict[str, Any]:
         """Counts per status and the total change with its three effects."""
@@ -75,6 +84,11 @@ class Changes:
             present = frame[f"quantity_{side}"].notna()
             out[f"unvalued_{side}"] = int((present & frame[f"value_{side}"].isna()).sum())
         out["base_currency"] = self.base_currency
+        for side in ("before", "after"):
+            figures = self.completeness.get(side) or completeness({}, None)
+            out[f"incomplete_{side}"] = figures["incomplete"]
+            out[f"rejected_rows_{side}"] = figures["rejected_rows"]
+            out[f"rejected_value_{side}"] = figures["rejected_value"]
         return out
 
 
@@ -143,7 +157,18 @@ def compare_snapshots(before: Valuation, after: Valuation) -> Changes:
     effects[:, np.isnan(total)] = np.nan
     quantity_effect, price_effect, fx_effect = effects
     status = np.select([~present0, ~present1, q0 != q1], ["added", "removed", "changed"],
-                       "unchanged")
+                       "unchanged").astype(object)
+    gone_ids, unidentified = rejected_identifiers(after.rejected, after.as_of)
+    if gone_ids or unidentified:
+        ids = both.index.get_level_values(0).astype(str).str.upper()
+        gone = status == "removed"
+        status[gone & ids.isin(gone_ids)] = "rejected"
+        if unidentified:
+            status[(status == "removed")] = "removed_or_rejected"
+        # Its value after is unknown, not 0: no change is attributed to it.
+        unknown = status == "rejected"
+        total = np.where(unknown, np.nan, total)
+        effects[:, unknown] = np.nan
     accrued0 = np.nan_to_num(both["accrued_0"].to_numpy(dtype=float))
     accrued1 = np.nan_to_num(both["accrued_1"].to_numpy(dtype=float))
     out = pd.DataFrame({
@@ -161,4 +186,6 @@ def compare_snapshots(before: Valuation, after: Valuation) -> Changes:
     order = out["change"].abs().fillna(np.inf)  # unattributed rows first: they need a look
     out = out.assign(_o=order).sort_values(["_o", "identifier"], ascending=[False, True],
                                            kind="stable").drop(columns="_o")
-    return Changes(out.reset_index(drop=True), before.base_currency)
+    return Changes(out.reset_index(drop=True), before.base_currency,
+                   {"before": completeness(before.rejected, before.as_of),
+                    "after": completeness(after.rejected, after.as_of)})

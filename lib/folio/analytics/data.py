@@ -8,13 +8,14 @@ modules (valuation, exposures, ...); the functions here only fetch and hand on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import pandas as pd
 from sqlalchemy import Engine
 
 from folio.analytics.changes import Changes, compare_snapshots
+from folio.analytics.completeness import convert_rejections
 from folio.analytics.valuation import Valuation, value_positions
 from folio.config import Settings, get_settings
 from folio.errors import NotFound, ValidationError
@@ -123,10 +124,15 @@ def value_snapshot(portfolio: str, as_of: date | str | None = None,
     """
     settings = settings or get_settings()
     snap = load_snapshot(portfolio, as_of, all_dates=all_dates, settings=settings)
-    return value_positions(snap.positions, base_currency=_currency(base_currency) or snap.base_currency,
-                           instruments=snap.instruments, fx_rates=snap.fx_rates,
-                           prices=snap.prices, pivot=pivot, stale_days=settings.stale_fx_days,
-                           strict=strict)
+    base = _currency(base_currency) or snap.base_currency
+    valuation = value_positions(snap.positions, base_currency=base,
+                                instruments=snap.instruments, fx_rates=snap.fx_rates,
+                                prices=snap.prices, pivot=pivot,
+                                stale_days=settings.stale_fx_days, strict=strict)
+    # What the imports rejected: the snapshot is incomplete by that much.
+    rejected = queries.snapshot_rejections(get_engine(settings), portfolio, snap.as_of)
+    return replace(valuation,
+                   rejected=convert_rejections(rejected, base, snap.fx_rates, pivot=pivot))
 
 
 def snapshot_changes(portfolio: str, before: date | str | None = None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from folio.analytics.completeness import completeness
 from folio.analytics.exposures import MATURITY_BUCKETS, UNCLASSIFIED, bucket_labels
 from folio.analytics.frames import check_columns
 from folio.analytics.valuation import FLAGS, Valuation, frame_of
@@ -21,8 +22,11 @@ def history(valued: Valuation | pd.DataFrame) -> pd.DataFrame:
     -------
     pandas.DataFrame
         ``as_of, positions, value, accrued, dirty_value, unvalued_positions,
-        unvalued_share, flagged_value, flagged_share``: values are sums over
-        the valued positions, the unvalued counted apart (share of positions).
+        unvalued_share, flagged_value, flagged_share, incomplete, rejected_rows,
+        rejected_value``: values are sums over the valued positions, the
+        unvalued counted apart (share of positions); a date whose import
+        rejected rows is ``incomplete``, with their count and readable value
+        (a fall there may be rows left out, not a loss).
     """
     frame = frame_of(valued)
     check_columns(frame, ("as_of", "value", "accrued", "dirty_value", *FLAGS), "history")
@@ -42,7 +46,14 @@ def history(valued: Valuation | pd.DataFrame) -> pd.DataFrame:
     with np.errstate(divide="ignore", invalid="ignore"):
         out["flagged_share"] = np.where(out["value"] != 0, out["flagged_value"] / out["value"],
                                         np.nan)
-    return out.reset_index()
+    out = out.reset_index()
+    rejected = getattr(valued, "rejected", {}) or {}
+    days = [pd.Timestamp(d).date() for d in out["as_of"]]
+    figures = [completeness(rejected, d) for d in days]
+    out["incomplete"] = [f["incomplete"] for f in figures]
+    out["rejected_rows"] = [f["rejected_rows"] for f in figures]
+    out["rejected_value"] = [f["rejected_value"] for f in figures]
+    return out
 
 
 def exposure_history(valued: Valuation | pd.DataFrame, by: str, *,

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from folio.analytics.completeness import completeness
 from folio.analytics.concentration import TOP, check_limits, concentration
 from folio.analytics.exposures import DIMENSIONS, exposures
 from folio.analytics.fx import fx_summary
@@ -90,6 +91,7 @@ def build_report(valuation: Valuation, *, portfolio: str | None = None,
             "flagged_positions": totals["flagged_positions"],
             "flagged_value": _num(totals["flagged_value"]),
             "flagged_share": _num(totals["flagged_share"]),
+            **completeness(valuation.rejected, valuation.as_of),
             "stale_fx_days": valuation.stale_days, "pivot": valuation.pivot,
             "fx": fx_summary(frame),
         },
@@ -178,6 +180,13 @@ def format_report(data: Mapping[str, Any], *, width: int = 78) -> str:
         lines.append(f"{'UNVALUED':<24}{val['unvalued_positions']:>22,}  "
                      f"{_pct(val['unvalued_share'])} of positions, not in any total ({why})"
                      + (f"; known locally: {local}" if local else ""))
+    if val.get("incomplete"):
+        unread = val["rejected_unreadable"]
+        lines.append(f"{'INCOMPLETE':<24}{val['rejected_rows']:>22,}  row(s) rejected at import, "
+                     f"carrying {_money(val['rejected_value'])} {ccy}"
+                     + (f" (+{unread} unreadable)" if unread else "")
+                     + (f" (not converted: {', '.join(val['rejected_unconverted'])})"
+                        if val["rejected_unconverted"] else "") + "; in no figure")
     lines.append(f"{'Flagged value':<24}{_money(val['flagged_value']):>22}  "
                  f"{_pct(val['flagged_share'])} of value, {val['flagged_positions']} position(s)")
     for fx in val["fx"]:

@@ -26,6 +26,7 @@ value; a file's market value is always taken as it is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -64,6 +65,9 @@ class Valuation:
         ``UNVALUED_REASONS``, missing when valued).
     base_currency, pivot, stale_days
         What the valuation was asked for.
+    rejected
+        Per as-of date, what the import's rejected rows carried
+        (``completeness``); filled when a stored snapshot is valued, empty otherwise.
     """
 
     positions: pd.DataFrame
@@ -71,6 +75,7 @@ class Valuation:
     pivot: str = "EUR"
     stale_days: int = 7
     as_of: date | None = field(default=None)
+    rejected: Mapping[date, Mapping[str, Any]] = field(default_factory=dict)
 
     def totals(self) -> dict[str, Any]:
         """Totals in the base currency, the unvalued apart, and what is flagged (plain data)."""

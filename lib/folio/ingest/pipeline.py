@@ -477,7 +477,8 @@ def _write(request: ImportRequest, settings: Settings, engine, import_id: str, t
         issues=issues, status=status,
         counts={"rows_total": checked.rows_total,
                 "rows_imported": 0 if status == "failed" else len(sink),
-                "rows_rejected": checked.rows_rejected, "warnings": checked.warnings},
+                "rows_rejected": checked.rows_rejected, "warnings": checked.warnings,
+                "rejected": checked.rejected},
         mapping=prepared.mapping.columns, mapping_name=prepared.mapping_name,
         base_currency=request.base_currency, claim_token=token,
     )

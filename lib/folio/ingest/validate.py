@@ -9,6 +9,7 @@ and trailer rows are dropped, not reported). Errors reject a row; warnings keep 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -35,6 +36,7 @@ from folio.ingest.parse import (
     parse_numbers,
 )
 from folio.ingest.readers import BlockSource, RawTable
+from folio.ingest.rejected import RejectedRows
 from folio.result import MAX_RESULT_ISSUES
 from folio.store.schema import positions
 
@@ -84,6 +86,7 @@ class Validated:
     decimal: str
     issues_total: int = 0  # all of them, kept or not
     warnings: int = 0
+    rejected: dict = dataclasses.field(default_factory=dict)  # RejectedRows.to_dict()
 
 
 def _no_issues() -> pd.DataFrame:
@@ -267,6 +270,7 @@ class Checker:
         self.base_currency = base_currency
         self._decimals: dict[str, str] = {}
         self.rejected_values: list[tuple[np.ndarray, np.ndarray]] = []
+        self.rejected = RejectedRows()
         self.portfolio = portfolio
         self.as_of = as_of
         self._as_of_given = as_of is not None
@@ -565,6 +569,7 @@ class Checker:
         keep_rows = ~rejected
         if rejected.any():  # for the file's totals: a gap these rows explain is reported
             self.rejected_values.append((rows[rejected], np.nan_to_num(mv[rejected])))
+            self.rejected.add(ident[rejected], ccy[rejected], mv[rejected])
         positions = _positions_frame({**text, "identifier": ident, "currency": ccy},
                                      rows, keep_rows, numbers, dates["maturity_date"])
         self.rows_total += n
@@ -705,7 +710,8 @@ class Checker:
         self._issues.drain()  # what the caller did not take: counted and kept in the head
         return Validated(positions=None, issues=self._issues.head, rows_total=self.rows_total,
                          rows_rejected=self.rows_rejected, as_of=self.as_of, decimal=decimal,
-                         issues_total=self._issues.total, warnings=self._issues.warnings)
+                         issues_total=self._issues.total, warnings=self._issues.warnings,
+                         rejected=self.rejected.to_dict())
 
     def drain_issues(self) -> pd.DataFrame:
         """The issues found since the last call, ordered by row (the caller keeps them)."""

@@ -119,6 +119,7 @@ ADDED_COLUMNS = (
     ("snapshots", "first_id", "INTEGER"),
     ("snapshots", "last_id", "INTEGER"),
     ("imports", "claim_token", "VARCHAR(32)"),
+    ("imports", "rejected", "JSON"),
 )
 
 

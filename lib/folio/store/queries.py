@@ -584,6 +584,29 @@ def read_positions(engine: Engine, portfolio: str, as_of: date | None = None) ->
         return pd.read_sql(stmt.order_by(positions.c.as_of, positions.c.row), conn)
 
 
+def snapshot_rejections(engine: Engine, portfolio: str,
+                        as_of: date | None = None) -> dict[date, dict[str, Any]]:
+    """Per snapshot date, what the rows its import rejected carried (``imports.rejected``).
+
+    A store written before that was recorded knows only the count: ``value_local``
+    is then missing, and ``unreadable`` is every row.
+    """
+    stmt = (select(snapshots.c.as_of, imports.c.rows_rejected, imports.c.rejected)
+            .select_from(snapshots.join(imports, imports.c.id == snapshots.c.import_id))
+            .where(snapshots.c.portfolio == portfolio))
+    if as_of is not None:
+        stmt = stmt.where(snapshots.c.as_of == as_of)
+    with engine.connect() as conn:
+        rows = conn.execute(stmt).all()
+    out = {}
+    for day, count, rejected in rows:
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        out[day] = dict(rejected) if rejected else {
+            "rows": int(count or 0), "value_local": {}, "unreadable": int(count or 0),
+            "identifiers": [], "unidentified": int(count or 0)}
+    return out
+
+
 # --------------------------------------------------------------------- mappings
 
 

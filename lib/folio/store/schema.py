@@ -59,6 +59,9 @@ imports = Table(
     Column("rows_imported", Integer, nullable=False, default=0),
     Column("rows_rejected", Integer, nullable=False, default=0),
     Column("warnings", Integer, nullable=False, default=0),
+    # What the rejected rows carried (count, readable value per currency, their
+    # identifiers): a snapshot with rejected rows is incomplete, and says by how much.
+    Column("rejected", JSON),
     Column("error", Text),
     Column("claimed_by", String(200)),
     # The claim's generation: a new token each time the import is claimed (or
