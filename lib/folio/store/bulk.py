@@ -29,11 +29,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, delete, select, text
 
 from folio.errors import StoreError
-from folio.store.db import PAGE_SIZE, in_background
-from folio.store.schema import FINAL_STATUSES, imports
+from folio.store import stream
+from folio.store.db import PAGE_SIZE, in_background, writing
+from folio.store.schema import FINAL_STATUSES, imports, positions
 
 Progress = Callable[[int, int, str], None]  # (done, total, stage)
 
@@ -69,7 +70,7 @@ def insert_rows(conn: Connection, table, fixed: Mapping[str, Any],
     if total == 0:
         return
     if conn.dialect.name == "postgresql":
-        _copy_csv(conn, table, fixed, _batches(frame, fields), total, fields, progress)
+        _copy(conn, table, fixed, _batches(frame, fields), total, fields, progress)
         return
     quote = conn.dialect.identifier_preparer.quote
     names = list(fixed) + list(fields)
@@ -88,6 +89,26 @@ def insert_rows(conn: Connection, table, fixed: Mapping[str, Any],
             progress(done, total, "writing")
 
 
+def write_transaction(engine: Engine, sink: PositionSink, staged: Path | None):
+    """The snapshot's write transaction: the one the sink's rows were streamed into
+    (PostgreSQL, see ``stream``), else a new one (with the SQLite scratch attached)."""
+    if sink.stream is not None:
+        return sink.stream.transaction()
+    return writing(engine, attach={STAGE_SCHEMA: staged} if staged else None)
+
+
+def not_sent(sink: PositionSink) -> tuple:
+    """Conditions that keep the rows streamed into the transaction out of the
+    delete of the snapshot's old rows (which goes by key on PostgreSQL)."""
+    return (positions.c.import_id != sink.import_id,) if sink.stream is not None else ()
+
+
+def unsend(conn: Connection, sink: PositionSink) -> None:
+    """Delete the rows streamed into the transaction (the write keeps none after all)."""
+    if sink.stream is not None and sink.stream.rows:
+        conn.execute(delete(positions).where(positions.c.import_id == sink.import_id))
+
+
 def _batches(rows: pd.DataFrame | PositionSink, fields: tuple[str, ...]):
     """Rows as Arrow record batches of ``fields``, a step of the write at a time."""
     if isinstance(rows, PositionSink):
@@ -99,32 +120,12 @@ def _batches(rows: pd.DataFrame | PositionSink, fields: tuple[str, ...]):
         yield pa.record_batch([arrow_column(part, f) for f in fields], names=list(fields))
 
 
-def _copy_csv(conn: Connection, table, fixed: Mapping[str, Any], batches, total: int,
-              fields: tuple[str, ...], progress: Progress | None) -> None:
-    """COPY record batches as CSV made by Arrow, through the transaction's own connection.
-
-    Arrow quotes every string and leaves nulls unquoted and empty, which is
-    exactly how PostgreSQL's CSV format tells NULL from an empty string.
-    """
-    import pyarrow.csv as pacsv
-
-    quote = conn.dialect.identifier_preparer.quote
-    names = list(fixed) + list(fields)
-    cursor = conn.connection.driver_connection.cursor()
-    options = pacsv.WriteOptions(include_header=False)
-    done = 0
-    with cursor.copy(f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-                     f"FROM STDIN (FORMAT csv)") as copy:
-        for batch in batches:
-            constants = [pa.array([v.isoformat() if isinstance(v, date) else v] * len(batch))
-                         for v in fixed.values()]
-            out = pa.record_batch(constants + list(batch.columns), names=names)
-            sink = pa.BufferOutputStream()
-            pacsv.write_csv(out, sink, options)
-            copy.write(sink.getvalue().to_pybytes())
-            done += len(batch)
-            if progress:
-                progress(done, total, "writing")
+def _copy(conn: Connection, table, fixed: Mapping[str, Any], batches, total: int,
+          fields: tuple[str, ...], progress: Progress | None) -> None:
+    """COPY record batches (binary, see ``stream``) through the transaction's own connection."""
+    sql = stream.copy_sql(conn, table, list(fixed) + list(fields))
+    stream.copy_rows(conn.connection.driver_connection, sql, table, fixed, batches,
+                     (lambda done: progress(done, total, "writing")) if progress else None)
 
 
 # ------------------------------------------------------------------ the sink
@@ -149,6 +150,10 @@ class PositionSink:
         self.counting_only = counting_only
         self.rows = 0
         self.staged: Path | None = None  # SQLite scratch, once the rows are in it
+        # (portfolio, as-of date) once known: PostgreSQL streams rows only then
+        # (they are COPYed with both), see ``stream``.
+        self.snapshot: tuple[str, date] | None = None
+        self.stream: stream.PositionStream | None = None  # PostgreSQL, once streaming
         self._frames: list[pd.DataFrame] = []
         self._held = 0
         self._value: dict[str, float] = {}
@@ -181,8 +186,22 @@ class PositionSink:
     def _spill(self) -> None:
         if can_stage(self.engine, self._held):
             self._stage_sqlite()
+        elif self.stream is not None or (self.engine.dialect.name == "postgresql"
+                                         and self.snapshot is not None):
+            self._stream_rows()
         elif self.engine.dialect.name != "sqlite":
             self._stage_ipc()
+
+    def _stream_rows(self) -> None:
+        """Hand the held rows to the COPY thread of the import's open transaction."""
+        if self.stream is None:
+            portfolio, as_of = self.snapshot
+            self.stream = stream.PositionStream(
+                self.engine, positions, {"import_id": self.import_id,
+                                            "portfolio": portfolio, "as_of": as_of},
+                self.FIELDS, self.import_id)
+        frames, self._frames, self._held = self._frames, [], 0
+        self.stream.put([b for f in frames for b in _batches(f, self.FIELDS)])
 
     def _stage_sqlite(self) -> None:
         """Hand the held rows to the staging thread, which ingests them with ADBC.
@@ -295,7 +314,10 @@ class PositionSink:
             raise self._ipc_failed(exc) from exc
 
     def close(self) -> None:
-        """No more rows: finish the scratch file so the write can read it."""
+        """No more rows: finish the scratch file so the write can read it (or, when
+        streaming, send the last rows; the write waits for them)."""
+        if self.stream is not None and self._frames:
+            self._stream_rows()
         if self._stager is not None:
             if self._frames:
                 self._stage_sqlite()
@@ -337,7 +359,10 @@ class PositionSink:
         return dict(self._value)
 
     def discard(self) -> None:
-        """Remove the scratch files (after the write, or when the import failed)."""
+        """Remove the scratch files (after the write, or when the import failed); roll
+        back the rows streamed if the write did not commit them."""
+        if self.stream is not None:
+            self.stream.abandon()  # after a commit: nothing left to roll back
         try:
             self._stop_stager()
             self.close()

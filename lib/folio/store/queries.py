@@ -299,6 +299,9 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
         write.positions.close()
         if isinstance(write.issues, bulk.PositionSink):
             write.issues.close()
+    if write.positions.stream is not None:  # PostgreSQL: the last rows reach the server
+        with timing.span("copy wait"):
+            write.positions.stream.finish()
     staged = write.positions.staged if write.status != "failed" else None
     write, reason = _with_base_currency(engine, write)
     status = _write_snapshot(engine, write, progress, before_commit, staged)
@@ -423,7 +426,7 @@ def current_hash(engine: Engine, portfolio: str, as_of: date) -> str | None:
 def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commit,
                     staged: Path | None) -> str:
     begun = time.perf_counter()
-    with writing(engine, attach={bulk.STAGE_SCHEMA: staged} if staged else None) as conn:
+    with bulk.write_transaction(engine, write.positions, staged) as conn:
         if write.claim_token is not None:
             _hold_claim(conn, write.import_id, write.claim_token)
         _lock_snapshot(conn, write.portfolio, write.as_of)
@@ -437,6 +440,8 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
             status = "unchanged"
         if status not in ("failed", "unchanged") and write.positions.counting_only:
             raise SnapshotMoved(write.import_id)
+        if status in ("failed", "unchanged"):
+            bulk.unsend(conn, write.positions)  # rows streamed before the lock showed it
         if status not in ("failed", "unchanged"):
             exists = conn.execute(
                 select(portfolios.c.name).where(portfolios.c.name == write.portfolio)).first()
@@ -449,7 +454,8 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
             ranged = _ranged(conn)
             if current is not None:
                 with timing.span("delete"):
-                    conn.execute(delete(positions).where(_rows_of(conn, current)))
+                    conn.execute(delete(positions).where(
+                        _rows_of(conn, current), *bulk.not_sent(write.positions)))
             fixed = {"import_id": write.import_id, "portfolio": write.portfolio,
                      "as_of": write.as_of}
             # SQLite numbers new rows from the largest id + 1, and this transaction
