@@ -62,6 +62,10 @@ class Settings:
         (``FOLIO_MV_TOLERANCE``).
     stale_fx_days
         An FX rate older than this many days is flagged stale (``FOLIO_STALE_FX_DAYS``).
+    stale_price_days
+        A reference price older than this many days before the as-of date is
+        flagged ``stale_price`` (``FOLIO_STALE_PRICE_DAYS``; default 31, so last
+        month-end's price is not stale at this month-end, one older is).
     max_unvalued_share
         Above this share of positions without a value, concentration figures
         and limit checks are marked untrusted and no breach is reported
@@ -81,6 +85,7 @@ class Settings:
     queue: str = "folio"
     mv_tolerance: float = 0.01
     stale_fx_days: int = 7
+    stale_price_days: int = 31
     max_unvalued_share: float = 0.05
 
     @property
@@ -128,6 +133,7 @@ _ENV = {
     "queue": "FOLIO_QUEUE",
     "mv_tolerance": "FOLIO_MV_TOLERANCE",
     "stale_fx_days": "FOLIO_STALE_FX_DAYS",
+    "stale_price_days": "FOLIO_STALE_PRICE_DAYS",
     "max_unvalued_share": "FOLIO_MAX_UNVALUED_SHARE",
 }
 _NAMES = {f.name for f in fields(Settings)}
@@ -155,7 +161,7 @@ def _coerce(name: str, value: Any) -> Any:
             if out < 0:
                 raise ValueError("must not be negative")
             return out
-        if name == "stale_fx_days":
+        if name in ("stale_fx_days", "stale_price_days"):
             return int(value)
         if name == "max_unvalued_share":
             out = float(value)

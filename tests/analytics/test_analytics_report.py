@@ -70,7 +70,8 @@ def test_report_is_plain_json_with_the_agreed_keys(store, portfolio):
         assert sum(r["share"] for r in valued) == pytest.approx(1.0), dim
         assert sum(r["positions"] for r in rows) == data["valuation"]["positions"], dim
     assert set(data["concentration"]) >= {"issuer", "country"}
-    assert set(data["flags"]) == {"missing_price", "missing_fx", "stale_fx", "unknown_instrument"}
+    assert set(data["flags"]) == {"missing_price", "missing_fx", "stale_fx", "stale_price",
+                                  "unknown_instrument"}
 
 
 @pytest.mark.parametrize("portfolio", PORTFOLIOS)

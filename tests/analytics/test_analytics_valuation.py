@@ -123,7 +123,8 @@ def test_flags(valued):
     flagged = {flag: set(valued.positions.loc[valued.positions[flag], "identifier"])
                for flag in FLAGS}
     assert flagged == {"missing_price": {"EQ_NOPRICE"}, "missing_fx": {"JPY_BOND"},
-                       "stale_fx": {"MYSTERY"}, "unknown_instrument": {"MYSTERY", "JPY_BOND"}}
+                       "stale_fx": {"MYSTERY"}, "unknown_instrument": {"MYSTERY", "JPY_BOND"},
+                       "stale_price": set()}  # EQ_SN's reference price is 2 days old
 
 
 def test_totals_say_how_much_is_flagged(valued):

@@ -128,7 +128,8 @@ def value_snapshot(portfolio: str, as_of: date | str | None = None,
     valuation = value_positions(snap.positions, base_currency=base,
                                 instruments=snap.instruments, fx_rates=snap.fx_rates,
                                 prices=snap.prices, pivot=pivot,
-                                stale_days=settings.stale_fx_days, strict=strict)
+                                stale_days=settings.stale_fx_days, strict=strict,
+                                stale_price_days=settings.stale_price_days)
     # What the imports rejected: the snapshot is incomplete by that much.
     rejected = queries.snapshot_rejections(get_engine(settings), portfolio, snap.as_of)
     return replace(valuation,

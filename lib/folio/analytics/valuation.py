@@ -38,7 +38,7 @@ from folio.analytics.frames import FIRST_DAY, LAST_DAY, blank, matches, to_dates
 from folio.analytics.fx import FX_ROUTES, lookup_fx
 from folio.errors import ValidationError
 
-FLAGS = ("missing_price", "missing_fx", "stale_fx", "unknown_instrument")
+FLAGS = ("missing_price", "missing_fx", "stale_fx", "stale_price", "unknown_instrument")
 # Why a position has no value, first cause first: without a local value there
 # is nothing to convert, and an unknown instrument is why there is no price.
 UNVALUED_REASONS = ("unknown_instrument", "no_price", "no_fx")
@@ -75,6 +75,7 @@ class Valuation:
     pivot: str = "EUR"
     stale_days: int = 7
     as_of: date | None = field(default=None)
+    stale_price_days: int = 31
     rejected: Mapping[date, Mapping[str, Any]] = field(default_factory=dict)
 
     def totals(self) -> dict[str, Any]:
@@ -184,7 +185,8 @@ def value_positions(positions: pd.DataFrame, *, base_currency: str,
                     fx_rates: pd.DataFrame | None = None,
                     prices: pd.DataFrame | None = None,
                     as_of: date | str | None = None, pivot: str = "EUR",
-                    stale_days: int = 7, pegs: Any = None, strict: bool = False) -> Valuation:
+                    stale_days: int = 7, pegs: Any = None, strict: bool = False,
+                    stale_price_days: int = 31) -> Valuation:
     """Value positions in ``base_currency`` and flag what the value rests on.
 
     Parameters
@@ -207,6 +209,10 @@ def value_positions(positions: pd.DataFrame, *, base_currency: str,
     stale_days
         An FX quote older than this many days before the as-of date is flagged
         ``stale_fx`` (it is still used). A legal parity is never stale.
+    stale_price_days
+        A position valued at a reference price older than this many days
+        before its as-of date is flagged ``stale_price`` (the price is still
+        used; the file's own prices and market values are never stale).
     pegs
         Fixed parities used where no quote of the day is loaded: ``None`` the
         shipped table (``folio/analytics/pegs.csv``), ``False`` none, or a
@@ -259,10 +265,13 @@ def value_positions(positions: pd.DataFrame, *, base_currency: str,
 
     value = local * rate
     accrued = local_accrued * rate
+    price_age = ((pos["as_of"].to_numpy(dtype="datetime64[ns]")
+                  - np.asarray(price_date, dtype="datetime64[ns]")) / np.timedelta64(1, "D"))
     flags = {
         "missing_price": np.isnan(local),
         "missing_fx": np.isnan(rate),
         "stale_fx": ~np.isnan(rate) & (gap > stale_days),
+        "stale_price": (source.codes == 2) & (price_age > stale_price_days),
         "unknown_instrument": ~ref["known"],
     }
     flagged = np.logical_or.reduce([flags[f] for f in FLAGS])
@@ -285,7 +294,8 @@ def value_positions(positions: pd.DataFrame, *, base_currency: str,
         **flags, flagged=flagged, unvalued=unvalued, unvalued_reason=reason,
     )
     day = pd.Timestamp(day_uniques[0]).date() if len(day_uniques) == 1 else None
-    valuation = Valuation(out, base_currency, pivot, int(stale_days), day)
+    valuation = Valuation(out, base_currency, pivot, int(stale_days), day,
+                          stale_price_days=int(stale_price_days))
     if strict:
         from folio.analytics.totals import require_valued
 
