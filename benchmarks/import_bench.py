@@ -299,13 +299,18 @@ def peak_rss_mb(path: Path, folder: Path) -> float:
     return _child_import(path, folder)[0]
 
 
-def _child_import(path: Path, folder: Path) -> tuple[float, float, int]:
-    """(peak RSS in MB, seconds, rows imported) of a folio local import in a fresh child."""
+def _child_import(path: Path, folder: Path,
+                  database_url: str | None = None) -> tuple[float, float, int]:
+    """(peak RSS in MB, seconds, rows imported) of a folio local import in a fresh child
+    (into ``database_url`` if given, else an embedded store)."""
+    settings = {k: str(v) for k, v in embedded(folder / f"rss-{uuid.uuid4().hex}").items()}
+    if database_url:
+        settings["database_url"] = database_url
     # Linux keeps ru_maxrss across fork and exec: a child of this (large) process
     # would report the parent's peak. VmHWM belongs to the child's own memory.
     code = (
         "import resource, sys, time, folio\n"
-        f"folio.configure(**{ {k: str(v) for k, v in embedded(folder / f'rss-{uuid.uuid4().hex}').items()}!r})\n"
+        f"folio.configure(**{settings!r})\n"
         "start = time.perf_counter()\n"
         f"result = folio.import_file({str(path)!r}, 'BACKFILL', via='local')\n"
         "took = time.perf_counter() - start\n"
@@ -388,6 +393,13 @@ def main() -> int:
             path.unlink()  # disk: the big file is ten times the size
             big_rss, big_s, big_imported = _child_import(big, folder)
             figures["big_peak_rss_mb"], figures["big_s"] = big_rss, big_s
+            if pg_url:
+                fresh = fresh_pg_database(pg_url)
+                try:
+                    pg_big = _child_import(big, folder, fresh)
+                finally:
+                    drop_pg_database(pg_url, fresh)
+                figures["pg_big_peak_rss_mb"], figures["pg_big_s"] = pg_big[:2]
             big_mb = big.stat().st_size / 1e6
     floor = figures["floor_s"]
     for key, label in [("floor_s", "floor (pyarrow + ADBC ingest)"), ("naive_s", "naive (read_csv + to_sql)"),
@@ -432,6 +444,9 @@ def main() -> int:
         print(f"  {args.big_rows:,} rows ({big_mb:,.0f} MB): peak RSS of folio local "
               f"{figures['big_peak_rss_mb']:.0f} MB, {figures['big_s']:.0f} s, "
               f"{big_imported:,} rows imported")
+        if "pg_big_s" in figures:
+            print(f"  {args.big_rows:,} rows on PostgreSQL: peak RSS of folio local "
+                  f"{figures['pg_big_peak_rss_mb']:.0f} MB, {figures['pg_big_s']:.0f} s")
     if args.json:
         print(json.dumps({k: round(v, 3) for k, v in figures.items()}))
     return 0

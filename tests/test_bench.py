@@ -36,3 +36,20 @@ def test_the_import_bench_prints_every_figure_as_json(tmp_path):
     for line in ("folio local vs naive:", "folio celery / local:", "local / floor, round by round:",
                  "20,000 rows"):
         assert line in out.stdout, line
+
+
+@pytest.mark.slow
+def test_the_throughput_bench_prints_imports_per_minute_and_the_scaling(tmp_path):
+    """Real workers on the embedded stack (no server URL given): a row per count of
+    workers, with its rate and its ratio to one worker."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FOLIO_")}
+    script = BENCH.parent / "bench_throughput.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--imports", "2", "--rows", "2000", "--workers", "1,2",
+         "--rounds", "1", "--json"], capture_output=True, text=True, env=env, cwd=tmp_path,
+        timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
+    assert set(figures) == {"embedded+sqlite:1", "embedded+sqlite:2"}
+    assert all(rate > 0 for rate in figures.values())
+    assert "2 workers" in out.stdout and "x one worker" in out.stdout
