@@ -285,7 +285,9 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
     of one snapshot follow each other, never mix. Same content as the current
     snapshot -> ``unchanged`` and no positions are touched. A failed import
     writes its issues and status only. Any exception rolls everything back,
-    leaving the store as it was.
+    leaving the store as it was. A large PostgreSQL import's transaction began
+    at its first block, its rows COPYed into it as they were checked (see
+    ``stream``): this finishes that transaction, lock and all, the same way.
 
     Raises
     ------
