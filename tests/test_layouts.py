@@ -183,3 +183,23 @@ def test_an_etrade_lot_line_is_never_a_position(tmp_path):
     stored = folio.positions("LAYOUT", result.as_of)
     assert list(stored["row"]) == [9, 12]  # AAPL and KO; lines 10, 11 and 13 are lots
     assert stored["quantity"].sum() == 50  # 20 + 30, not 20 + 10 + 10 + 30 + 30
+
+
+def test_a_section_far_down_a_long_statement_is_found(tmp_path):
+    """IBKR writes every section of a statement in one file: Open Positions may
+    start after hundreds of trade lines, and is read there all the same."""
+    path = layouts.write_ibkr_activity(tmp_path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Open Positions,Header"))
+    trades = ['Trades,Data,Order,Stocks,USD,KO,"2025-02-03, 10:30:00",1,60.00,60.10,-60.00,'
+              '-1.00,61.00,0.00,0.10,O' for _ in range(400)]
+    header = ("Trades,Header,DataDiscriminator,Asset Category,Currency,Symbol,Date/Time,"
+              "Quantity,T. Price,C. Price,Proceeds,Comm/Fee,Basis,Realized P/L,MTM P/L,Code")
+    path.write_text("\n".join(lines[:at] + [header] + trades + lines[at:]) + "\n",
+                    encoding="utf-8")
+    result = folio.import_file(path, "LONG", via="local")
+    assert result.preset == "ibkr-activity" and result.status == "succeeded"
+    stored = folio.positions("LONG", result.as_of)
+    assert list(stored["identifier"]) == ["IBM", "KO", "SAP"]  # the 400 trades are not positions
+    assert stored.groupby("currency")["market_value"].sum().to_dict() == pytest.approx(
+        {"USD": 3125.00, "EUR": 920.00})
