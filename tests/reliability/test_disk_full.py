@@ -1,11 +1,13 @@
 """A disk that fills while a large import stages its rows, for real: a tmpfs of a
 few megabytes, mounted for the test (root only; the test skips elsewhere).
 
-Past ``STAGE_MIN_ROWS`` an import stages its positions in a scratch file as it
-validates: an ADBC SQLite file next to the embedded store, an Arrow file in the
-temporary folder for PostgreSQL. Neither library's errors are the store
-driver's; a full disk there must still read as the store's failure, with a hint,
-the scratch removed and the import recorded failed.
+Past ``STAGE_MIN_ROWS`` an import stages rows in a scratch file as it
+validates: its positions in an ADBC SQLite file next to the embedded store; on
+PostgreSQL the positions stream to the server, and what waits on the local disk
+is a large import's issues (an Arrow file in the temporary folder). Neither
+library's errors are the store driver's; a full disk there must still read as
+the store's failure, with a hint, the scratch removed and the import recorded
+failed.
 """
 
 from __future__ import annotations
@@ -46,11 +48,16 @@ def tiny_disk(tmp_path):
 def test_a_full_disk_while_staging_is_a_store_error_and_leaves_nothing(
         tmp_path, tiny_disk, store, monkeypatch):
     # The embedded store and its scratch on the small disk; PostgreSQL's
-    # scratch there too (its rows are on the server).
+    # issue scratch there too (its rows are on the server).
     monkeypatch.setenv("FOLIO_HOME", str(tiny_disk / "home"))
     monkeypatch.setattr(tempfile, "tempdir", str(tiny_disk))
     folio.reset_configuration()
-    big = big_english_csv(tmp_path / "big.csv", 120_000, lots=False)
+    if store == "sqlite":
+        big = big_english_csv(tmp_path / "big.csv", 120_000, lots=False)
+    else:  # every row rejected (no such currency): 120,000 issues to stage locally
+        big = tmp_path / "big.csv"
+        big.write_text("ISIN,Quantity,Price,Market Value,Currency\n" + "".join(
+            f"SEC{i:07d},{i + 1},10.0,{(i + 1) * 10.0},ZZZ\n" for i in range(120_000)))
     assert 120_000 > 2 * STAGE_MIN_ROWS  # staged, not held in memory
     folio.import_file(big_english_csv(tmp_path / "small.csv", 10, lots=False), "P", as_of=AS_OF)
     before = store_state()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -81,14 +82,41 @@ def _build(url: str) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         engine = create_engine(parsed, pool_pre_ping=True, connect_args=_connect_args(parsed))
     try:
-        _create_tables(engine)
-        _upgrade(engine)
+        _open(engine)
     except OperationalError as exc:
         raise StoreError(
             f"cannot open the store at {mask_url(url)}: {redact(str(exc.orig).strip(), url)}",
             url=mask_url(url),
         ) from None
     return engine
+
+
+# How long a process opening an SQLite store another process is creating tries again.
+OPEN_RETRY_S = 30.0
+
+
+def _open(engine: Engine) -> None:
+    """Create or upgrade the tables, trying again while SQLite says "database is locked".
+
+    A new SQLite file being set up by another process (its switch to WAL, its
+    first tables) can refuse a connection at once, without waiting on the busy
+    timeout: seen once in 60 four-process races on a loaded machine. Each try
+    starts afresh, and creating the tables is idempotent.
+    """
+    deadline = time.monotonic() + OPEN_RETRY_S
+    pause = 0.02
+    while True:
+        try:
+            _create_tables(engine)
+            _upgrade(engine)
+            return
+        except OperationalError as exc:
+            locked = engine.dialect.name == "sqlite" and "locked" in str(exc.orig).lower()
+            if not locked or time.monotonic() + pause > deadline:
+                raise
+            engine.dispose()
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
 
 
 # PostgreSQL: the advisory-lock key that serialises creating and upgrading tables.
