@@ -10,6 +10,7 @@ the embedded transport (``restore_redis``, ``restore_embedded``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -159,20 +160,14 @@ def broker_task_ids(settings: Settings) -> set[str] | None:
     url = settings.broker_url
     payloads: list = []
     if url.startswith(("sqla+", "sqlalchemy+")):
-        from sqlalchemy import create_engine, text
+        from sqlalchemy import text
 
-        broker = create_engine(url.split("+", 1)[1], connect_args={"timeout": 30})
-        try:
-            with broker.connect() as conn:
-                tables = {r[0] for r in conn.exec_driver_sql(
-                    "SELECT name FROM sqlite_master WHERE type='table'")}
-                if {"kombu_message", "kombu_queue"} <= tables:
-                    payloads = conn.execute(text(
-                        "SELECT m.payload FROM kombu_message m JOIN kombu_queue q "
-                        "ON m.queue_id = q.id WHERE q.name = :queue"),
-                        {"queue": settings.queue}).scalars().all()
-        finally:
-            broker.dispose()
+        with _embedded_queue(settings) as conn:
+            if conn is not None:
+                payloads = conn.execute(text(
+                    "SELECT m.payload FROM kombu_message m JOIN kombu_queue q "
+                    "ON m.queue_id = q.id WHERE q.name = :queue"),
+                    {"queue": settings.queue}).scalars().all()
     elif url.startswith(("redis://", "rediss://")):
         from kombu import Connection
 
@@ -245,18 +240,12 @@ def restore_embedded(settings: Settings) -> list[str]:
     """
     import json
 
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
 
-    url = settings.broker_url.split("+", 1)[1]
-    broker = create_engine(url, connect_args={"timeout": 30})
     engine = get_engine(settings)
     restored: list[str] = []
-    try:
-        with broker.begin() as conn:
-            tables = {r[0] for r in conn.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE type='table'")}
-            if not {"kombu_message", "kombu_queue"} <= tables:
-                return []
+    with _embedded_queue(settings) as conn:
+        if conn is not None:
             hidden = conn.execute(text(
                 "SELECT m.id, m.payload FROM kombu_message m JOIN kombu_queue q "
                 "ON m.queue_id = q.id WHERE q.name = :queue AND m.visible = 0"),
@@ -277,6 +266,20 @@ def restore_embedded(settings: Settings) -> list[str]:
                              (drop, "DELETE FROM kombu_message WHERE id = :id")):
                 if ids:
                     conn.execute(text(sql), [{"id": i} for i in ids])
+    return restored
+
+
+@contextlib.contextmanager
+def _embedded_queue(settings: Settings):
+    """A transaction on the embedded broker's SQLite file, or None while kombu has
+    not made its tables yet (no message was ever sent)."""
+    from sqlalchemy import create_engine
+
+    broker = create_engine(settings.broker_url.split("+", 1)[1], connect_args={"timeout": 30})
+    try:
+        with broker.begin() as conn:
+            tables = {r[0] for r in conn.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE type='table'")}
+            yield conn if {"kombu_message", "kombu_queue"} <= tables else None
     finally:
         broker.dispose()
-    return restored
