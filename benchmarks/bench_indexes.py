@@ -24,7 +24,12 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from import_bench import drop_pg_database, fresh_pg_database, pg_admin_url  # noqa: E402
+from import_bench import (  # noqa: E402
+    NO_PG_URL,
+    drop_pg_database,
+    fresh_pg_database,
+    pg_admin_url,
+)
 
 
 def fill(engine, rows: int, snapshots: int) -> list[tuple[str, date]]:
@@ -100,7 +105,7 @@ def main() -> int:
     args = parser.parse_args()
     admin = pg_admin_url()
     if not admin:
-        print("no PostgreSQL URL: set FOLIO_BENCH_DATABASE_URL or FOLIO_TEST_DATABASE_URL")
+        print(NO_PG_URL)
         return 1
     import folio
     from folio.config import get_settings

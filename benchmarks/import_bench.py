@@ -66,9 +66,13 @@ def embedded(home: Path) -> dict[str, object]:
     return {"home": home, **embedded_urls(home)}
 
 
+PG_URL_VARIABLES = ("FOLIO_BENCH_DATABASE_URL", "FOLIO_TEST_DATABASE_URL", "FOLIO_DATABASE_URL")
+NO_PG_URL = f"no PostgreSQL URL: set one of {', '.join(PG_URL_VARIABLES)}"
+
+
 def pg_admin_url() -> str | None:
     """The PostgreSQL server to measure on, if any (each run makes its own database there)."""
-    for name in ("FOLIO_BENCH_DATABASE_URL", "FOLIO_TEST_DATABASE_URL", "FOLIO_DATABASE_URL"):
+    for name in PG_URL_VARIABLES:
         url = os.environ.get(name, "")
         if url.startswith("postgresql"):
             return url
