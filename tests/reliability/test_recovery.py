@@ -51,6 +51,42 @@ def stored(portfolio: str) -> int:
                             .where(positions.c.portfolio == portfolio)).scalar()
 
 
+def holds_a_write_lock(folder) -> bool:
+    """Whether some process holds the write lock of an SQLite file of FOLIO_HOME."""
+    import sqlite3
+
+    for path in folder.glob("*.db"):
+        conn = sqlite3.connect(path, timeout=0.2, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("ROLLBACK")
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            conn.close()
+    return False
+
+
+def pause(pid: int) -> None:
+    """SIGSTOP ``pid`` at a moment it holds no SQLite write lock.
+
+    A worker stopped inside a write to an embedded SQLite file (its store,
+    broker or result backend: a progress report every 0.25 s) blocks every
+    other process's writes to that file until it runs again: no successor can
+    help then, on SQLite. That is a different fault from the one under test, a
+    paused worker whose import another takes over, so the pause is retried
+    until it lands between writes.
+    """
+    home = get_settings().home
+    for _ in range(50):
+        os.kill(pid, signal.SIGSTOP)
+        if not holds_a_write_lock(home):
+            return
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.01)
+    pytest.fail("the worker held an SQLite write lock at each of 50 pauses")
+
+
 def test_a_paused_worker_cannot_write_over_the_worker_that_took_its_import(
         tmp_path, celery_stack):
     rows = 300_000
@@ -61,7 +97,7 @@ def test_a_paused_worker_cannot_write_over_the_worker_that_took_its_import(
         job = folio.submit_import(path, "PAUSED", as_of=AS_OF, via="celery")
         # Stop it as soon as it has claimed the import: long before its write.
         wait_for(lambda: records("PAUSED") == [("running", 0)], 60, "the claim")
-        os.kill(first.pid, signal.SIGSTOP)
+        pause(first.pid)
         time.sleep(FRESH_S + 1.5)  # its heartbeat is stale now: it counts as gone
         second = start_worker()  # recovers the import at start
         result = job.result(timeout=180)
