@@ -6,7 +6,8 @@ The whole public surface, grouped::
     job = folio.submit_import("holdings.csv", portfolio="TRESO-SN")   # an ImportJob, at once
     result = folio.import_file("holdings.csv", portfolio="TRESO-SN")  # wait for the result
     folio.save_mapping("custodian-x", {"Code valeur": "identifier", ...})
-    folio.load_reference()               # instruments, FX rates, prices from data/reference
+    folio.load_reference("rates/")       # instruments, FX rates, prices: CSV, XLSX, ECB files
+    folio.add_fx_rate("EUR", "USD", 1.0837, "2024-01-31"); folio.add_price(isin, 99.5, day)
 
     # the store
     folio.portfolios(); folio.positions("TRESO-SN"); folio.imports(); folio.get_import(id)
@@ -45,7 +46,7 @@ from folio.errors import (
 from folio.execution.jobs import ImportJob
 from folio.execution.submit import import_file, submit_import
 from folio.result import ImportResult
-from folio.store.reference import load_reference
+from folio.store.reference import add_fx_rate, add_price, load_reference
 
 
 def progress(job, **options):
@@ -67,7 +68,7 @@ __version__ = "0.1.0"
 __all__ = [
     # import
     "submit_import", "import_file", "ImportJob", "ImportResult", "save_mapping", "mappings",
-    "presets", "load_reference", "progress", "start_worker",
+    "presets", "load_reference", "add_fx_rate", "add_price", "progress", "start_worker",
     # analysis (folio.analytics: value_snapshot, exposure, stress, report, ...)
     "analytics",
     # the store

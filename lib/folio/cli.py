@@ -129,8 +129,18 @@ def cmd_issues(args) -> int:
 
 
 def cmd_reference(args) -> int:
-    counts = load_reference(args.folder)
-    print(", ".join(f"{n} {kind}" for kind, n in counts.items()) + " loaded")
+    try:
+        loaded = load_reference(args.paths or None, quote=args.quote)
+    except FolioError as exc:
+        if not args.json:
+            raise
+        _print_json({"status": "failed", "error": exc.message, "details": exc.to_dict()})
+        print(f"folio: {exc.message}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        _print_json({"status": "loaded", **loaded.to_dict()})
+    else:
+        print(loaded.summary())
     return EXIT_OK
 
 
@@ -248,8 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="as CSV, for a spreadsheet")
     p.set_defaults(func=cmd_issues)
 
-    p = sub.add_parser("reference", help="load instruments, FX rates and prices")
-    p.add_argument("folder", nargs="?", help="default: the project's data/reference")
+    p = sub.add_parser("reference", help="load instruments, FX rates and prices (CSV, XLSX, "
+                       "ECB rate files); says what it added, replaced and skipped")
+    p.add_argument("paths", nargs="*", metavar="PATH",
+                   help="folders or files; default: the project's data/reference")
+    p.add_argument("--quote", metavar="CCY",
+                   help="the currency of a rates table with one currency column "
+                        "(Devise;Date;Cours): XOF for BCEAO, XAF for BEAC")
+    p.add_argument("--json", action="store_true", help="the counts as JSON")
     p.set_defaults(func=cmd_reference)
 
     p = sub.add_parser("mapping", help="save or list column mappings")

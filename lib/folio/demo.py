@@ -35,8 +35,9 @@ def run_demo(data: Path, via: str | None = None) -> int:
         via = "celery" if reason is None else "local"
         print(f"execution: {via}" + (f" ({reason}; start `folio worker` to use Celery)"
                                      if reason else " (a worker is running)"))
-    counts = load_reference(data / "reference")
-    print("reference: " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
+    loaded = load_reference(data / "reference")
+    print("reference: " + ", ".join(f"{c['added'] + c['replaced'] + c['skipped']} {table}"
+                                    for table, c in loaded.counts.items()))
     failures = 0
     for row in read_manifest(data):
         if row.get("base_currency"):

@@ -1,103 +1,309 @@
-"""Reference data: instruments, FX rates and prices, loaded from CSV files.
+"""Reference data in the store: loading files of instruments, FX rates and prices.
 
-Owns reading reference files (the layout of ``data/reference/``), checking them
-(required columns, dates, numbers, currency codes) with errors naming file, row,
-column and value, and replacing the matching rows in the store.
+Owns what a load does to the store: which files a path stands for, the
+merge of their rows with those already stored (a row whose key is new is
+added, one whose values differ replaces the stored one, one the store already
+holds as it is is skipped, so loading twice changes nothing), and that a load
+is one transaction: a bad cell in the last file leaves the store as it was.
+Reading and checking a file is ``folio.ingest.reference``'s job.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import and_, bindparam, insert, select, update
 
 from folio.config import PROJECT_DATA, Settings, get_settings
 from folio.errors import ReadError
-from folio.ingest.parse import check_currencies
+from folio.ingest.reference import KEYS, ReferenceTable, read_reference, type_cells
 from folio.store import queries
-from folio.store.db import get_engine
+from folio.store.db import get_engine, writing
 
-COLUMNS = {
-    "instruments": {"required": ["identifier"],
-                    "optional": ["name", "issuer", "country", "asset_class", "currency",
-                                 "maturity_date", "coupon", "modified_duration"]},
-    "fx_rates": {"required": ["date", "base", "quote", "rate"], "optional": []},
-    "prices": {"required": ["date", "identifier", "price"], "optional": ["currency"]},
-}
-_DATES = {"date", "maturity_date"}
-_NUMBERS = {"rate", "price", "coupon", "modified_duration"}
-_CURRENCIES = {"base", "quote", "currency"}
+SUFFIXES = (".csv", ".xlsx", ".txt")
+OUTCOMES = ("added", "replaced", "skipped")
+_CHUNK = 500
 
 
-def read_reference_file(path: str | Path, kind: str) -> pd.DataFrame:
-    """Read and check one reference CSV (comma separated, ISO dates, dot decimals)."""
-    path = Path(path)
-    spec = COLUMNS[kind]
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise ReadError(f"{path.name}: cannot read {kind} reference: {exc}", file=path.name) from None
-    frame.columns = [c.strip().lower() for c in frame.columns]
-    missing = [c for c in spec["required"] if c not in frame.columns]
-    if missing:
-        raise ReadError(f"{path.name}: {kind} reference lacks column(s) {', '.join(missing)}; "
-                        f"found {', '.join(frame.columns)}", file=path.name, column=missing[0])
-    keep = [c for c in spec["required"] + spec["optional"] if c in frame.columns]
-    frame = frame[keep].apply(lambda s: s.str.strip()).replace("", None)
-    line = np.arange(len(frame)) + 2  # header is line 1
+@dataclass
+class ReferenceLoad:
+    """What a reference load did.
 
-    def fail(mask, column: str, what: str) -> None:
-        if mask.any():
-            i = int(np.flatnonzero(mask)[0])
-            value = frame[column].iloc[i]
-            raise ReadError(f"{path.name}, row {line[i]}, column {column}: {value!r} {what}",
-                            file=path.name, row=int(line[i]), column=column, value=value)
+    Attributes
+    ----------
+    counts
+        Per table (``instruments``, ``fx_rates``, ``prices``): rows ``added``
+        (new key), ``replaced`` (a stored row with other values) and ``skipped``
+        (already stored as they are).
+    files
+        Per file read: its name, kind, rows, the cells that said there is no
+        value (``N/A`` in an ECB file), its columns used and ignored.
+    """
 
-    for column in spec["required"]:
-        fail(frame[column].isna().to_numpy(bool), column, "is empty")
-    out = frame.astype(object)
-    for column in keep:
-        if column in _DATES:
-            parsed = pd.to_datetime(frame[column], format="%Y-%m-%d", errors="coerce")
-            fail((parsed.isna() & frame[column].notna()).to_numpy(bool), column,
-                 "is not a YYYY-MM-DD date")
-            out[column] = [None if pd.isna(d) else d.date() for d in parsed]
-        elif column in _NUMBERS:
-            parsed = pd.to_numeric(frame[column], errors="coerce")
-            fail((parsed.isna() & frame[column].notna()).to_numpy(bool), column, "is not a number")
-            out[column] = parsed.astype(object).where(parsed.notna(), None)
-        elif column in _CURRENCIES:
-            codes = frame[column].str.upper()
-            fail(check_currencies(codes) & codes.notna().to_numpy(bool), column,
-                 "is not an ISO 4217 currency code")
-            out[column] = codes.astype(object).where(codes.notna(), None)
-    if kind == "instruments":
-        out["identifier"] = frame["identifier"].str.upper().astype(object)
-    if kind == "prices":
-        out["identifier"] = frame["identifier"].str.upper().astype(object)
-    keys = {"instruments": ["identifier"], "fx_rates": ["date", "base", "quote"],
-            "prices": ["date", "identifier"]}[kind]
-    dup = out.duplicated(keys, keep="first").to_numpy(bool)
-    fail(dup, keys[-1], "appears twice for the same key")
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    files: list[dict[str, Any]] = field(default_factory=list)
+
+    def total(self, outcome: str) -> int:
+        """Rows of every table with ``outcome`` (added, replaced or skipped)."""
+        return sum(c[outcome] for c in self.counts.values())
+
+    @property
+    def added(self) -> int:
+        return self.total("added")
+
+    @property
+    def replaced(self) -> int:
+        return self.total("replaced")
+
+    @property
+    def skipped(self) -> int:
+        return self.total("skipped")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json``."""
+        return {"added": self.added, "replaced": self.replaced, "skipped": self.skipped,
+                "counts": self.counts, "files": self.files}
+
+    def summary(self) -> str:
+        """A few lines: per table what was added, replaced, skipped; per file its kind."""
+        lines = [f"{table}: {c['added']:,} added, {c['replaced']:,} replaced, "
+                 f"{c['skipped']:,} skipped (already stored)"
+                 for table, c in self.counts.items()]
+        for f in self.files:
+            note = f", {f['blank_cells']:,} cells without a rate (N/A)" if f["blank_cells"] else ""
+            ignored = f"; columns not used: {', '.join(f['ignored'])}" if f["ignored"] else ""
+            lines.append(f"  {f['file']}: {f['kind']}, {f['rows']:,} rows{note}{ignored}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+
+def reference_files(paths: str | Path | Iterable[str | Path] | None) -> list[Path]:
+    """The files a load reads: each file given, and the CSV/XLSX files of each folder.
+
+    Default: the project's ``data/reference`` folder. Raises ``ReadError`` for a
+    path that does not exist or a folder without reference files.
+    """
+    if paths is None:
+        paths = [PROJECT_DATA / "reference"]
+    elif isinstance(paths, (str, Path)):
+        paths = [paths]
+    found: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            inside = sorted(p for p in path.iterdir()
+                            if p.is_file() and p.suffix.lower() in SUFFIXES
+                            and not p.name.startswith((".", "~$")))
+            if not inside:
+                raise ReadError(f"{path}: a folder without reference files (CSV or XLSX)",
+                                file=str(path))
+            found.extend(inside)
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise ReadError(f"{path}: no such reference file or folder", file=str(path))
+    return found
+
+
+def load_reference(paths: str | Path | Iterable[str | Path] | None = None, *,
+                   quote: str | None = None, settings: Settings | None = None
+                   ) -> ReferenceLoad:
+    """Load reference files (instruments, FX rates, prices) into the store.
+
+    Parameters
+    ----------
+    paths
+        A folder, a file, or several of either; default the project's
+        ``data/reference``. CSV (any delimiter, decimal comma or dot, English
+        or French headers) or XLSX; each file's kind is decided from its
+        columns. The ECB's ``eurofxref-hist.csv`` and ``eurofxref.csv`` are
+        read as published.
+    quote
+        The currency of a rates table that has one currency column
+        (``Devise;Date;Cours``): ``XOF`` for BCEAO rates, ``XAF`` for BEAC.
+    settings
+        The store to load into (default: the current settings).
+
+    Returns
+    -------
+    ReferenceLoad
+        Rows added, replaced and skipped per table, and what each file was.
+
+    Raises
+    ------
+    ReadError, MappingError
+        A file that cannot be read, whose kind cannot be told, or a bad cell
+        (file, row, column and value named). Nothing is stored then.
+    """
+    tables = [read_reference(path, quote=quote) for path in reference_files(paths)]
+    return store_reference(tables, settings=settings)
+
+
+def store_reference(tables: list[ReferenceTable], *, settings: Settings | None = None
+                    ) -> ReferenceLoad:
+    """Merge read reference tables into the store, file by file, in one transaction."""
+    result = ReferenceLoad()
+    by_table: dict[str, list[ReferenceTable]] = {}
+    for t in tables:
+        by_table.setdefault(t.table, []).append(t)
+        result.files.append({"file": t.file, "kind": t.kind, "rows": len(t.frame),
+                             "blank_cells": t.blank_cells, "columns": t.columns,
+                             "ignored": t.ignored})
+    for name, group in by_table.items():
+        _no_clash(name, group)
+    engine = get_engine(settings or get_settings())
+    with writing(engine) as conn:
+        for t in tables:
+            # The same key in a later file, alike, is then skipped: it is stored.
+            counts = _merge(conn, t.table, t.frame.drop(columns="row"))
+            total = result.counts.setdefault(t.table, dict.fromkeys(OUTCOMES, 0))
+            for outcome in OUTCOMES:
+                total[outcome] += counts[outcome]
+    return result
+
+
+def _no_clash(table: str, group: list[ReferenceTable]) -> None:
+    """Two files giving one key different values (in the columns both have) is an
+    error: which to keep is the analyst's call, not the file order's."""
+    if len(group) < 2:
+        return
+    keys = list(KEYS[table])
+    common = set.intersection(*(set(t.frame.columns) for t in group)) - {*keys, "row"}
+    frame = pd.concat([t.frame[[*keys, *sorted(common), "row"]].assign(_file=t.file)
+                       for t in group], ignore_index=True)
+    rest = frame[~frame.duplicated([*keys, *sorted(common)], keep="first").to_numpy(bool)]
+    clash = rest.duplicated(keys, keep=False).to_numpy(bool)
+    if clash.any():
+        two = rest[clash].sort_values(keys, kind="stable").iloc[:2]
+        key = ", ".join(str(two[k].iloc[0]) for k in keys)
+        where = " and ".join(f"{f} row {r}" for f, r in zip(two["_file"], two["row"], strict=True))
+        raise ReadError(f"{where} give {table} {key} different values; keep one",
+                        file=str(two["_file"].iloc[1]), row=int(two["row"].iloc[1]),
+                        column=keys[-1], value=key)
+
+
+def _key_text(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """One comparable text per key: dates from SQLite, PostgreSQL and files alike."""
+    parts = [frame[k].map(lambda v: v.isoformat() if isinstance(v, date) else str(v))
+             for k in keys]
+    out = parts[0]
+    for part in parts[1:]:
+        out = out + "\x1f" + part
     return out
 
 
-def load_reference(folder: str | Path | None = None, settings: Settings | None = None
-                   ) -> dict[str, int]:
-    """Load ``instruments.csv``, ``fx_rates.csv`` and ``prices.csv`` from a folder.
+def _stored(conn, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """The stored rows that may share a key with ``frame``."""
+    table = queries.REFERENCE_TABLES[name]
+    if name == "instruments":
+        ids = frame["identifier"].tolist()
+        found = [conn.execute(select(table).where(table.c.identifier.in_(ids[i:i + _CHUNK])))
+                 .mappings().all() for i in range(0, len(ids), _CHUNK)]
+        rows = [dict(r) for part in found for r in part]
+    else:  # dated tables: the dates the file covers
+        rows = [dict(r) for r in conn.execute(select(table).where(
+            table.c.date.between(min(frame["date"]), max(frame["date"])))).mappings()]
+    return pd.DataFrame(rows, columns=[c.name for c in table.columns])
 
-    Rows replace those with the same key in the store; files that are absent are
-    skipped. Default folder: the project's ``data/reference``. Returns the number
-    of rows loaded per table.
+
+def _same(new: pd.Series, old: pd.Series) -> np.ndarray:
+    """Cell by cell: the stored value equals the new one (floats to 1e-12)."""
+    a, b = new.to_numpy(dtype=object), old.to_numpy(dtype=object)
+    out = np.empty(len(a), dtype=bool)
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        if pd.isna(x) or pd.isna(y):
+            out[i] = pd.isna(x) and pd.isna(y)
+        elif isinstance(x, float) or isinstance(y, float):
+            out[i] = bool(np.isclose(float(x), float(y), rtol=1e-12, atol=0.0))
+        else:
+            out[i] = x == y
+    return out
+
+
+def _merge(conn, name: str, frame: pd.DataFrame) -> dict[str, int]:
+    """Add new keys, replace changed rows (only the columns the files gave), skip the rest."""
+    counts = dict.fromkeys(OUTCOMES, 0)
+    if frame.empty:
+        return counts
+    table = queries.REFERENCE_TABLES[name]
+    keys = list(KEYS[name])
+    values = [c for c in frame.columns if c not in keys]
+    stored = _stored(conn, name, frame)
+    at = pd.Index(_key_text(stored, keys)).get_indexer(_key_text(frame, keys))
+    new = at < 0
+    old = stored.iloc[np.where(new, 0, at)].reset_index(drop=True) if len(stored) else None
+    same = ~new
+    if old is not None:
+        for column in values:
+            same &= _same(frame[column], old[column]) | new
+    changed = ~new & ~same
+    counts.update(added=int(new.sum()), replaced=int(changed.sum()), skipped=int(same.sum()))
+    records = _records(frame[new])
+    if records:
+        conn.execute(insert(table), records)
+    if changed.any():
+        rename = {k: f"k_{k}" for k in keys}
+        statement = (update(table).where(and_(*[table.c[k] == bindparam(f"k_{k}")
+                                                for k in keys]))
+                     .values({c: bindparam(f"v_{c}") for c in values}))
+        rename.update({c: f"v_{c}" for c in values})
+        conn.execute(statement, _records(frame[changed].rename(columns=rename)))
+    return counts
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def _one_value(kind: str, cells: dict[str, object], label: str,
+               settings: Settings | None) -> ReferenceLoad:
+    """Check one value as a file cell would be checked, and store it."""
+    raw = pd.DataFrame({k: pd.Series([None if v is None else str(v)], dtype="string")
+                        for k, v in cells.items()})
+    frame, _ = type_cells(label, kind, raw, {k: k for k in cells}, np.array([1]))
+    table = ReferenceTable(label, kind, frame, {k: k for k in cells})
+    return store_reference([table], settings=settings)
+
+
+def add_fx_rate(base: str, quote: str, rate: float, date: date | str, *,
+                settings: Settings | None = None) -> ReferenceLoad:
+    """Store one FX rate: 1 ``base`` = ``rate`` ``quote`` on ``date``.
+
+    Replaces a stored rate of the same date and pair; the result says whether
+    it was added, replaced or skipped (the same rate already stored).
+
+    Raises
+    ------
+    ReadError
+        A currency that is not ISO 4217, a rate that is not a positive
+        number, or a date that is not one (column and value named).
     """
-    folder = Path(folder) if folder else PROJECT_DATA / "reference"
-    if not folder.is_dir():
-        raise ReadError(f"{folder}: no such reference folder", file=str(folder))
-    engine = get_engine(settings or get_settings())
-    frames = {kind: read_reference_file(folder / f"{kind}.csv", kind)
-              for kind in COLUMNS if (folder / f"{kind}.csv").is_file()}
-    if not frames:
-        raise ReadError(f"{folder}: holds none of instruments.csv, fx_rates.csv, prices.csv",
-                        file=str(folder))
-    return {kind: queries.replace_reference(engine, kind, frame) for kind, frame in frames.items()}
+    return _one_value("fx_rates", {"date": date, "base": base, "quote": quote, "rate": rate},
+                      "add_fx_rate", settings)
+
+
+def add_price(identifier: str, price: float, date: date | str, currency: str | None = None,
+              *, settings: Settings | None = None) -> ReferenceLoad:
+    """Store one reference price of ``identifier`` on ``date`` (per 100 for a bond).
+
+    Replaces a stored price of the same date and instrument; the result says
+    whether it was added, replaced or skipped.
+
+    Raises
+    ------
+    ReadError
+        An empty identifier, a negative or non-numeric price, a bad date or
+        currency (column and value named).
+    """
+    cells: dict[str, object] = {"identifier": identifier, "date": date, "price": price}
+    if currency is not None:
+        cells["currency"] = currency
+    return _one_value("prices", cells, "add_price", settings)

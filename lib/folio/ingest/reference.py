@@ -1,0 +1,389 @@
+"""Reading reference files: instruments, FX rates and prices, in the layouts analysts have.
+
+Owns turning one reference file into a typed table: which kind it is (decided
+from its columns), which column is which field (English and French headers),
+and the checks on its cells, with errors naming file, row, column and value.
+Files are read through the holdings readers (``read_table``: CSV of any
+delimiter and encoding, header below title lines, or XLSX), and cells are
+typed by the holdings parsers (decimal comma or dot, day-first dates), so a
+reference file is read exactly as a holdings file of the same layout would be.
+
+Layouts
+-------
+``instruments``
+    An identifier column and at least one attribute (name, issuer, country,
+    asset class, maturity, coupon, duration).
+``prices``
+    Identifier, date and price (currency optional).
+``fx_rates``
+    Date, rate and either base and quote columns (1 base = rate quote) or one
+    currency column, the currency whose price the rate is in the ``quote``
+    currency given by the caller (a BCEAO or BEAC table: ``Devise;Date;Cours``
+    in francs CFA).
+``ecb``
+    The European Central Bank's euro reference rates as published
+    (``eurofxref-hist.csv``, ``eurofxref.csv``): a date column and one column
+    per currency (1 EUR = cell), ``N/A`` where there is no rate, a trailing
+    comma. Stored as ``fx_rates`` with base EUR.
+
+No store access here: ``folio.store.reference`` loads what this module reads.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from folio.errors import MappingError, ReadError
+from folio.ingest.columns import normalise
+from folio.ingest.currencies import ISO_4217
+from folio.ingest.parse import (
+    check_currencies,
+    clean_text,
+    detect_decimal,
+    parse_dates,
+    parse_numbers,
+)
+from folio.ingest.readers import read_table
+
+# Field -> the headers (normalised) that name it. "cours" is a price in a prices
+# file and a rate in a rates file: the kind, decided first, says which.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "identifier": ("identifier", "isin", "code isin", "isin code", "code valeur", "security id",
+                   "instrument id", "ticker", "symbol", "code"),
+    "name": ("name", "security name", "instrument name", "description", "libelle",
+             "libelle valeur", "designation", "nom"),
+    "issuer": ("issuer", "issuer name", "emetteur", "nom emetteur"),
+    "country": ("country", "country of risk", "pays", "pays emetteur", "pays de risque"),
+    "asset_class": ("asset class", "asset type", "security type", "classe d actif",
+                    "classe d actifs", "type d actif", "categorie", "type de titre"),
+    "currency": ("currency", "ccy", "currency code", "devise", "monnaie", "code devise"),
+    "maturity_date": ("maturity", "maturity date", "echeance", "date d echeance",
+                      "date echeance", "maturite"),
+    "coupon": ("coupon", "coupon rate", "taux coupon", "taux du coupon", "taux facial"),
+    "modified_duration": ("modified duration", "duration", "duration modifiee", "sensibilite"),
+    "date": ("date", "as of", "as of date", "price date", "rate date", "quote date",
+             "date de cotation", "date du cours", "date de valeur", "date valeur", "jour"),
+    "price": ("price", "close", "closing price", "last price", "cours", "prix",
+              "cours de cloture", "dernier cours", "cours de reference"),
+    "rate": ("rate", "fx rate", "exchange rate", "cours", "taux", "taux de change",
+             "cours de change", "cours moyen", "parite"),
+    "base": ("base", "base currency", "from", "from currency", "devise de base", "devise source"),
+    "quote": ("quote", "quote currency", "to", "to currency", "devise de cotation",
+              "devise cible", "contre", "contre devise"),
+}
+_LOOKUP = {normalise(a): f for f, names in ALIASES.items() for a in (f, *names)}
+# Headers naming two fields ("cours": price or rate) go to the one the kind has.
+_SHARED = {normalise(a): [f for f, names in ALIASES.items() if normalise(a) in
+                          {normalise(n) for n in (f, *names)}]
+           for names in ALIASES.values() for a in names}
+
+ATTRIBUTES = ("name", "issuer", "country", "asset_class", "maturity_date", "coupon",
+              "modified_duration")
+KINDS: dict[str, dict[str, tuple[str, ...]]] = {
+    "instruments": {"fields": ("identifier", "currency", *ATTRIBUTES),
+                    "required": ("identifier",)},
+    "prices": {"fields": ("identifier", "date", "price", "currency"),
+               "required": ("identifier", "date", "price")},
+    "fx_rates": {"fields": ("date", "rate", "base", "quote", "currency"),
+                 "required": ("date", "rate")},
+}
+TABLES = {"instruments": "instruments", "prices": "prices", "fx_rates": "fx_rates",
+          "ecb": "fx_rates"}
+KEYS = {"instruments": ("identifier",), "prices": ("date", "identifier"),
+        "fx_rates": ("date", "base", "quote")}
+_DATES = ("date", "maturity_date")
+_NUMBERS = ("price", "rate", "coupon", "modified_duration")
+_CODES = ("currency", "base", "quote")
+# Currencies the ECB published before they left (euro adoptions, redenominations):
+# its historical file keeps their columns, full of N/A.
+ECB_LEGACY = frozenset("CYP EEK LTL LVL MTL ROL SIT SKK TRL HRK".split())
+_CODE_HEADER = re.compile(r"^[A-Z]{3}$")
+
+
+@dataclass
+class ReferenceTable:
+    """One reference file, read and checked.
+
+    Attributes
+    ----------
+    file
+        The file's name, as errors and reports give it.
+    kind
+        ``instruments``, ``prices``, ``fx_rates`` or ``ecb`` (stored as ``fx_rates``).
+    frame
+        Typed rows in the store's columns, plus ``row`` (the row in the file).
+    columns
+        File header -> field, for the columns used.
+    ignored
+        File headers no field of the kind uses.
+    blank_cells
+        Cells that said there is no value (``N/A`` in an ECB file), not loaded.
+    """
+
+    file: str
+    kind: str
+    frame: pd.DataFrame
+    columns: dict[str, str]
+    ignored: list[str] = field(default_factory=list)
+    blank_cells: int = 0
+
+    @property
+    def table(self) -> str:
+        """The store table the rows go to."""
+        return TABLES[self.kind]
+
+
+def _fields_for(kind: str, header: list[str]) -> dict[str, str]:
+    """File header -> field of ``kind``, first column winning for a field."""
+    allowed = KINDS[kind]["fields"]
+    out: dict[str, str] = {}
+    for cell in header:
+        key = normalise(cell)
+        candidates = _SHARED.get(key) or ([_LOOKUP[key]] if key in _LOOKUP else [])
+        chosen = next((f for f in candidates if f in allowed), None)
+        if chosen and chosen not in out.values():
+            out[cell] = chosen
+    return out
+
+
+def _fits(kind: str, mapped: dict[str, str], header: list[str]) -> bool:
+    have = set(mapped.values())
+    if not set(KINDS[kind]["required"]) <= have:
+        return False
+    if kind == "instruments":
+        return bool(have & set(ATTRIBUTES))
+    if kind == "fx_rates":
+        # A table of identifiers is about securities, whatever else it holds.
+        named = any(_LOOKUP.get(normalise(h)) == "identifier" for h in header)
+        return not named and bool(have & {"base", "currency"})
+    return True
+
+
+def _filled(column: pd.Series) -> bool:
+    return bool(clean_text(column).notna().any())
+
+
+def _wide_columns(header: list[str], frame: pd.DataFrame) -> tuple[str, list[str]] | None:
+    """(date column, currency columns) if the table is the ECB's wide layout."""
+    dates = [h for h in header if normalise(h) == "date"]
+    codes = [h for h in header if _CODE_HEADER.match(h.strip())]
+    if len(dates) != 1 or not codes:
+        return None
+    rest = [h for h in header if h not in dates and h not in codes]
+    # The trailing comma of every line makes one last, nameless and empty column.
+    if any(_filled(frame[h]) for h in rest):
+        return None
+    return dates[0], codes
+
+
+def decide_kind(name: str, header: list[str], frame: pd.DataFrame
+                ) -> tuple[str, dict[str, str]]:
+    """The kind of a reference table and its header -> field mapping.
+
+    Raises ``MappingError`` naming the file and its columns when no kind fits,
+    or when two fit as well as each other.
+    """
+    wide = _wide_columns(header, frame)
+    if wide is not None:
+        return "ecb", {wide[0]: "date", **{c: c.strip() for c in wide[1]}}
+    fitting = {kind: mapped for kind in KINDS
+               if _fits(kind, mapped := _fields_for(kind, header), header)}
+    if not fitting:
+        needs = "; ".join(f"{k}: {', '.join(v['required'])}" + (" and an attribute"
+                          if k == "instruments" else " and base or currency"
+                          if k == "fx_rates" else "") for k, v in KINDS.items())
+        raise MappingError(f"{name}: cannot tell what reference data this is from its columns "
+                           f"({', '.join(header)}); a reference file needs {needs}, or is an "
+                           f"ECB rates table (Date and a column per currency)",
+                           file=name, found=list(header), missing=[])
+    best = max(len(m) for m in fitting.values())
+    top = [k for k, m in fitting.items() if len(m) == best]
+    if len(top) > 1:
+        raise MappingError(f"{name}: its columns ({', '.join(header)}) fit "
+                           f"{' and '.join(top)} alike; split the file or rename columns",
+                           file=name, found=list(header), candidates=top)
+    return top[0], fitting[top[0]]
+
+
+def _fail(name: str, mask: np.ndarray, rows: np.ndarray, header: str, text: pd.Series,
+          what: str) -> None:
+    if mask.any():
+        i = int(np.flatnonzero(mask)[0])
+        value = text.iloc[i]
+        value = None if pd.isna(value) else str(value)
+        raise ReadError(f"{name}, row {rows[i]}, column {header!r}: {value!r} {what}",
+                        file=name, row=int(rows[i]), column=header, value=value)
+
+
+def _dates(column: pd.Series, xlsx: bool) -> tuple[np.ndarray, np.ndarray]:
+    values, invalid = parse_dates(column, excel_serials=xlsx)
+    if invalid.any():  # the ECB's daily file writes "31 January 2024"
+        spelled = pd.to_datetime(clean_text(column)[invalid], format="%d %B %Y", errors="coerce")
+        ok = spelled.notna().to_numpy()
+        at = np.flatnonzero(invalid)[ok]
+        values[at] = spelled[ok].to_numpy(dtype="datetime64[D]")
+        invalid[at] = False
+    return values, invalid
+
+
+def type_cells(name: str, kind: str, raw: pd.DataFrame, columns: dict[str, str],
+               rows: np.ndarray, *, delimiter: str | None = None, xlsx: bool = False,
+               quote: str | None = None) -> tuple[pd.DataFrame, int]:
+    """Type a table of text cells (file header -> field in ``columns``).
+
+    Returns the rows in the store's columns (plus ``row``) and the number of
+    cells that said there is no value (ECB ``N/A``). Raises ``ReadError`` at the
+    first bad cell, naming file, row, column and value.
+    """
+    rows = np.asarray(rows)
+    if kind == "ecb":
+        return _type_wide(name, raw, columns, rows, delimiter, xlsx)
+    by_field = {f: h for h, f in columns.items()}
+    numbers = [raw[by_field[f]] for f in _NUMBERS if f in by_field]
+    decimal = detect_decimal(numbers, delimiter) or "."
+    out: dict[str, object] = {"row": rows}
+    for fld, header in by_field.items():
+        column = raw[header]
+        text = clean_text(column)
+        if fld in _DATES:
+            values, invalid = _dates(column, xlsx)
+            _fail(name, invalid, rows, header, text, "is not a date (YYYY-MM-DD, DD/MM/YYYY)")
+            out[fld] = [None if np.isnat(d) else d.astype(object) for d in values]
+        elif fld in _NUMBERS:
+            values, invalid = parse_numbers(column, decimal)
+            _fail(name, invalid, rows, header, text, "is not a number")
+            if fld == "rate":
+                _fail(name, values <= 0, rows, header, text, "is not a positive rate")
+            if fld == "price":
+                _fail(name, values < 0, rows, header, text, "is a negative price")
+            out[fld] = values
+        elif fld in _CODES:
+            codes = text.str.upper()
+            _fail(name, check_currencies(codes) & codes.notna().to_numpy(bool), rows, header,
+                  text, "is not an ISO 4217 currency code")
+            out[fld] = codes.astype(object).where(codes.notna(), None).to_numpy()
+        else:
+            out[fld] = text.astype(object).where(text.notna(), None).to_numpy()
+    frame = pd.DataFrame(out)
+    if kind == "fx_rates":
+        frame = _rate_pairs(name, frame, by_field, quote)
+    for fld in KINDS[kind]["required"] + (("base", "quote") if kind == "fx_rates" else ()):
+        if fld in frame:
+            header = by_field.get(fld) or by_field.get("currency") or fld
+            _fail(name, frame[fld].isna().to_numpy(bool), rows, header,
+                  raw[header] if header in raw else frame[fld], "has no value")
+    if "identifier" in frame:
+        frame["identifier"] = frame["identifier"].str.upper()
+    return frame, 0
+
+
+def _rate_pairs(name: str, frame: pd.DataFrame, by_field: dict[str, str],
+                quote: str | None) -> pd.DataFrame:
+    """Base and quote of each rate: from their columns, or one currency column
+    (the currency priced) and the caller's ``quote`` currency."""
+    if "base" not in frame:
+        frame = frame.rename(columns={"currency": "base"})
+    elif "currency" in frame:
+        frame = frame.drop(columns="currency")
+    if "quote" not in frame:
+        if not quote:
+            raise MappingError(
+                f"{name}: a rates table with one currency column ({by_field.get('currency')!r}) "
+                f"does not say what the rates are in; give the quote currency "
+                f"(quote='XOF' for BCEAO rates, 'XAF' for BEAC, or a Quote column)",
+                file=name, found=list(by_field.values()), missing=["quote"])
+        code = str(quote).strip().upper()
+        if code not in ISO_4217:
+            raise MappingError(f"quote currency {quote!r} is not an ISO 4217 code",
+                               file=name, found=[], missing=["quote"], value=str(quote))
+        frame["quote"] = code
+    same = (frame["base"] == frame["quote"]).to_numpy(bool)
+    if same.any():
+        i = int(np.flatnonzero(same)[0])
+        raise ReadError(f"{name}, row {frame['row'].iloc[i]}: a rate of {frame['base'].iloc[i]} "
+                        f"in itself", file=name, row=int(frame["row"].iloc[i]),
+                        column=by_field.get("base") or by_field.get("currency"),
+                        value=frame["base"].iloc[i])
+    return frame
+
+
+def _type_wide(name: str, raw: pd.DataFrame, columns: dict[str, str], rows: np.ndarray,
+               delimiter: str | None, xlsx: bool) -> tuple[pd.DataFrame, int]:
+    """The ECB layout, one rate per (date, currency) cell, to long rows of base EUR."""
+    date_header = next(h for h, f in columns.items() if f == "date")
+    codes = [h for h, f in columns.items() if f != "date"]
+    for header in codes:
+        code = header.strip()
+        if code not in ISO_4217 and code not in ECB_LEGACY:
+            raise ReadError(f"{name}, column {header!r}: {code!r} is not an ISO 4217 currency "
+                            f"code", file=name, row=None, column=header, value=code)
+    days, invalid = _dates(raw[date_header], xlsx)
+    text = clean_text(raw[date_header])
+    _fail(name, invalid | np.isnat(days), rows, date_header, text,
+          "is not a date (YYYY-MM-DD or 31 January 2024)")
+    decimal = detect_decimal([raw[h] for h in codes], delimiter) or "."
+    parts, blank = [], 0
+    for header in codes:
+        cells = clean_text(raw[header])
+        values, bad = parse_numbers(raw[header], decimal)
+        _fail(name, bad, rows, header, cells, "is not a number")
+        _fail(name, values <= 0, rows, header, cells, "is not a positive rate")
+        have = ~np.isnan(values)
+        blank += int((~have).sum())
+        if have.any():
+            parts.append(pd.DataFrame({"row": rows[have], "date": days[have], "base": "EUR",
+                                       "quote": header.strip(), "rate": values[have]}))
+    if not parts:
+        return pd.DataFrame(columns=["row", "date", "base", "quote", "rate"]), blank
+    frame = pd.concat(parts, ignore_index=True)
+    frame["date"] = [d.astype(object) for d in frame["date"].to_numpy(dtype="datetime64[D]")]
+    return frame, blank
+
+
+def _duplicates(name: str, frame: pd.DataFrame, kind: str) -> None:
+    keys = list(KEYS[TABLES[kind]])
+    dup = frame.duplicated(keys, keep=False).to_numpy(bool)
+    if dup.any():
+        first = frame[dup].sort_values("row").iloc[:2]
+        rows = [int(r) for r in first["row"]]
+        key = ", ".join(str(first[k].iloc[0]) for k in keys)
+        raise ReadError(f"{name}, rows {rows[0]} and {rows[1]}: the same {kind} key ({key}) "
+                        f"twice", file=name, row=rows[1], column=keys[-1], value=key)
+
+
+def read_reference(path: str | Path, *, quote: str | None = None,
+                   sheet: str | None = None) -> ReferenceTable:
+    """Read one reference file (CSV or XLSX) and decide its kind from its columns.
+
+    Parameters
+    ----------
+    path
+        The file.
+    quote
+        For a rates table with one currency column (``Devise;Date;Cours``):
+        the currency the rates are in (``XOF`` for the BCEAO, ``XAF`` for the BEAC).
+    sheet
+        XLSX sheet; default the first with a recognisable header.
+
+    Raises
+    ------
+    ReadError
+        An unreadable file, or a bad cell (naming row, column and value).
+    MappingError
+        Columns that fit no kind of reference data, or two alike.
+    """
+    known = list(_LOOKUP)
+    table = read_table(path, sheet=sheet, known=known)
+    name = table.file
+    kind, columns = decide_kind(name, table.header, table.frame)
+    frame, blank = type_cells(name, kind, table.frame, columns, table.rows,
+                              delimiter=table.delimiter, xlsx=table.kind == "xlsx", quote=quote)
+    _duplicates(name, frame, kind)
+    used = set(columns)
+    ignored = [h for h in table.header if h not in used and _filled(table.frame[h])]
+    return ReferenceTable(name, kind, frame, columns, ignored, blank)
