@@ -71,7 +71,7 @@ def test_report_is_plain_json_with_the_agreed_keys(store, portfolio):
         assert sum(r["positions"] for r in rows) == data["valuation"]["positions"], dim
     assert set(data["concentration"]) >= {"issuer", "country"}
     assert set(data["flags"]) == {"missing_price", "missing_fx", "stale_fx", "stale_price",
-                                  "unknown_instrument"}
+                                  "unknown_instrument", "price_per_100"}
 
 
 @pytest.mark.parametrize("portfolio", PORTFOLIOS)

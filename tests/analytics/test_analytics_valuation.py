@@ -124,7 +124,8 @@ def test_flags(valued):
                for flag in FLAGS}
     assert flagged == {"missing_price": {"EQ_NOPRICE"}, "missing_fx": {"JPY_BOND"},
                        "stale_fx": {"MYSTERY"}, "unknown_instrument": {"MYSTERY", "JPY_BOND"},
-                       "stale_price": set()}  # EQ_SN's reference price is 2 days old
+                       "stale_price": set(),  # EQ_SN's reference price is 2 days old
+                       "price_per_100": {"BOND_CM", "JPY_BOND"}}  # near par, per 100
 
 
 def test_totals_say_how_much_is_flagged(valued):

@@ -15,13 +15,22 @@ apart (missing counts as 0) and added only in ``dirty_value``.
 
 The per-100 rule
 ----------------
-A price is read per 100 of nominal (market value = quantity x price / 100) when
-the position is a bond: its asset class contains ``bond`` or ``oblig`` (any
+A bond's price is read per 100 of nominal (market value = quantity x price /
+100, the quantity being the nominal held) and the position is flagged
+``price_per_100``, so that every such value can be seen and checked. A
+position is a bond when its asset class contains ``bond`` or ``oblig`` (any
 case, so "Government Bond" and "Obligation d'État" both qualify), or the
-reference gives the instrument a coupon, or the position or its reference has a
-maturity date (T-bills and money-market paper are quoted per 100 too). Every
-other price is per unit. The rule only matters when the file has no market
-value; a file's market value is always taken as it is.
+reference gives the instrument a coupon, or the position or its reference has
+a maturity date (T-bills and money-market paper are quoted per 100 too), or,
+with no asset class known, its name reads as a bond's (a coupon rate and a
+year, "Cameroun 6,25% 2029", or a word such as OAT, bond, emprunt): an
+instrument missing from the reference is then not valued at 100 times its
+worth. A bond's price is per 100 when it is near par (``PAR_RANGE``, 50 to
+150), or below that with a quantity that reads as a nominal (a round
+thousand); a price above the range is a price per bond (a BRVM line of 10,000
+francs nominal quoted 9,850) and is taken per unit, as is every other price.
+The rule only matters when the file has no market value; a file's market
+value is always taken as it is.
 """
 
 from __future__ import annotations
@@ -38,13 +47,24 @@ from folio.analytics.frames import FIRST_DAY, LAST_DAY, blank, matches, to_dates
 from folio.analytics.fx import FX_ROUTES, lookup_fx
 from folio.errors import ValidationError
 
-FLAGS = ("missing_price", "missing_fx", "stale_fx", "stale_price", "unknown_instrument")
+FLAGS = ("missing_price", "missing_fx", "stale_fx", "stale_price", "unknown_instrument",
+         "price_per_100")
+# Flags that say how a value was made, not that it is in doubt: they do not make
+# a position ``flagged`` (an unknown bond valued per 100 is flagged anyway, as an
+# unknown instrument).
+NOTES = ("price_per_100",)
 # Why a position has no value, first cause first: without a local value there
 # is nothing to convert, and an unknown instrument is why there is no price.
 UNVALUED_REASONS = ("unknown_instrument", "no_price", "no_fx")
 _TEXT = ("name", "issuer", "country", "asset_class")
 _NUMBERS = ("quantity", "price", "market_value", "accrued_interest")
 _BOND_PATTERN = r"bond|oblig"
+# A bond's name when nothing else says what it is: a coupon rate then a year
+# ("6,25% 2029", "5.60 % 30/11/2026"), or a word only bonds carry.
+_BOND_NAME = (r"\d(?:[.,]\d+)?\s?%.*\b(?:19|20)\d{2}\b"
+              r"|\b(?:oat|btan|bund|gilt|bond|obligations?|oblig|emprunt|eurobond|t-bill)\b")
+PAR_RANGE = (50.0, 150.0)  # a bond price per 100 of nominal lies about here
+NOMINAL_STEP = 1000.0  # a nominal is a round thousand; a count of bonds need not be
 VALUE_SOURCES = ("market_value", "file_price", "reference_price", "missing")
 
 
@@ -61,8 +81,9 @@ class Valuation:
         ``fx_rate``, ``fx_date``, ``fx_gap_days``, ``fx_route``, ``value``
         (clean, base currency; NaN when unvalued, never 0), ``accrued``,
         ``dirty_value``, ``coupon``, ``modified_duration``, the flags in
-        ``FLAGS``, ``flagged``, ``unvalued`` and ``unvalued_reason`` (one of
-        ``UNVALUED_REASONS``, missing when valued).
+        ``FLAGS``, ``flagged`` (any flag but the ``NOTES``), ``unvalued``
+        and ``unvalued_reason`` (one of ``UNVALUED_REASONS``, missing when
+        valued).
     base_currency, pivot, stale_days
         What the valuation was asked for.
     rejected
@@ -235,13 +256,23 @@ def value_positions(positions: pd.DataFrame, *, base_currency: str,
     filled["maturity_date"] = pos["maturity_date"].fillna(ref["maturity_date"])
     is_bond = (matches(filled["asset_class"], _BOND_PATTERN) | ~np.isnan(ref["coupon"])
                | filled["maturity_date"].notna().to_numpy(dtype=bool))
-
     quantity = pos["quantity"].to_numpy(dtype=float)
-    scale = np.where(is_bond, 0.01, 1.0)
     file_value = pos["market_value"].to_numpy(dtype=float)
-    from_price = quantity * pos["price"].to_numpy(dtype=float) * scale
-    need_ref = np.isnan(file_value) & np.isnan(from_price)
+    if "name" in pos:  # no asset class known: a name that reads as a bond's
+        # Only where a price will be used: a file's market value needs no rule,
+        # and reading a million names costs more than the rest of the valuation.
+        ask = np.flatnonzero(~is_bond & np.isnan(file_value) & blank(filled["asset_class"]))
+        if len(ask):
+            is_bond[ask] = matches(pos["name"].iloc[ask], _BOND_NAME)
+    file_price = pos["price"].to_numpy(dtype=float)
+    need_ref = np.isnan(file_value) & np.isnan(quantity * file_price)
     ref_price, price_date = _reference_prices(pos, need_ref, prices)
+    # The price the value rests on decides whether it is per 100 (see the rule).
+    price = np.where(np.isnan(file_price), ref_price, file_price)
+    nominal = (np.abs(quantity) >= NOMINAL_STEP) & (np.mod(quantity, NOMINAL_STEP) == 0)
+    per_100 = is_bond & (price <= PAR_RANGE[1]) & ((price >= PAR_RANGE[0]) | nominal)
+    scale = np.where(per_100, 0.01, 1.0)
+    from_price = quantity * file_price * scale
     from_ref = quantity * ref_price * scale
     local = np.where(~np.isnan(file_value), file_value,
                      np.where(~np.isnan(from_price), from_price, from_ref))
@@ -273,8 +304,9 @@ def value_positions(positions: pd.DataFrame, *, base_currency: str,
         "stale_fx": ~np.isnan(rate) & (gap > stale_days),
         "stale_price": (source.codes == 2) & (price_age > stale_price_days),
         "unknown_instrument": ~ref["known"],
+        "price_per_100": per_100 & (source.codes != 0) & ~np.isnan(local),
     }
-    flagged = np.logical_or.reduce([flags[f] for f in FLAGS])
+    flagged = np.logical_or.reduce([flags[f] for f in FLAGS if f not in NOTES])
     unvalued = np.isnan(value)
     reason = pd.Categorical.from_codes(
         np.select([unvalued & np.isnan(local) & ~ref["known"], unvalued & np.isnan(local),
