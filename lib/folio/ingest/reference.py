@@ -253,7 +253,7 @@ def type_cells(name: str, kind: str, raw: pd.DataFrame, columns: dict[str, str],
         if fld in _DATES:
             values, invalid = _dates(column, xlsx)
             _fail(name, invalid, rows, header, text, "is not a date (YYYY-MM-DD, DD/MM/YYYY)")
-            out[fld] = [None if np.isnat(d) else d.astype(object) for d in values]
+            out[fld] = values.astype("datetime64[D]").astype(object)  # date objects, NaT None
         elif fld in _NUMBERS:
             values, invalid = parse_numbers(column, decimal)
             _fail(name, invalid, rows, header, text, "is not a number")
@@ -341,7 +341,7 @@ def _type_wide(name: str, raw: pd.DataFrame, columns: dict[str, str], rows: np.n
     if not parts:
         return pd.DataFrame(columns=["row", "date", "base", "quote", "rate"]), blank
     frame = pd.concat(parts, ignore_index=True)
-    frame["date"] = [d.astype(object) for d in frame["date"].to_numpy(dtype="datetime64[D]")]
+    frame["date"] = frame["date"].to_numpy(dtype="datetime64[D]").astype(object)
     return frame, blank
 
 
