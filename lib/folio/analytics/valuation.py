@@ -269,8 +269,11 @@ def value_positions(positions: pd.DataFrame, *, base_currency: str,
     ref_price, price_date = _reference_prices(pos, need_ref, prices)
     # The price the value rests on decides whether it is per 100 (see the rule).
     price = np.where(np.isnan(file_price), ref_price, file_price)
-    nominal = (np.abs(quantity) >= NOMINAL_STEP) & (np.mod(quantity, NOMINAL_STEP) == 0)
-    per_100 = is_bond & (price <= PAR_RANGE[1]) & ((price >= PAR_RANGE[0]) | nominal)
+    per_100 = is_bond & (price >= PAR_RANGE[0]) & (price <= PAR_RANGE[1])
+    low = np.flatnonzero(is_bond & (price < PAR_RANGE[0]))  # few: only these ask the nominal
+    if len(low):
+        held = quantity[low]
+        per_100[low] = (np.abs(held) >= NOMINAL_STEP) & (np.mod(held, NOMINAL_STEP) == 0)
     scale = np.where(per_100, 0.01, 1.0)
     from_price = quantity * file_price * scale
     from_ref = quantity * ref_price * scale
