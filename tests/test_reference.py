@@ -201,3 +201,20 @@ def test_the_cli_loads_files_and_folders_and_says_what_it_did(tmp_path, capsys):
     assert main(["reference", str(rates), "--json"]) == 1
     failed = json.loads(capsys.readouterr().out)
     assert failed["status"] == "failed" and failed["details"]["file"] == "beac.csv"
+
+
+def test_the_ecb_zip_as_downloaded_and_a_bad_cell_inside_it(tmp_path, store):
+    import zipfile
+
+    archive = tmp_path / "eurofxref-hist.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("eurofxref-hist.csv", ECB_HIST)
+    loaded = folio.load_reference(archive)
+    assert loaded.files[0]["file"] == "eurofxref-hist.zip/eurofxref-hist.csv"
+    assert counts(loaded, "fx_rates") == {"added": 8, "replaced": 0, "skipped": 0}
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("eurofxref-hist.csv", ECB_HIST.replace("159.19", "159,1,9"))
+    with pytest.raises(folio.ReadError) as bad:
+        folio.load_reference(tmp_path)
+    assert (bad.value.file, bad.value.row) == ("eurofxref-hist.zip/eurofxref-hist.csv", 4)
+    assert len(rows(fx_rates)) == 8

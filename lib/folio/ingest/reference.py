@@ -32,6 +32,8 @@ No store access here: ``folio.store.reference`` loads what this module reads.
 from __future__ import annotations
 
 import re
+import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +105,9 @@ _CODES = ("currency", "base", "quote")
 # its historical file keeps their columns, full of N/A.
 ECB_LEGACY = frozenset("CYP EEK LTL LVL MTL ROL SIT SKK TRL HRK".split())
 _CODE_HEADER = re.compile(r"^[A-Z]{3}$")
+# The ECB's rate files come zipped (eurofxref-hist.zip holds a 2.5 MB CSV): a
+# member declaring more than this is not a rates file, and is not expanded.
+ZIP_MEMBER_LIMIT = 64 * 2**20
 
 
 @dataclass
@@ -357,7 +362,7 @@ def _duplicates(name: str, frame: pd.DataFrame, kind: str) -> None:
 
 
 def read_reference(path: str | Path, *, quote: str | None = None,
-                   sheet: str | None = None) -> ReferenceTable:
+                   sheet: str | None = None, display_name: str | None = None) -> ReferenceTable:
     """Read one reference file (CSV or XLSX) and decide its kind from its columns.
 
     Parameters
@@ -369,6 +374,8 @@ def read_reference(path: str | Path, *, quote: str | None = None,
         the currency the rates are in (``XOF`` for the BCEAO, ``XAF`` for the BEAC).
     sheet
         XLSX sheet; default the first with a recognisable header.
+    display_name
+        The name errors and reports give the file (default its name).
 
     Raises
     ------
@@ -378,8 +385,13 @@ def read_reference(path: str | Path, *, quote: str | None = None,
         Columns that fit no kind of reference data, or two alike.
     """
     known = list(_LOOKUP)
-    table = read_table(path, sheet=sheet, known=known)
+    table = read_table(path, sheet=sheet, known=known, display_name=display_name)
     name = table.file
+    if table.ragged:  # the reader set aside a line of another width: never drop it silently
+        row, cells, text = table.ragged[0]
+        raise ReadError(f"{name}, row {row}: {cells} cells where the header (row "
+                        f"{table.header_row}) has {len(table.header)}: {text[:120]!r}",
+                        file=name, row=int(row), value=text[:200])
     kind, columns = decide_kind(name, table.header, table.frame)
     frame, blank = type_cells(name, kind, table.frame, columns, table.rows,
                               delimiter=table.delimiter, xlsx=table.kind == "xlsx", quote=quote)
@@ -387,3 +399,45 @@ def read_reference(path: str | Path, *, quote: str | None = None,
     used = set(columns)
     ignored = [h for h in table.header if h not in used and _filled(table.frame[h])]
     return ReferenceTable(name, kind, frame, columns, ignored, blank)
+
+
+def read_references(path: str | Path, *, quote: str | None = None) -> list[ReferenceTable]:
+    """Read a reference file, or each CSV of a zip archive (the ECB's
+    ``eurofxref-hist.zip`` as downloaded). Same arguments and errors as
+    ``read_reference``; a member is named ``archive.zip/member.csv``."""
+    path = Path(path)
+    if not _plain_zip(path):
+        return [read_reference(path, quote=quote)]
+    tables = []
+    with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as folder:
+        members = [m for m in archive.infolist()
+                   if not m.is_dir() and m.filename.lower().endswith((".csv", ".xlsx"))]
+        if not members:
+            raise ReadError(f"{path.name}: a zip archive without a CSV or XLSX file",
+                            file=path.name)
+        for member in members:
+            label = f"{path.name}/{Path(member.filename).name}"
+            if member.file_size > ZIP_MEMBER_LIMIT:
+                raise ReadError(f"{label}: {member.file_size:,} bytes expanded, over the "
+                                f"{ZIP_MEMBER_LIMIT:,} a reference file may have",
+                                file=label, value=str(member.file_size))
+            target = Path(folder) / Path(member.filename).name
+            with archive.open(member) as source:
+                data = source.read(ZIP_MEMBER_LIMIT + 1)  # the declared size may lie
+            if len(data) > ZIP_MEMBER_LIMIT:
+                raise ReadError(f"{label}: expands past {ZIP_MEMBER_LIMIT:,} bytes",
+                                file=label)
+            target.write_bytes(data)
+            tables.append(read_reference(target, quote=quote, display_name=label))
+    return tables
+
+
+def _plain_zip(path: Path) -> bool:
+    """A zip archive that is not itself a workbook (an XLSX is a zip too)."""
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return "[Content_Types].xml" not in archive.namelist()
+    except zipfile.BadZipFile:
+        return False

@@ -22,11 +22,11 @@ import pyarrow as pa
 
 from folio.config import PROJECT_DATA, Settings, get_settings
 from folio.errors import ReadError
-from folio.ingest.reference import KEYS, ReferenceTable, read_reference, type_cells
+from folio.ingest.reference import KEYS, ReferenceTable, read_references, type_cells
 from folio.store import bulk, queries
 from folio.store.db import get_engine, writing
 
-SUFFIXES = (".csv", ".xlsx", ".txt")
+SUFFIXES = (".csv", ".xlsx", ".zip")
 OUTCOMES = ("added", "replaced", "skipped")
 _CHUNK = 500
 
@@ -86,7 +86,7 @@ class ReferenceLoad:
 
 
 def reference_files(paths: str | Path | Iterable[str | Path] | None) -> list[Path]:
-    """The files a load reads: each file given, and the CSV/XLSX files of each folder.
+    """The files a load reads: each file given, and the CSV/XLSX/zip files of each folder.
 
     Default: the project's ``data/reference`` folder. Raises ``ReadError`` for a
     path that does not exist or a folder without reference files.
@@ -125,7 +125,7 @@ def load_reference(paths: str | Path | Iterable[str | Path] | None = None, *,
         ``data/reference``. CSV (any delimiter, decimal comma or dot, English
         or French headers) or XLSX; each file's kind is decided from its
         columns. The ECB's ``eurofxref-hist.csv`` and ``eurofxref.csv`` are
-        read as published.
+        read as published, zipped (``eurofxref-hist.zip``) or not.
     quote
         The currency of a rates table that has one currency column
         (``Devise;Date;Cours``): ``XOF`` for BCEAO rates, ``XAF`` for BEAC.
@@ -143,7 +143,8 @@ def load_reference(paths: str | Path | Iterable[str | Path] | None = None, *,
         A file that cannot be read, whose kind cannot be told, or a bad cell
         (file, row, column and value named). Nothing is stored then.
     """
-    tables = [read_reference(path, quote=quote) for path in reference_files(paths)]
+    tables = [table for path in reference_files(paths)
+              for table in read_references(path, quote=quote)]
     return store_reference(tables, settings=settings)
 
 
