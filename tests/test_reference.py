@@ -8,7 +8,7 @@ expected rows are written out by hand from those values.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import openpyxl
 import pytest
@@ -171,6 +171,7 @@ def test_add_fx_rate_and_add_price_store_one_value(store):
     assert folio.add_fx_rate("eur", "USD", 1.0837, "2024-01-31").counts == {
         "fx_rates": {"added": 1, "replaced": 0, "skipped": 0}}
     assert folio.add_fx_rate("EUR", "USD", 1.0837, date(2024, 1, 31)).skipped == 1
+    assert folio.add_fx_rate("EUR", "USD", 1.0837, datetime(2024, 1, 31, 16)).skipped == 1
     assert folio.add_fx_rate("EUR", "USD", 1.09, "2024-01-31").replaced == 1
     assert rows(fx_rates) == [(date(2024, 1, 31), "EUR", "USD", 1.09)]
     assert folio.add_price("fr0000120271", 60.5, "2024-01-31", "EUR").added == 1
@@ -218,3 +219,43 @@ def test_the_ecb_zip_as_downloaded_and_a_bad_cell_inside_it(tmp_path, store):
         folio.load_reference(tmp_path)
     assert (bad.value.file, bad.value.row) == ("eurofxref-hist.zip/eurofxref-hist.csv", 4)
     assert len(rows(fx_rates)) == 8
+
+
+def _load_in_a_process(path: str, start, out) -> None:
+    import folio as child
+
+    start.wait(60)  # every process loads at the same moment
+    try:
+        out.put(child.load_reference(path).counts["fx_rates"])
+    except Exception as exc:  # noqa: BLE001 - the parent asserts on what came back
+        out.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_loads_racing_in_processes_store_each_rate_once(tmp_path, store):
+    import multiprocessing
+
+    days = [date(2024, 1, 1) + timedelta(days=i) for i in range(400)]
+    lines = ["Date,USD,GBP,"] + [f"{d.isoformat()},1.{i:04d},0.8{i:03d}," for i, d
+                                 in enumerate(days)]
+    path = tmp_path / "eurofxref-hist.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    folio.add_fx_rate("EUR", "JPY", 160.0, "2024-01-01")  # the store exists before the race
+    context = multiprocessing.get_context("spawn")
+    start, out = context.Barrier(3), context.Queue()
+    workers = [context.Process(target=_load_in_a_process, args=(str(path), start, out))
+               for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    try:
+        results = [out.get(timeout=120) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(30)
+            if worker.is_alive():
+                worker.kill()
+    assert all(isinstance(r, dict) for r in results), results
+    # 400 days x 2 currencies: added once in all, skipped by the other two loads.
+    assert sum(r["added"] for r in results) == 800
+    assert sum(r["skipped"] for r in results) == 1600
+    assert sum(r["replaced"] for r in results) == 0
+    assert len(rows(fx_rates)) == 801

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from folio.store.db import get_engine, writing
 SUFFIXES = (".csv", ".xlsx", ".zip")
 OUTCOMES = ("added", "replaced", "skipped")
 _CHUNK = 500
+LOAD_LOCK = 0x666F6C696F524546  # "folioREF": the advisory lock reference loads take turns on
 
 
 @dataclass
@@ -162,6 +163,10 @@ def store_reference(tables: list[ReferenceTable], *, settings: Settings | None =
         _no_clash(name, group)
     engine = get_engine(settings or get_settings())
     with writing(engine) as conn:
+        if conn.dialect.name == "postgresql":
+            # Loads take turns, as SQLite's write lock makes them there: two loads
+            # of one file would both find a rate new, and the second fail on it.
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (LOAD_LOCK,))
         for t in tables:
             # The same key in a later file, alike, is then skipped: it is stored.
             counts = _merge(conn, t.table, t.frame.drop(columns="row"))
@@ -325,11 +330,21 @@ def _tuples(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
     return list(zip(*out, strict=True))
 
 
+def _cell(value: object) -> str | None:
+    """A value as the text a file would hold (a datetime or Timestamp as its day)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
 def _one_value(kind: str, cells: dict[str, object], label: str,
                settings: Settings | None) -> ReferenceLoad:
     """Check one value as a file cell would be checked, and store it."""
-    raw = pd.DataFrame({k: pd.Series([None if v is None else str(v)], dtype="string")
-                        for k, v in cells.items()})
+    raw = pd.DataFrame({k: pd.Series([_cell(v)], dtype="string") for k, v in cells.items()})
     frame, _ = type_cells(label, kind, raw, {k: k for k in cells}, np.array([1]))
     table = ReferenceTable(label, kind, frame, {k: k for k in cells})
     return store_reference([table], settings=settings)
