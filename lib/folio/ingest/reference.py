@@ -1,8 +1,9 @@
 """Reading reference files: instruments, FX rates and prices, in the layouts analysts have.
 
-Owns turning one reference file into a typed table: which kind it is (decided
-from its columns), which column is which field (English and French headers),
-and the checks on its cells, with errors naming file, row, column and value.
+Owns turning one reference file (or each file of a zip) into a typed table:
+the checks on its cells, with errors naming file, row, column and value, once
+``reference_kinds`` has decided from its columns which kind it is and which
+column is which field (English and French headers).
 Files are read through the holdings readers (``read_table``: CSV of any
 delimiter and encoding, header below title lines, or XLSX), and cells are
 typed by the holdings parsers (decimal comma or dot, day-first dates), so a
@@ -31,7 +32,6 @@ No store access here: ``folio.store.reference`` loads what this module reads.
 
 from __future__ import annotations
 
-import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -41,7 +41,6 @@ import numpy as np
 import pandas as pd
 
 from folio.errors import MappingError, ReadError
-from folio.ingest.columns import normalise
 from folio.ingest.currencies import ISO_4217
 from folio.ingest.parse import (
     check_currencies,
@@ -51,60 +50,19 @@ from folio.ingest.parse import (
     parse_numbers,
 )
 from folio.ingest.readers import read_table
+from folio.ingest.reference_kinds import (
+    ECB_LEGACY,
+    KEYS,
+    KINDS,
+    LOOKUP,
+    TABLES,
+    decide_kind,
+    filled,
+)
 
-# Field -> the headers (normalised) that name it. "cours" is a price in a prices
-# file and a rate in a rates file: the kind, decided first, says which.
-ALIASES: dict[str, tuple[str, ...]] = {
-    "identifier": ("identifier", "isin", "code isin", "isin code", "code valeur", "security id",
-                   "instrument id", "ticker", "symbol", "code"),
-    "name": ("name", "security name", "instrument name", "description", "libelle",
-             "libelle valeur", "designation", "nom"),
-    "issuer": ("issuer", "issuer name", "emetteur", "nom emetteur"),
-    "country": ("country", "country of risk", "pays", "pays emetteur", "pays de risque"),
-    "asset_class": ("asset class", "asset type", "security type", "classe d actif",
-                    "classe d actifs", "type d actif", "categorie", "type de titre"),
-    "currency": ("currency", "ccy", "currency code", "devise", "monnaie", "code devise"),
-    "maturity_date": ("maturity", "maturity date", "echeance", "date d echeance",
-                      "date echeance", "maturite"),
-    "coupon": ("coupon", "coupon rate", "taux coupon", "taux du coupon", "taux facial"),
-    "modified_duration": ("modified duration", "duration", "duration modifiee", "sensibilite"),
-    "date": ("date", "as of", "as of date", "price date", "rate date", "quote date",
-             "date de cotation", "date du cours", "date de valeur", "date valeur", "jour"),
-    "price": ("price", "close", "closing price", "last price", "cours", "prix",
-              "cours de cloture", "dernier cours", "cours de reference"),
-    "rate": ("rate", "fx rate", "exchange rate", "cours", "taux", "taux de change",
-             "cours de change", "cours moyen", "parite"),
-    "base": ("base", "base currency", "from", "from currency", "devise de base", "devise source"),
-    "quote": ("quote", "quote currency", "to", "to currency", "devise de cotation",
-              "devise cible", "contre", "contre devise"),
-}
-_LOOKUP = {normalise(a): f for f, names in ALIASES.items() for a in (f, *names)}
-# Headers naming two fields ("cours": price or rate) go to the one the kind has.
-_SHARED = {normalise(a): [f for f, names in ALIASES.items() if normalise(a) in
-                          {normalise(n) for n in (f, *names)}]
-           for names in ALIASES.values() for a in names}
-
-ATTRIBUTES = ("name", "issuer", "country", "asset_class", "maturity_date", "coupon",
-              "modified_duration")
-KINDS: dict[str, dict[str, tuple[str, ...]]] = {
-    "instruments": {"fields": ("identifier", "currency", *ATTRIBUTES),
-                    "required": ("identifier",)},
-    "prices": {"fields": ("identifier", "date", "price", "currency"),
-               "required": ("identifier", "date", "price")},
-    "fx_rates": {"fields": ("date", "rate", "base", "quote", "currency"),
-                 "required": ("date", "rate")},
-}
-TABLES = {"instruments": "instruments", "prices": "prices", "fx_rates": "fx_rates",
-          "ecb": "fx_rates"}
-KEYS = {"instruments": ("identifier",), "prices": ("date", "identifier"),
-        "fx_rates": ("date", "base", "quote")}
 _DATES = ("date", "maturity_date")
 _NUMBERS = ("price", "rate", "coupon", "modified_duration")
 _CODES = ("currency", "base", "quote")
-# Currencies the ECB published before they left (euro adoptions, redenominations):
-# its historical file keeps their columns, full of N/A.
-ECB_LEGACY = frozenset("CYP EEK LTL LVL MTL ROL SIT SKK TRL HRK".split())
-_CODE_HEADER = re.compile(r"^[A-Z]{3}$")
 # The ECB's rate files come zipped (eurofxref-hist.zip holds a 2.5 MB CSV): a
 # member declaring more than this is not a rates file, and is not expanded.
 ZIP_MEMBER_LIMIT = 64 * 2**20
@@ -141,78 +99,6 @@ class ReferenceTable:
     def table(self) -> str:
         """The store table the rows go to."""
         return TABLES[self.kind]
-
-
-def _fields_for(kind: str, header: list[str]) -> dict[str, str]:
-    """File header -> field of ``kind``, first column winning for a field."""
-    allowed = KINDS[kind]["fields"]
-    out: dict[str, str] = {}
-    for cell in header:
-        key = normalise(cell)
-        candidates = _SHARED.get(key) or ([_LOOKUP[key]] if key in _LOOKUP else [])
-        chosen = next((f for f in candidates if f in allowed), None)
-        if chosen and chosen not in out.values():
-            out[cell] = chosen
-    return out
-
-
-def _fits(kind: str, mapped: dict[str, str], header: list[str]) -> bool:
-    have = set(mapped.values())
-    if not set(KINDS[kind]["required"]) <= have:
-        return False
-    if kind == "instruments":
-        return bool(have & set(ATTRIBUTES))
-    if kind == "fx_rates":
-        # A table of identifiers is about securities, whatever else it holds.
-        named = any(_LOOKUP.get(normalise(h)) == "identifier" for h in header)
-        return not named and bool(have & {"base", "currency"})
-    return True
-
-
-def _filled(column: pd.Series) -> bool:
-    return bool(clean_text(column).notna().any())
-
-
-def _wide_columns(header: list[str], frame: pd.DataFrame) -> tuple[str, list[str]] | None:
-    """(date column, currency columns) if the table is the ECB's wide layout."""
-    dates = [h for h in header if normalise(h) == "date"]
-    codes = [h for h in header if _CODE_HEADER.match(h.strip())]
-    if len(dates) != 1 or not codes:
-        return None
-    rest = [h for h in header if h not in dates and h not in codes]
-    # The trailing comma of every line makes one last, nameless and empty column.
-    if any(_filled(frame[h]) for h in rest):
-        return None
-    return dates[0], codes
-
-
-def decide_kind(name: str, header: list[str], frame: pd.DataFrame
-                ) -> tuple[str, dict[str, str]]:
-    """The kind of a reference table and its header -> field mapping.
-
-    Raises ``MappingError`` naming the file and its columns when no kind fits,
-    or when two fit as well as each other.
-    """
-    wide = _wide_columns(header, frame)
-    if wide is not None:
-        return "ecb", {wide[0]: "date", **{c: c.strip() for c in wide[1]}}
-    fitting = {kind: mapped for kind in KINDS
-               if _fits(kind, mapped := _fields_for(kind, header), header)}
-    if not fitting:
-        needs = "; ".join(f"{k}: {', '.join(v['required'])}" + (" and an attribute"
-                          if k == "instruments" else " and base or currency"
-                          if k == "fx_rates" else "") for k, v in KINDS.items())
-        raise MappingError(f"{name}: cannot tell what reference data this is from its columns "
-                           f"({', '.join(header)}); a reference file needs {needs}, or is an "
-                           f"ECB rates table (Date and a column per currency)",
-                           file=name, found=list(header), missing=[])
-    best = max(len(m) for m in fitting.values())
-    top = [k for k, m in fitting.items() if len(m) == best]
-    if len(top) > 1:
-        raise MappingError(f"{name}: its columns ({', '.join(header)}) fit "
-                           f"{' and '.join(top)} alike; split the file or rename columns",
-                           file=name, found=list(header), candidates=top)
-    return top[0], fitting[top[0]]
 
 
 def _fail(name: str, mask: np.ndarray, rows: np.ndarray, header: str, text: pd.Series,
@@ -384,7 +270,7 @@ def read_reference(path: str | Path, *, quote: str | None = None,
     MappingError
         Columns that fit no kind of reference data, or two alike.
     """
-    known = list(_LOOKUP)
+    known = list(LOOKUP)
     table = read_table(path, sheet=sheet, known=known, display_name=display_name)
     name = table.file
     if table.ragged:  # the reader set aside a line of another width: never drop it silently
@@ -397,7 +283,7 @@ def read_reference(path: str | Path, *, quote: str | None = None,
                               delimiter=table.delimiter, xlsx=table.kind == "xlsx", quote=quote)
     _duplicates(name, frame, kind)
     used = set(columns)
-    ignored = [h for h in table.header if h not in used and _filled(table.frame[h])]
+    ignored = [h for h in table.header if h not in used and filled(table.frame[h])]
     return ReferenceTable(name, kind, frame, columns, ignored, blank)
 
 

@@ -637,19 +637,6 @@ def load_mappings(engine: Engine) -> dict[str, dict[str, str]]:
 REFERENCE_TABLES = {"instruments": instruments, "fx_rates": fx_rates, "prices": prices}
 
 
-def replace_reference(engine: Engine, kind: str, frame: pd.DataFrame) -> int:
-    """Replace the rows of a reference table whose keys appear in ``frame``."""
-    table = REFERENCE_TABLES[kind]
-    keys = [c.name for c in table.primary_key.columns]
-    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    with writing(engine) as conn:
-        for record in records:
-            conn.execute(delete(table).where(*[table.c[k] == record[k] for k in keys]))
-        if records:
-            conn.execute(insert(table), records)
-    return len(records)
-
-
 def read_reference(engine: Engine, kind: str) -> pd.DataFrame:
     with engine.connect() as conn:
         return pd.read_sql(select(REFERENCE_TABLES[kind]), conn)
