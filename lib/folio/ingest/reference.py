@@ -185,8 +185,8 @@ def _rate_pairs(name: str, frame: pd.DataFrame, by_field: dict[str, str],
         if not quote:
             raise MappingError(
                 f"{name}: a rates table with one currency column ({by_field.get('currency')!r}) "
-                f"does not say what the rates are in; give the quote currency "
-                f"(quote='XOF' for BCEAO rates, 'XAF' for BEAC, or a Quote column)",
+                f"does not say what the rates are in; give the quote currency (--quote XOF "
+                f"or quote='XOF' for BCEAO rates, XAF for BEAC) or add a Quote column",
                 file=name, found=list(by_field.values()), missing=["quote"])
         code = str(quote).strip().upper()
         if code not in ISO_4217:
