@@ -68,8 +68,8 @@ def test_a_bceao_table_with_title_lines_french_headers_and_decimal_commas(tmp_pa
                     "Cours indicatifs des devises contre franc CFA\n\n"
                     "Devise;Date;Cours\n"
                     "USD;31/01/2024;605,2500\n"
-                    "GBP;31/01/2024;769,10\n"
-                    "JPY;31/01/2024;4,1235\n", encoding="cp1252")
+                    "GBP;31/01/2024;769,10\n\n"  # empty lines, as spreadsheets leave them
+                    "JPY;31/01/2024;4,1235\n;;\n", encoding="cp1252")
     with pytest.raises(folio.MappingError) as refused:
         folio.load_reference(path)
     assert refused.value.file == "cours_bceao.csv" and refused.value.missing == ["quote"]

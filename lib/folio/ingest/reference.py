@@ -278,12 +278,19 @@ def read_reference(path: str | Path, *, quote: str | None = None,
         raise ReadError(f"{name}, row {row}: {cells} cells where the header (row "
                         f"{table.header_row}) has {len(table.header)}: {text[:120]!r}",
                         file=name, row=int(row), value=text[:200])
-    kind, columns = decide_kind(name, table.header, table.frame)
-    frame, blank = type_cells(name, kind, table.frame, columns, table.rows,
+    # Empty lines (and ";;;" ones a spreadsheet leaves) hold nothing to load.
+    empty = np.logical_and.reduce([clean_text(table.frame[h]).isna().to_numpy(bool)
+                                   for h in table.header])
+    cells, rows = table.frame[~empty].reset_index(drop=True), table.rows[~empty]
+    if cells.empty:
+        raise ReadError(f"{name}: the header (row {table.header_row}) has no rows under it",
+                        file=name, row=table.header_row)
+    kind, columns = decide_kind(name, table.header, cells)
+    frame, blank = type_cells(name, kind, cells, columns, rows,
                               delimiter=table.delimiter, xlsx=table.kind == "xlsx", quote=quote)
     _duplicates(name, frame, kind)
     used = set(columns)
-    ignored = [h for h in table.header if h not in used and filled(table.frame[h])]
+    ignored = [h for h in table.header if h not in used and filled(cells[h])]
     return ReferenceTable(name, kind, frame, columns, ignored, blank)
 
 
