@@ -108,6 +108,9 @@ def test_xlsx_prices_and_french_instruments_in_one_folder(tmp_path, store):
          "Obligation d'État", "XAF", date(2029, 6, 15), 6.25, None),
         ("FR0000120271", "TotalEnergies", "TotalEnergies SE", "FR", "Action", "EUR", None,
          None, None)]
+    again = folio.load_reference(tmp_path)  # blanks stored as NULL compare equal to blanks
+    assert (counts(again, "instruments"), counts(again, "prices")) == (
+        {"added": 0, "replaced": 0, "skipped": 2}, {"added": 0, "replaced": 0, "skipped": 2})
 
 
 def test_a_partial_instruments_file_replaces_only_its_columns(tmp_path, store):

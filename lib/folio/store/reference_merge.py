@@ -28,7 +28,9 @@ def _days(series: pd.Series) -> np.ndarray:
     try:  # Arrow converts date objects in C
         return pa.array(values, type=pa.date32()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError):  # ISO text, as SQLite keeps dates
-        return np.array(values, dtype="datetime64[D]")
+        # A missing cell may be None, NaN or NaT by now (x != x holds for the last two).
+        return np.array([None if x is None or x != x else x for x in values],
+                        dtype="datetime64[D]")
 
 
 def _key_index(frame: pd.DataFrame, keys: list[str]) -> pd.MultiIndex:
