@@ -78,6 +78,7 @@ def submit_import(
     dry_run: bool = False,
     base_currency: str | None = None,
     missing_csv: str | os.PathLike | None = None,
+    file_name: str | None = None,
     settings: Settings | None = None,
 ) -> ImportJob:
     """Start importing a holdings file; return an ``ImportJob`` at once.
@@ -115,6 +116,10 @@ def submit_import(
     missing_csv
         With ``dry_run``: write every instrument missing from the reference to
         this CSV (the result holds the first 100,000 and ``missing_total``).
+    file_name
+        The file's name as the user knows it, for messages and the import's
+        record (default the name of ``path``): an upload is kept under a
+        hashed name the user never chose.
     """
     settings = settings or get_settings()
     via = via or settings.execution
@@ -141,7 +146,7 @@ def submit_import(
         preset=str(preset).strip() if preset else None,
         constants=dict(constants) if constants else None,
         dry_run=dry_run, import_id=import_id, via=via, base_currency=base_currency,
-        file_name=file.name, task_id=import_id if runner.remote else None,
+        file_name=file_name or file.name, task_id=import_id if runner.remote else None,
         fallback_reason=reason,
         missing_csv=str(Path(missing_csv).expanduser().resolve()) if missing_csv else None,
     )
@@ -153,14 +158,14 @@ def submit_import(
                                   fallback_reason=reason, request=request.to_json(),
                                   status="queued" if runner.remote else "pending")
         except DBAPIError as exc:
-            raise unreachable(exc, settings.database_url, file=file.name) from None
+            raise unreachable(exc, settings.database_url, file=request.file_name) from None
     try:
         handle = runner.start(request, settings)
     except WorkerUnavailable as exc:
         if not dry_run:
             queries.mark_failed(get_engine(settings), import_id, exc.message)
         raise
-    job = ImportJob(request.import_id, handle, file=file.name, portfolio=request.portfolio,
+    job = ImportJob(request.import_id, handle, file=request.file_name, portfolio=request.portfolio,
                     via=via, dry_run=dry_run, task_id=request.task_id, fallback_reason=reason)
     handle.on_finish(job._fire)
     return job

@@ -1,18 +1,22 @@
-"""``ImportPanel``: pick or upload a holdings file, import it, see what failed.
+"""``ImportPanel``: pick or upload a holdings file, map it if need be, import it.
 
-Owns the panel's widgets and what they do: saving uploads safely, submitting
-the job (auto, celery or local), following its progress from a thread, and
-showing counts, the issues table and a spreadsheet-safe CSV download. State is
-in the widgets' values and in ``job``/``result``/``issues``; ``run()`` drives it
-from code, so a notebook works headless and tests need no browser.
+Owns the panel's widgets and what they do: uploads of any size (``Upload``,
+kept under ``FOLIO_HOME/uploads`` and shown by the file's own name), the
+options the CLI has (sheet, preset, base currency, as-of, where to run, dry
+run), what the file states before importing (its sheets, its as-of date),
+submitting the job and following it from a thread, the outcome in words,
+the issues table and a spreadsheet-safe CSV download, and, when folio cannot
+map the file's columns, the mapping step (``mapping_step``). ``ImportPanel``
+is an ipywidgets ``VBox``; its state is in the widgets' values and in
+``job``, ``result``, ``issues`` and ``mapping`` (a ``MappingState``), so
+``run()`` drives it from code, a notebook works headless and tests need no
+browser.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import html
-import re
 import threading
 import time
 from datetime import date
@@ -22,15 +26,18 @@ import ipywidgets as w
 import pandas as pd
 
 from folio.config import PROJECT_DATA, Settings, get_settings
-from folio.errors import ConfigError, FileTooLarge, FolioError
+from folio.errors import ConfigError, FileTooLarge, FolioError, MappingError
 from folio.execution import uploads
 from folio.execution.jobs import ImportJob
 from folio.execution.submit import submit_import
-from folio.result import safe_csv
+from folio.result import ImportResult, safe_csv
+from folio.widgets import theme
+from folio.widgets.mapping_step import MappingState, MappingStep
 from folio.widgets.progress import POLL_S, describe
+from folio.widgets.upload import Upload
 
-_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 SHOWN_ISSUES = 500  # rows of the issues table; the download has every issue the result holds
+AUTOMATIC = ""  # the sheet or preset folio chooses itself
 
 
 def save_upload(name: str, content: bytes, settings: Settings | None = None) -> Path:
@@ -52,11 +59,11 @@ def save_upload(name: str, content: bytes, settings: Settings | None = None) -> 
         raise FileTooLarge(f"{name}: {len(content):,} bytes is over the limit of "
                            f"{settings.max_file_bytes:,} (FOLIO_MAX_FILE_MB)", file=name,
                            size=len(content), limit=settings.max_file_bytes)
-    base = _SAFE.sub("_", Path(str(name).replace("\\", "/")).name).strip("._") or "upload"
     digest = hashlib.sha256(content).hexdigest()
-    target = settings.uploads / f"{digest[:16]}-{base[-120:]}"
+    target = uploads.target_for(settings.uploads, name, digest)
     # A file already under that name is trusted only if it holds these bytes.
-    return uploads.put(target, digest, lambda out: out.write(content), file=base)
+    return uploads.put(target, digest, lambda out: out.write(content),
+                       file=uploads.safe_name(name))
 
 
 def sample_files() -> list[str]:
@@ -78,141 +85,297 @@ def worker_text(settings: Settings) -> str:
     return f"{len(live)} worker(s) live on queue {settings.queue!r}" if live else "no worker live"
 
 
-class ImportPanel:
-    """The import form. Display it in a notebook, or drive it with ``run()``."""
+def outcome(result: ImportResult) -> tuple[str, str]:
+    """(words, kind) for a finished import or dry run, as the panel says it."""
+    n, total = result.rows_imported, result.rows_total
+    rejected = f", {result.rows_rejected:,} rejected" if result.rows_rejected else ""
+    warnings = f", {result.warnings:,} warnings" if result.warnings else ""
+    if result.status == "unchanged":
+        return "already imported (same file): nothing written", "info"
+    if result.status == "dry_run":
+        return f"would import {n:,} of {total:,} rows{rejected}{warnings}; nothing written", "info"
+    if result.status == "failed":
+        return f"failed: none of {total:,} rows imported{rejected}", "error"
+    kind = "ok" if result.status == "succeeded" else "warn"
+    return (f"{result.status.replace('_', ' ')}: {n:,} of {total:,} rows imported"
+            f"{rejected}{warnings}"), kind
 
-    def __init__(self, settings: Settings | None = None) -> None:
+
+def file_facts(path: Path, file_name: str, sheet: str | None) -> tuple[list[str], str]:
+    """(sheets, what the file states) for a file about to be imported: an XLSX
+    file's sheets, and the as-of date a title line or the name gives."""
+    from folio.ingest.layout import file_as_of
+    from folio.ingest.pipeline import ImportRequest, _preamble
+    from folio.ingest.readers import read_blocks
+
+    sheets: list[str] = []
+    if path.suffix.lower() == ".xlsx":
+        from python_calamine import CalamineWorkbook
+
+        sheets = list(CalamineWorkbook.from_path(str(path)).sheet_names)
+    blocks = read_blocks(path, sheet=sheet or None, display_name=file_name)
+    try:
+        first = next(blocks)
+    finally:
+        blocks.close()
+    preamble = first.preamble if first.preamble is not None else _preamble(
+        ImportRequest(path=str(path), portfolio="", file_name=file_name), first)
+    stated, where = file_as_of(preamble, file_name, None)
+    return sheets, (f"the file states as of {stated.isoformat()} ({where})" if stated else
+                    "the file states no as-of date: give one, or the rows must carry it")
+
+
+class ImportPanel(w.VBox):
+    """The import form, an ipywidgets ``VBox``. Display it, or drive it with ``run()``."""
+
+    def __init__(self, settings: Settings | None = None, **kwargs) -> None:
         self.settings = settings
         self.job: ImportJob | None = None
+        self.result: ImportResult | None = None
         self.issues = pd.DataFrame()
+        self.mapping: MappingState | None = None
         self.uploaded: Path | None = None
+        self.files: dict[str, Path] = {}  # an upload's own name -> where it was kept
         self._watcher: threading.Thread | None = None
         s = self._settings()
-        self.upload = w.FileUpload(accept=".csv,.txt,.xlsx", multiple=False,
-                                   description="Upload")
+        self.upload = Upload(settings=self._settings)
         self.path = w.Combobox(options=sample_files(), placeholder="path to a CSV or XLSX",
                                description="File", layout=w.Layout(width="60%"),
                                ensure_option=False)
+        self.facts = w.HTML("")
+        self.sheet = w.Dropdown(options=[("first with a header", AUTOMATIC)], value=AUTOMATIC,
+                                description="Sheet", layout=w.Layout(display="none"))
+        self.preset = w.Dropdown(description="Preset", options=self._preset_options(),
+                                 value=AUTOMATIC)
         self.portfolio = w.Text(description="Portfolio", placeholder="e.g. TRESO-SN")
         self.as_of = w.DatePicker(description="As of")
+        self.base_currency = w.Text(description="Base ccy", placeholder="new portfolio: XOF",
+                                    layout=w.Layout(width="220px"))
         self.via = w.ToggleButtons(options=["auto", "celery", "local"], value=s.execution,
                                    description="Run")
-        self.worker = w.HTML(worker_text(s))
+        self.worker = w.HTML(theme.text(worker_text(s), "muted"))
+        self.dry_button = w.Button(description="Dry run", icon="search")
         self.button = w.Button(description="Import", button_style="primary", icon="upload")
         self.bar = w.IntProgress(value=0, min=0, max=100, description="Progress")
         self.status = w.HTML("")
         self.counts = w.HTML("")
+        self.ident = w.HTML("")  # the import id: secondary, for `folio status ID`
+        self.step = w.VBox([])  # the mapping step, when a file needs one
         self.table = w.HTML("")
         self.download = w.HTML("")
-        self.upload.observe(self._on_upload, names="value")
+        self.upload.observe(self._on_upload, names=["state", "received"])
+        self.path.observe(lambda _: self._new_file(), names="value")
+        self.sheet.observe(lambda _: self._inspect(sheets=False), names="value")
         self.via.observe(lambda _: self._refresh_worker(), names="value")
         self.button.on_click(lambda _: self.start())
-        self.widget = w.VBox([
-            w.HBox([self.path, self.upload]), w.HBox([self.portfolio, self.as_of]),
-            w.HBox([self.via, self.worker]), self.button, self.bar, self.status,
-            self.counts, self.download, self.table,
-        ])
+        self.dry_button.on_click(lambda _: self.start(dry_run=True))
+        super().__init__([
+            theme.style(), w.HBox([self.path, self.upload]), self.facts,
+            w.HBox([self.sheet, self.preset]),
+            w.HBox([self.portfolio, self.as_of, self.base_currency]),
+            w.HBox([self.via, self.worker]), w.HBox([self.dry_button, self.button]),
+            self.bar, self.status, self.counts, self.ident, self.step, self.download,
+            self.table,
+        ], **kwargs)
+        self.add_class("folio-widget")
 
     # ----------------------------------------------------------------- actions
     def _settings(self) -> Settings:
         return self.settings or get_settings()
 
+    def _preset_options(self) -> list[tuple[str, str]]:
+        from folio.catalog import presets
+
+        try:
+            found = presets(settings=self.settings)
+        except FolioError:
+            found = []
+        return [("automatic", AUTOMATIC)] + [
+            (f"{p['name']} (yours)" if p.get("user") else p["name"], p["name"]) for p in found]
+
+    def _refresh_presets(self) -> None:
+        keep = self.preset.value
+        self.preset.options = self._preset_options()
+        self.preset.value = keep if keep in dict(self.preset.options).values() else AUTOMATIC
+
     def _refresh_worker(self) -> None:
-        self.worker.value = worker_text(self._settings())
+        self.worker.value = theme.text(worker_text(self._settings()), "muted")
+
+    def source(self) -> tuple[Path, str]:
+        """(path, the name to show) of the file the form names."""
+        value = self.path.value.strip()
+        if value in self.files:  # an upload: kept under a hashed name, shown by its own
+            return self.files[value], value
+        path = Path(value).expanduser()
+        return path, path.name
 
     def _on_upload(self, change) -> None:
-        files = change["new"]
-        if not files:
-            return
-        item = files[0]
-        try:
-            self.uploaded = save_upload(item["name"], bytes(item["content"]), self._settings())
-        except FolioError as exc:
-            self._show_error(exc)
-            return
-        self.path.value = str(self.uploaded)
+        up = self.upload
+        if up.state == "uploading":
+            self.status.value = theme.text(
+                f"uploading {up.file_name}: {up.received / 2**20:,.1f} of "
+                f"{up.size / 2**20:,.1f} MB", "muted")
+        elif up.state == "failed" and change["name"] == "state":
+            self._show_error(up.error)
+        elif up.state == "done" and change["name"] == "state":
+            self.uploaded = Path(up.path)
+            self.files[up.file_name] = self.uploaded
+            self.path.options = (*self.files, *sample_files())
+            self.path.value = up.file_name
+            self.status.value = theme.text(f"uploaded {up.file_name} "
+                                           f"({up.size / 2**20:,.1f} MB)", "ok")
 
-    def start(self) -> ImportJob | None:
+    def _new_file(self) -> None:
+        self.mapping, self.step.children = None, ()  # a mapping step was for the last file
+        self._inspect()
+
+    def _inspect(self, sheets: bool = True) -> None:
+        """Show what the chosen file states before it is imported."""
+        path, name = self.source()
+        if not self.path.value.strip() or not path.is_file():
+            self.facts.value = ""
+            return
+        try:
+            found, stated = file_facts(path, name, self.sheet.value or None)
+        except FolioError as exc:
+            self.facts.value = theme.text(exc.message, "warn")
+            return
+        self.facts.value = theme.text(stated, "muted")
+        if sheets:
+            keep = self.sheet.value if self.sheet.value in found else AUTOMATIC
+            self.sheet.options = [("first with a header", AUTOMATIC)] + [(s, s) for s in found]
+            self.sheet.value = keep
+            self.sheet.layout.display = "" if found else "none"
+
+    def start(self, dry_run: bool = False) -> ImportJob | None:
         """Submit what the form says; progress and results follow in the widgets."""
-        self.issues = pd.DataFrame()
-        self.table.value = self.counts.value = self.download.value = ""
+        self.issues, self.result = pd.DataFrame(), None
+        self.table.value = self.counts.value = self.download.value = self.ident.value = ""
         self.bar.value, self.bar.bar_style = 0, ""
+        options = self.mapping.submit_options() if self.mapping is not None else {}
+        if self.preset.value and "preset" not in options:
+            options["preset"] = self.preset.value
         try:
             if not self.path.value.strip():
                 raise ConfigError("choose or upload a file first", setting="path", value="")
-            self.job = submit_import(self.path.value.strip(), self.portfolio.value,
-                                     as_of=self.as_of.value, via=self.via.value,
-                                     settings=self.settings)
+            path, name = self.source()
+            self.job = submit_import(path, self.portfolio.value, as_of=self.as_of.value,
+                                     via=self.via.value, sheet=self.sheet.value or None,
+                                     base_currency=self.base_currency.value.strip() or None,
+                                     dry_run=dry_run, file_name=name, settings=self.settings,
+                                     **options)
         except FolioError as exc:
             self.job = None
             self._show_error(exc)
             return None
-        self.status.value = html.escape(f"import {self.job.id} via {self.job.via}")
+        self.button.disabled = self.dry_button.disabled = True
+        self.status.value = theme.text(f"{'dry run of' if dry_run else 'importing'} {name} via "
+                                       f"{self.job.via}", "muted")
         self._watcher = threading.Thread(target=self._follow, daemon=True,
                                          name=f"folio-panel-{self.job.id}")
         self._watcher.start()
         return self.job
 
     def run(self, path: str | Path, portfolio: str, as_of: date | str | None = None,
-            via: str | None = None, timeout: float | None = 300) -> ImportJob | None:
-        """Fill the form, press Import, and wait until the panel shows the outcome."""
+            via: str | None = None, timeout: float | None = 300, *,
+            dry_run: bool = False) -> ImportJob | None:
+        """Fill the form, press Import (or Dry run), and wait until the panel shows
+        the outcome."""
         self.path.value = str(path)
         self.portfolio.value = portfolio
         self.as_of.value = date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
         if via:
             self.via.value = via
-        job = self.start()
+        job = self.start(dry_run=dry_run)
         if job is not None:
             self.wait(timeout)
         return job
 
     def wait(self, timeout: float | None = None) -> None:
+        """Until the running import's outcome is shown (or ``timeout`` seconds)."""
         if self._watcher is not None:
             self._watcher.join(timeout)
 
     # ----------------------------------------------------------------- drawing
     def _follow(self) -> None:
         job = self.job
-        while True:
-            finished = job.done()
-            pct, style, text = describe(job)
-            self.bar.value, self.bar.bar_style = pct, style
-            self.status.value = html.escape(f"{job.id}: {text}")
-            if finished:
+        try:
+            while True:
+                finished = job.done()
+                pct, style, text = describe(job)
+                self.bar.value, self.bar.bar_style = pct, style
+                if not finished:
+                    self.status.value = theme.text(f"{job.file}: {text}", "muted")
+                    time.sleep(POLL_S)
+                    continue
                 break
-            time.sleep(POLL_S)
-        error = job.exception(0)
-        if error is not None:
-            self._show_error(error)
-            return
-        result = job.result(0)
-        self.counts.value = (
-            f"<b>{html.escape(result.status)}</b> via {html.escape(result.via)}"
-            + (f" ({html.escape(result.fallback_reason)})" if result.fallback_reason else "")
-            + f": {result.rows_total} rows read, {result.rows_imported} imported, "
-            f"{result.rows_rejected} rejected, {result.warnings} warnings"
-            + (f"; mapping {html.escape(result.mapping_name)!s}" if result.mapping_name else ""))
+            error = job.exception(0)
+            if error is not None:
+                self._failed(job, error)
+            else:
+                self._show(job, job.result(0))
+            self._refresh_worker()
+        finally:
+            self.button.disabled = self.dry_button.disabled = False
+
+    def _show(self, job: ImportJob, result: ImportResult) -> None:
+        self.result = result
+        words, kind = outcome(result)
+        self.status.value = theme.text(words, kind, bold=f"{job.file}:")
+        self.counts.value = theme.text(
+            f"via {result.via}" + (f" ({result.fallback_reason})" if result.fallback_reason
+                                   else "")
+            + (f"; as of {result.as_of.isoformat()}" if result.as_of else "")
+            + (f" ({result.as_of_source})" if result.as_of_source else "")
+            + (f"; preset {result.preset}" if result.preset else "")
+            + (f"; mapping {result.mapping_name}" if result.mapping_name
+               and result.mapping_name != result.preset else ""), "muted")
+        if result.import_id:
+            self.ident.value = theme.text(f"import id {result.import_id}", "muted")
+        if result.status == "dry_run" and result.preview is not None:
+            self.table.value = theme.table(result.preview)
+        if result.ok and self.mapping is not None and not job.dry_run:
+            self.mapping = None  # imported: the step is done
+            self.step.children = ()
         self.issues = result.issues.copy()
         if not self.issues.empty:
             shown = self.issues[["row", "column", "code", "severity", "value", "message"]]
             # A page of HTML, not a hundred thousand rows of it.
-            self.table.value = shown.head(SHOWN_ISSUES).to_html(index=False, escape=True,
-                                                                na_rep="")
+            self.table.value = theme.table(shown, SHOWN_ISSUES)
             payload = base64.b64encode(safe_csv(self.issues).encode("utf-8")).decode("ascii")
             part = (f" (the first {len(self.issues)} of {result.issues_total}; all: folio "
-                    f"issues {html.escape(str(result.import_id))} --csv)"
+                    f"issues {result.import_id} --csv)"
                     if result.issues_total > len(self.issues) else "")
             self.download.value = (f"<a download='issues-{job.id}.csv' "
                                    f"href='data:text/csv;base64,{payload}'>Download issues as "
-                                   f"CSV</a>{part}")
-        self._refresh_worker()
+                                   f"CSV</a>" + theme.text(part, "muted"))
 
-    def _show_error(self, exc: BaseException) -> None:
+    def _failed(self, job: ImportJob, error: BaseException) -> None:
+        found = getattr(error, "found", None)
+        if isinstance(error, MappingError) and found:
+            path, name = self.source()
+            self.mapping = MappingState.from_error(path, error, file_name=name,
+                                                   sheet=self.sheet.value or None)
+            step = MappingStep(self.mapping, on_import=self.start,
+                               portfolio=lambda: self.portfolio.value,
+                               as_of=lambda: self.as_of.value, settings=self.settings,
+                               on_saved=lambda _: self._refresh_presets())
+            self.step.children = (step,)
+            self.bar.bar_style = "warning"
+            self.status.value = theme.text(
+                "folio cannot map every column of this file: choose the field each column "
+                "holds below (pre-set to folio's guesses), check the preview, then import",
+                "warn", bold=f"{job.file}:")
+            step.refresh()
+            return
+        self._show_error(error)
+
+    @property
+    def mapping_step(self) -> MappingStep | None:
+        """The mapping step on show, if the file needs one."""
+        return self.step.children[0] if self.step.children else None
+
+    def _show_error(self, exc: BaseException | str) -> None:
         self.bar.bar_style = "danger"
-        message = getattr(exc, "message", str(exc))
-        self.status.value = f"<span style='color:#cf222e'>{html.escape(message)}</span>"
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
+        message = exc if isinstance(exc, str) else getattr(exc, "message", str(exc))
+        self.status.value = theme.text(message, "error")
