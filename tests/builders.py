@@ -59,3 +59,14 @@ def french_statement(path: Path) -> Path:
         fr_row(ORANGE, "Orange SA", "2 500", "10,25", "25 625,00"),
         fr_row(BAD_ISIN, "Clé fausse", "10", "1,00", "10,00"),
     ], totals="86 135,00")
+
+
+def formula_statement(path: Path) -> Path:
+    """A French statement of four rows: two good, a bad ISIN check digit, and a formula
+    where the quantity should be (and one as a name, which is kept as text)."""
+    return french_csv(path, [
+        fr_row(TOTAL, "TotalEnergies SE", "1 000", "60,50", "60 500,00"),
+        fr_row(ORANGE, "=HYPERLINK(\"http://x\")", "2 500", "10,25", "25 625,00"),
+        fr_row(BAD_ISIN, "Clé fausse", "10", "1,00", "10,00"),
+        fr_row(ORANGE, "Formule", "=1+1", "1,00", "1,00"),
+    ])

@@ -1,0 +1,318 @@
+"""The import panel asserted on its state: widget values, options, styles, stores.
+
+Expected figures are worked out by hand from the files each test writes.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import html
+import io
+import re
+from datetime import date
+
+import ipywidgets as w
+import pytest
+
+import folio
+from folio.execution.uploads import ChunkedUpload
+from folio.widgets import ImportPanel, save_upload
+from folio.widgets.mapping_step import IGNORE, MappingState
+
+from builders import (
+    BAD_ISIN,
+    BNP,
+    ORANGE,
+    TOTAL,
+    big_english_csv,
+    formula_statement,
+    fr_row,
+    french_csv,
+)
+
+# A custodian whose headers folio has no alias for (and no currency column).
+UNKNOWN_HEADER = "Réf. titre;Intitulé;Qté détenue;Cours du jour;Montant valorisé"
+
+
+def statement(tmp_path):
+    return formula_statement(tmp_path / "releve.csv")
+
+
+def unknown_file(path, rows):
+    path.write_bytes(("\r\n".join([UNKNOWN_HEADER, *rows]) + "\r\n").encode("cp1252"))
+    return path
+
+
+def plain(widget) -> str:
+    return html.unescape(re.sub(r"<[^>]+>", "", widget.value))
+
+
+def test_panel_is_a_widget_that_composes():
+    panel = ImportPanel()
+    box = w.VBox([panel])  # raised TraitError when the panel was not a widget
+    assert box.children == (panel,) and isinstance(panel, w.VBox)
+    assert panel.via.value == "local"  # the tests' FOLIO_EXECUTION
+    assert not panel.button.disabled and panel.sheet.layout.display == "none"
+
+
+def test_panel_imports_and_shows_issues(tmp_path):
+    panel = ImportPanel()
+    job = panel.run(statement(tmp_path), "TRESO-SN", as_of="2024-01-31")
+    assert job.result().status == "partially_succeeded"
+    assert panel.bar.value == 100 and panel.bar.bar_style == "warning"
+    # 4 rows: a bad ISIN and a formula for a quantity are rejected.
+    assert plain(panel.status) == "releve.csv: partially succeeded: 2 of 4 rows imported, " \
+                                  "2 rejected"
+    assert job.id not in panel.status.value and plain(panel.ident) == f"import id {job.id}"
+    assert "as of 2024-01-31" in plain(panel.counts)
+    assert panel.issues[["row", "code"]].values.tolist() == [[8, "invalid_isin"],
+                                                             [9, "invalid_number"]]
+    assert "invalid_isin" in panel.table.value and "FR0000120272" in panel.table.value
+    payload = re.search(r"base64,([A-Za-z0-9+/=]+)", panel.download.value).group(1)
+    rows = list(csv.DictReader(io.StringIO(base64.b64decode(payload).decode())))
+    assert [r["value"] for r in rows] == [BAD_ISIN, "'=1+1"]  # formula escaped
+    assert not panel.button.disabled and not panel.dry_button.disabled
+
+
+def test_again_reads_already_imported_and_a_dry_run_says_would_import(tmp_path):
+    path = statement(tmp_path)
+    panel = ImportPanel()
+    panel.run(path, "TRESO-SN", as_of="2024-01-31", dry_run=True)
+    assert panel.result.status == "dry_run" and panel.result.import_id is None
+    assert plain(panel.status) == "releve.csv: would import 2 of 4 rows, 2 rejected; " \
+                                  "nothing written"
+    assert panel.ident.value == "" and folio.portfolios().empty
+    panel.run(path, "TRESO-SN", as_of="2024-01-31")
+    panel.run(path, "TRESO-SN", as_of="2024-01-31")
+    assert panel.result.status == "unchanged" and panel.bar.bar_style == "info"
+    assert plain(panel.status) == "releve.csv: already imported (same file): nothing written"
+
+
+def test_panel_shows_a_page_of_many_issues_and_says_where_the_rest_are(tmp_path, monkeypatch):
+    from folio.ingest import pipeline, validate
+    from folio.widgets import import_panel
+
+    rows = [fr_row(BAD_ISIN, f"Clé fausse {i}", "10", "1,00", "10,00") for i in range(8)]
+    path = french_csv(tmp_path / "faux.csv", rows + [fr_row(TOTAL, "Total", "1", "1,00", "1,00")])
+    monkeypatch.setattr(import_panel, "SHOWN_ISSUES", 3)
+    for module in (validate, pipeline):
+        monkeypatch.setattr(module, "MAX_RESULT_ISSUES", 5)
+    panel = ImportPanel()
+    job = panel.run(path, "TRESO-SN", as_of="2024-01-31")
+    assert job.result().issues_total == 8 and len(panel.issues) == 5
+    assert panel.table.value.count("invalid_isin") == 3
+    assert f"the first 5 of 8; all: folio issues {job.id} --csv" in panel.download.value
+    payload = re.search(r"base64,([A-Za-z0-9+/=]+)", panel.download.value).group(1)
+    assert len(list(csv.DictReader(io.StringIO(base64.b64decode(payload).decode())))) == 5
+
+
+def test_panel_reports_errors_in_its_status(tmp_path):
+    panel = ImportPanel()
+    assert panel.start() is None
+    assert "choose or upload a file" in panel.status.value and panel.bar.bar_style == "danger"
+    assert "folio-error" in panel.status.value  # a theme class, not a colour
+    bad = tmp_path / "x.csv"
+    bad.write_text("ISIN;Libellé\nFR0000120271;Total\n", encoding="utf-8")
+    panel.run(bad, "P", as_of="2024-01-31")
+    # Known columns but no quantity or currency: the mapping step, pre-set to ISIN's field.
+    assert panel.mapping.choices == {"ISIN": "identifier", "Libellé": "name"}
+    assert panel.mapping_step is not None and panel.bar.bar_style == "warning"
+
+
+def test_panel_auto_says_why_it_ran_locally(tmp_path):
+    panel = ImportPanel()
+    panel.via.value = "auto"
+    assert plain(panel.worker) == "no worker live"
+    panel.run(statement(tmp_path), "P", as_of="2024-01-31")
+    assert "no worker live on queue 'folio'" in plain(panel.counts)
+
+
+def test_import_button_is_disabled_while_an_import_runs(tmp_path):
+    path = big_english_csv(tmp_path / "big.csv", 300_000)
+    panel = ImportPanel()
+    panel.path.value, panel.portfolio.value = str(path), "BIG"
+    panel.as_of.value = date(2024, 1, 31)
+    job = panel.start()
+    # The watcher re-enables the buttons only once the job is over; 300,000 rows
+    # take far longer than the few statements between here and start().
+    assert panel.button.disabled and panel.dry_button.disabled and not job.done()
+    panel.wait(240)
+    assert job.result().rows_imported == 300_000
+    assert not panel.button.disabled and not panel.dry_button.disabled
+
+
+def test_mapping_step_maps_an_unknown_file_end_to_end(tmp_path):
+    path = unknown_file(tmp_path / "positions_2024-06-30.csv", [
+        f"{TOTAL};Total SA;120;50,00;6 000,00",
+        f"{ORANGE};Orange;300;10,50;3 150,00",
+    ])
+    panel = ImportPanel()
+    panel.path.value = str(path)
+    # What the file states is shown before importing: here, the date in its name.
+    assert "as of 2024-06-30" in plain(panel.facts) and "file name" in plain(panel.facts)
+    panel.run(path, "BANQUE-X")
+    step = panel.mapping_step
+    step.wait()
+    assert [d.value for d in step.dropdowns.values()] == [
+        "identifier", IGNORE, IGNORE, "price", "market_value"]  # folio's guesses
+    assert step.dropdowns["Intitulé"].options[0] == IGNORE
+    assert set(step.dropdowns["Intitulé"].options) == {IGNORE, *folio.catalog.FIELDS}
+    assert "quantity, currency" in plain(step.note) and step.import_button.disabled
+    step.dropdowns["Qté détenue"].value = "quantity"
+    step.dropdowns["Intitulé"].value = "name"
+    step.constants["currency"].value = "xof"
+    step.wait()
+    preview = panel.mapping.preview
+    assert preview[["identifier", "name", "quantity", "price", "market_value", "currency"]] \
+        .values.tolist() == [[TOTAL, "Total SA", 120.0, 50.0, 6000.0, "XOF"],
+                             [ORANGE, "Orange", 300.0, 10.5, 3150.0, "XOF"]]
+    assert "3,150" in step.preview.value and plain(step.note) == "would import 2 of 2 rows"
+    assert folio.portfolios().empty  # previews write nothing
+    step.name.value = "banque-x"
+    assert step.save() == "banque-x"
+    assert ("banque-x (yours)", "banque-x") in panel.preset.options
+    step.import_button.click()
+    panel.wait(120)
+    assert panel.result.status == "succeeded" and panel.result.preset == "banque-x"
+    assert panel.mapping is None and panel.step.children == ()
+    stored = folio.positions("BANQUE-X")
+    assert stored[["as_of", "identifier", "quantity", "market_value", "currency"]] \
+        .values.tolist() == [[date(2024, 6, 30), TOTAL, 120.0, 6000.0, "XOF"],
+                             [date(2024, 6, 30), ORANGE, 300.0, 3150.0, "XOF"]]
+    # The next file with this header is read with the preset, no step needed.
+    later = unknown_file(tmp_path / "positions_2024-07-31.csv", [f"{BNP};BNP;10;60,00;600,00"])
+    panel.run(later, "BANQUE-X")
+    assert panel.mapping_step is None and panel.result.preset == "banque-x"
+    assert folio.positions("BANQUE-X", "2024-07-31")["market_value"].tolist() == [600.0]
+
+
+def test_mapping_state_says_what_is_missing_or_chosen_twice(tmp_path):
+    path = unknown_file(tmp_path / "x.csv", [f"{TOTAL};Total SA;120;50,00;6 000,00"])
+    with pytest.raises(folio.MappingError) as caught:
+        folio.import_file(path, "P", as_of="2024-06-30", dry_run=True)
+    state = MappingState.from_error(path, caught.value)
+    state.choose("Intitulé", "quantity")
+    state.choose("Qté détenue", "quantity")
+    state.set_constant("currency", "EUR")
+    assert state.repeated == ["quantity"] and state.missing == []
+    assert state.refresh() is None and state.problem == "one column each for quantity"
+    state.choose("Intitulé", IGNORE)
+    assert state.refresh("P", "2024-06-30").rows_imported == 1
+    with pytest.raises(folio.MappingError, match="not a field"):
+        state.choose("Intitulé", "colour")
+
+
+def test_xlsx_lists_its_sheets_and_the_chosen_one_is_read(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    notes = book.active
+    notes.title = "Notes"
+    notes.append(["Prepared for the board"])
+    for title, qty in (("Fund A", 10), ("Fund B", 25)):
+        sheet = book.create_sheet(title)
+        sheet.append(["ISIN", "Quantity", "Price", "Market Value", "Currency"])
+        sheet.append([TOTAL, qty, 2.0, qty * 2.0, "EUR"])
+    path = tmp_path / "funds.xlsx"
+    book.save(path)
+    panel = ImportPanel()
+    panel.path.value = str(path)
+    assert panel.sheet.layout.display == "" and [v for _, v in panel.sheet.options] == [
+        "", "Notes", "Fund A", "Fund B"]
+    panel.sheet.value = "Fund B"
+    panel.run(path, "P", as_of="2024-01-31")
+    assert folio.positions("P")["quantity"].tolist() == [25.0]  # Fund B's, not the first's
+
+
+def test_base_currency_and_preset_reach_the_import(tmp_path):
+    panel = ImportPanel()
+    panel.base_currency.value = "usd"
+    path = statement(tmp_path)
+    panel.run(path, "NEW-PF", as_of="2024-01-31")
+    assert folio.portfolios().set_index("name").loc["NEW-PF", "base_currency"] == "USD"
+    panel.preset.value = "degiro-en"  # forced: a preset whose columns this file lacks
+    panel.run(path, "NEW-PF", as_of="2024-01-31", dry_run=True)
+    assert panel.bar.bar_style == "warning" and "cannot map" in plain(panel.status)
+    assert panel.mapping.choices["Code ISIN"] == "identifier"  # the step, with folio's guesses
+
+
+def test_upload_is_saved_safely(tmp_path, home):
+    content = statement(tmp_path).read_bytes()
+    saved = save_upload("../../etc/passwd relevé.csv", content)
+    assert saved.parent == folio.get_settings().uploads
+    assert ".." not in saved.name and "/" not in saved.name and saved.name.endswith("relevé.csv")
+    assert saved.read_bytes() == content
+    other = save_upload("passwd_relevé.csv", b"other bytes")
+    assert other != saved and saved.read_bytes() == content  # never overwritten
+    assert save_upload("again.csv", content).read_bytes() == content
+    with folio.configure(max_file_mb=0.000001):
+        with pytest.raises(folio.ReadError, match="over the limit"):
+            save_upload("big.csv", b"x" * 100)
+
+
+def browser(upload, content: bytes, chunk: int, name: str = "relevé.csv") -> list[dict]:
+    """Play the browser's side of an upload: send each piece the kernel asks for."""
+    asked: list[dict] = []
+    upload.send = lambda message, buffers=None: asked.append(message)
+    upload.receive({"kind": "start", "name": name, "size": len(content)})
+    while asked and asked[-1]["kind"] == "next":
+        offset = asked[-1]["offset"]
+        upload.receive({"kind": "piece", "offset": offset}, [content[offset:offset + chunk]])
+    return asked
+
+
+def test_upload_in_pieces_is_shown_by_its_own_name(tmp_path):
+    content = statement(tmp_path).read_bytes()
+    panel = ImportPanel()
+    asked = browser(panel.upload, content, chunk=100)
+    assert [m["offset"] for m in asked[:-1]] == list(range(0, len(content), 100))
+    assert asked[-1] == {"kind": "end"} and panel.upload.state == "done"
+    kept = panel.uploaded
+    assert kept.read_bytes() == content
+    assert kept.name == f"{hashlib.sha256(content).hexdigest()[:16]}-relevé.csv"
+    assert panel.path.value == "relevé.csv"  # never the hashed name
+    panel.portfolio.value = "P"
+    panel.as_of.value = date(2024, 1, 31)
+    panel.start()
+    panel.wait(60)
+    assert plain(panel.status).startswith("relevé.csv: partially succeeded: 2 of 4 rows")
+    assert folio.imports()["file_name"].tolist() == ["relevé.csv"]
+    assert not list(folio.get_settings().uploads.glob(".*.part"))
+
+
+def test_a_failed_or_too_large_upload_says_so_and_leaves_nothing(tmp_path):
+    panel = ImportPanel()
+    with folio.configure(max_file_mb=0.001):  # 1,048 bytes
+        asked = browser(panel.upload, b"x" * 2000, chunk=100, name="big.csv")
+    assert asked == [{"kind": "end"}] and panel.upload.state == "failed"
+    assert plain(panel.status) == "big.csv: 2,000 bytes is over the limit of 1,048 " \
+                                  "(FOLIO_MAX_FILE_MB)"
+    assert panel.bar.bar_style == "danger"
+    # A piece out of order (a lost message): refused, and the part written is removed.
+    sent: list[dict] = []
+    panel.upload.send = lambda message, buffers=None: sent.append(message)
+    panel.upload.receive({"kind": "start", "name": "r.csv", "size": 300})
+    panel.upload.receive({"kind": "piece", "offset": 0}, [b"a" * 100])
+    panel.upload.receive({"kind": "piece", "offset": 200}, [b"c" * 100])
+    assert panel.upload.state == "failed" and sent[-1] == {"kind": "end"}
+    assert "arrived with 100 of 300 received; nothing was saved" in plain(panel.status)
+    assert not list(folio.get_settings().uploads.glob("*"))  # no part, no file
+    panel.upload.receive({"kind": "start", "name": "r.csv", "size": 300})
+    panel.upload.receive({"kind": "fail", "reason": "NotReadableError"})
+    assert "the browser could not read the file (NotReadableError)" in plain(panel.status)
+
+
+def test_chunked_upload_keeps_one_copy_of_one_content(tmp_path):
+    first = ChunkedUpload(tmp_path, "a.csv", 6, limit=100)
+    first.write(0, b"abc")
+    first.write(3, b"def")
+    kept = first.finish()
+    again = ChunkedUpload(tmp_path, "a.csv", 6, limit=100)
+    again.write(0, b"abcdef")
+    assert again.finish() == kept and kept.read_bytes() == b"abcdef"
+    short = ChunkedUpload(tmp_path, "a.csv", 6, limit=100)
+    short.write(0, b"abc")
+    with pytest.raises(folio.ReadError, match="stopped at 3 of 6 bytes"):
+        short.finish()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [kept.name]
