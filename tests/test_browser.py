@@ -76,8 +76,25 @@ def lab(tmp_path, home):
         log.close()
 
 
-def test_panel_in_jupyterlab(chromium, lab, tmp_path):
+def open_and_run(page, base: str, token: str, name: str) -> None:
+    """Open a notebook of the lab's folder in JupyterLab and run all its cells."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    page.goto(f"{base}/lab/tree/{name}?token={token}")
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    select = page.locator(".jp-Dialog button", has_text="Select")
+    try:  # JupyterLab may ask which kernel to start
+        select.wait_for(timeout=15_000)
+        select.click()
+    except PlaywrightTimeout:
+        pass
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                           timeout=60_000)
+    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+    page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+
+
+def test_panel_in_jupyterlab(chromium, lab, tmp_path):
     from playwright.sync_api import sync_playwright
 
     base, token = lab
@@ -85,29 +102,18 @@ def test_panel_in_jupyterlab(chromium, lab, tmp_path):
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page.goto(f"{base}/lab/tree/04_import_panel.ipynb?token={token}")
-            page.wait_for_selector(".jp-Notebook", timeout=60_000)
-            select = page.locator(".jp-Dialog button", has_text="Select")
-            try:  # JupyterLab may ask which kernel to start
-                select.wait_for(timeout=15_000)
-                select.click()
-            except PlaywrightTimeout:
-                pass
-            page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                                   timeout=60_000)
-            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
-            button = page.locator(".widget-button", has_text="Import")
+            open_and_run(page, base, token, "04_import_panel.ipynb")
+            button = page.locator(".widget-button", has_text="Import").first
             button.wait_for(timeout=60_000)
             # Run All imports once from code; wait for that, then import by clicking.
             bar = page.locator(".widget-hprogress .progress-bar").first
             page.wait_for_function(
                 "el => el.style.width === '100%'", arg=bar.element_handle(), timeout=120_000)
-            status = page.locator(".widget-html-content", has_text="import ").first
+            status = page.locator(".widget-html-content", has_text="rows imported").first
             before = status.inner_text()
             button.click()
             page.wait_for_function(
-                "([el, old]) => el.innerText !== old && el.innerText.includes('unchanged')",
+                "([el, old]) => el.innerText !== old && el.innerText.includes('already imported')",
                 arg=[status.element_handle(), before], timeout=120_000)
             page.wait_for_function("el => el.style.width === '100%'", arg=bar.element_handle(),
                                    timeout=60_000)
@@ -120,3 +126,130 @@ def test_panel_in_jupyterlab(chromium, lab, tmp_path):
         finally:
             page.screenshot(path=str(tmp_path / "jupyterlab-panel.png"), full_page=True)
             browser.close()
+
+
+PANEL_NOTEBOOK = {
+    "cells": [{"cell_type": "code", "execution_count": None, "id": "panel", "metadata": {},
+               "outputs": [], "source": "from folio.widgets import ImportPanel\n"
+                                        "panel = ImportPanel()\npanel"}],
+    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
+                                "name": "python3"}},
+    "nbformat": 4, "nbformat_minor": 5,
+}
+
+
+def panel_page(p, chromium, lab, tmp_path):
+    """A page showing a fresh ImportPanel in JupyterLab, its notebook run."""
+    import json
+
+    base, token = lab
+    (tmp_path / "lab" / "panel.ipynb").write_text(json.dumps(PANEL_NOTEBOOK))
+    browser = p.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    open_and_run(page, base, token, "panel.ipynb")
+    page.locator(".folio-upload-button").wait_for(timeout=60_000)
+    return browser, page
+
+
+def wait_text(page, selector: str, text: str, timeout: float = 120_000) -> None:
+    page.wait_for_function(
+        "([sel, text]) => [...document.querySelectorAll(sel)].some("
+        "el => el.innerText.includes(text))", arg=[selector, text], timeout=timeout)
+
+
+def test_mapping_step_in_jupyterlab(chromium, lab, tmp_path, home):
+    """Upload a file of unknown French headers, fix the guesses, preview, save, import."""
+    from playwright.sync_api import sync_playwright
+
+    import folio
+
+    from builders import ORANGE, TOTAL
+
+    source = tmp_path / "positions_2024-06-30.csv"
+    source.write_bytes("\r\n".join([
+        "Réf. titre;Intitulé;Qté détenue;Cours du jour;Montant valorisé",
+        f"{TOTAL};Total SA;120;50,00;6 000,00", f"{ORANGE};Orange;300;10,50;3 150,00",
+        ""]).encode("cp1252"))
+    shots = os.environ.get("FOLIO_TEST_SCREENSHOTS_DIR")
+    with sync_playwright() as p:
+        browser, page = panel_page(p, chromium, lab, tmp_path)
+        try:
+            page.locator(".folio-upload-input").set_input_files(str(source))
+            wait_text(page, ".folio-status", "uploaded positions_2024-06-30.csv")
+            assert page.locator(".folio-path input").input_value() == "positions_2024-06-30.csv"
+            wait_text(page, ".folio-facts", "as of 2024-06-30")
+            page.locator(".folio-portfolio input").fill("BANQUE-X")
+            page.locator(".folio-button").click()
+            wait_text(page, ".folio-status", "cannot map every column")
+            rows = page.locator(".folio-step .folio-column")
+            rows.first.wait_for(timeout=60_000)
+            guesses = {rows.nth(i).locator("div.widget-label").inner_text():
+                       rows.nth(i).locator("select").input_value() for i in range(rows.count())}
+            assert guesses == {"Réf. titre": "identifier", "Intitulé": "ignore",
+                               "Qté détenue": "ignore", "Cours du jour": "price",
+                               "Montant valorisé": "market_value"}
+
+            def column(name):
+                return page.locator(".folio-step .folio-column", has_text=name).locator("select")
+
+            column("Qté détenue").select_option("quantity")
+            column("Intitulé").select_option("name")
+            currency = page.locator(".folio-constant-currency input")
+            currency.fill("XOF")
+            currency.press("Enter")
+            wait_text(page, ".folio-step-note", "would import 2 of 2 rows")
+            preview = page.locator(".folio-step-preview table").inner_text()
+            assert "XOF" in preview and "3,150" in preview and "Total SA" in preview
+            if shots:
+                Path(shots).mkdir(parents=True, exist_ok=True)
+                page.locator(".folio-widget").screenshot(
+                    path=str(Path(shots) / "import-panel-mapping.png"))
+            page.locator(".folio-step-name input").fill("banque-x")
+            page.locator(".folio-step-save-button").click()
+            wait_text(page, ".folio-step-note", "saved as preset 'banque-x'")
+            page.locator(".folio-step-import-button").click()
+            wait_text(page, ".folio-status", "succeeded: 2 of 2 rows imported")
+            if shots:
+                page.locator(".folio-widget").screenshot(
+                    path=str(Path(shots) / "import-panel-imported.png"))
+        finally:
+            page.screenshot(path=str(tmp_path / "mapping-step.png"), full_page=True)
+            browser.close()
+    stored = folio.positions("BANQUE-X")
+    assert stored[["identifier", "name", "quantity", "market_value", "currency"]] \
+        .values.tolist() == [[TOTAL, "Total SA", 120.0, 6000.0, "XOF"],
+                             [ORANGE, "Orange", 300.0, 3150.0, "XOF"]]
+    assert [p["name"] for p in folio.presets() if p["user"]] == ["banque-x"]
+
+
+def test_a_50_mb_upload_reaches_the_import(chromium, lab, tmp_path, home):
+    from playwright.sync_api import sync_playwright
+
+    import folio
+
+    from builders import TOTAL
+
+    source = tmp_path / "large_2024-01-31.csv"
+    name = "x" * 100  # wide rows: 50 MB in fewer rows, so the import itself stays short
+    rows = 0
+    with open(source, "w", encoding="utf-8") as out:
+        out.write("ISIN,Security Name,Quantity,Price,Market Value,Currency\n")
+        while out.tell() < 50 * 2**20:
+            rows += 1
+            out.write(f"{TOTAL},{name},{rows},2.0,{rows * 2.0},EUR\n")
+    with sync_playwright() as p:
+        browser, page = panel_page(p, chromium, lab, tmp_path)
+        try:
+            page.locator(".folio-upload-input").set_input_files(str(source))
+            wait_text(page, ".folio-status", "uploaded large_2024-01-31.csv (50.", 300_000)
+            page.locator(".folio-portfolio input").fill("LARGE")
+            page.locator(".folio-button").click()
+            wait_text(page, ".folio-status", f"succeeded: {rows:,} of {rows:,} rows imported",
+                      300_000)
+        finally:
+            page.screenshot(path=str(tmp_path / "large-upload.png"), full_page=True)
+            browser.close()
+    kept = [p for p in folio.get_settings().uploads.iterdir() if p.name.endswith("large_2024-01-31.csv")]
+    assert len(kept) == 1 and kept[0].stat().st_size == source.stat().st_size
+    assert kept[0].read_bytes() == source.read_bytes()
+    assert folio.positions("LARGE")["quantity"].sum() == rows * (rows + 1) / 2

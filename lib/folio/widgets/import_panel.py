@@ -178,6 +178,9 @@ class ImportPanel(w.VBox):
             self.table,
         ], **kwargs)
         self.add_class("folio-widget")
+        # Classes name the parts for a page's scripts and browser tests.
+        for part in ("path", "facts", "portfolio", "status", "counts", "button", "dry_button"):
+            getattr(self, part).add_class(f"folio-{part.replace('_', '-')}")
 
     # ----------------------------------------------------------------- actions
     def _settings(self) -> Settings:

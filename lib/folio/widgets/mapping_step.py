@@ -161,6 +161,7 @@ class MappingStep(w.VBox):
                 layout=w.Layout(width="200px"))
             box.observe(lambda change, c=column: self._chose(c, change["new"]), names="value")
             rows.append(w.HBox([w.Label(column, layout=w.Layout(width="240px")), box]))
+            rows[-1].add_class("folio-column")
         self.constants = {name: w.Text(description=name.replace("_", " "),
                                        placeholder="for the whole file",
                                        value=state.constants.get(name, ""),
@@ -171,9 +172,11 @@ class MappingStep(w.VBox):
         self.preview = w.HTML()
         self.note = w.HTML()
         self.name = w.Text(description="Save as", placeholder="e.g. my-custodian")
-        self.save_button = w.Button(description="Save as preset", icon="save")
+        self.save_button = w.Button(description="Save as preset", icon="save",
+                                    layout=w.Layout(width="auto"))
         self.import_button = w.Button(description="Import with this mapping",
-                                      button_style="primary", icon="upload")
+                                      button_style="primary", icon="upload",
+                                      layout=w.Layout(width="auto"))
         self.save_button.on_click(lambda _: self.save())
         self.import_button.on_click(lambda _: on_import())
         super().__init__([
@@ -182,6 +185,10 @@ class MappingStep(w.VBox):
             self.preview, self.note, w.HBox([self.name, self.save_button]), self.import_button,
         ])
         self.add_class("folio-step")
+        for name, box in self.constants.items():
+            box.add_class(f"folio-constant-{name}")
+        for part in ("preview", "note", "name", "save_button", "import_button"):
+            getattr(self, part).add_class(f"folio-step-{part.replace('_', '-')}")
         self.draw()
 
     def _chose(self, column: str, field_name: str) -> None:

@@ -28,6 +28,7 @@ CSS = """
 .folio-title { font-weight: 600; font-size: var(--jp-ui-font-size2); }
 .folio-step { border: 1px solid var(--jp-border-color2); border-radius: 4px;
   padding: 6px 10px; background: var(--jp-layout-color1); }
+.folio-table { overflow-x: auto; max-width: 100%; }
 .folio-table table { border-collapse: collapse; font-size: var(--jp-ui-font-size1);
   color: var(--jp-ui-font-color1); }
 .folio-table th { background: var(--jp-layout-color2); text-align: left;
