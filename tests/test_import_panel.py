@@ -63,7 +63,7 @@ def test_panel_imports_and_shows_issues(tmp_path):
     assert job.result().status == "partially_succeeded"
     assert panel.bar.value == 100 and panel.bar.bar_style == "warning"
     # 4 rows: a bad ISIN and a formula for a quantity are rejected.
-    assert plain(panel.status) == "releve.csv: partially succeeded: 2 of 4 rows imported, " \
+    assert panel.message == "releve.csv: partially succeeded: 2 of 4 rows imported, " \
                                   "2 rejected"
     assert job.id not in panel.status.value and plain(panel.ident) == f"import id {job.id}"
     assert "as of 2024-01-31" in plain(panel.counts)
@@ -81,13 +81,13 @@ def test_again_reads_already_imported_and_a_dry_run_says_would_import(tmp_path):
     panel = ImportPanel()
     panel.run(path, "TRESO-SN", as_of="2024-01-31", dry_run=True)
     assert panel.result.status == "dry_run" and panel.result.import_id is None
-    assert plain(panel.status) == "releve.csv: would import 2 of 4 rows, 2 rejected; " \
+    assert panel.message == "releve.csv: would import 2 of 4 rows, 2 rejected; " \
                                   "nothing written"
     assert panel.ident.value == "" and folio.portfolios().empty
     panel.run(path, "TRESO-SN", as_of="2024-01-31")
     panel.run(path, "TRESO-SN", as_of="2024-01-31")
     assert panel.result.status == "unchanged" and panel.bar.bar_style == "info"
-    assert plain(panel.status) == "releve.csv: already imported (same file): nothing written"
+    assert panel.message == "releve.csv: already imported (same file): nothing written"
 
 
 def test_panel_shows_a_page_of_many_issues_and_says_where_the_rest_are(tmp_path, monkeypatch):
@@ -233,7 +233,7 @@ def test_base_currency_and_preset_reach_the_import(tmp_path):
     assert folio.portfolios().set_index("name").loc["NEW-PF", "base_currency"] == "USD"
     panel.preset.value = "degiro-en"  # forced: a preset whose columns this file lacks
     panel.run(path, "NEW-PF", as_of="2024-01-31", dry_run=True)
-    assert panel.bar.bar_style == "warning" and "cannot map" in plain(panel.status)
+    assert panel.bar.bar_style == "warning" and "cannot map" in panel.message
     assert panel.mapping.choices["Code ISIN"] == "identifier"  # the step, with folio's guesses
 
 
@@ -276,7 +276,7 @@ def test_upload_in_pieces_is_shown_by_its_own_name(tmp_path):
     panel.as_of.value = date(2024, 1, 31)
     panel.start()
     panel.wait(60)
-    assert plain(panel.status).startswith("relevé.csv: partially succeeded: 2 of 4 rows")
+    assert panel.message.startswith("relevé.csv: partially succeeded: 2 of 4 rows")
     assert folio.imports()["file_name"].tolist() == ["relevé.csv"]
     assert not list(folio.get_settings().uploads.glob(".*.part"))
 
@@ -286,7 +286,7 @@ def test_a_failed_or_too_large_upload_says_so_and_leaves_nothing(tmp_path):
     with folio.configure(max_file_mb=0.001):  # 1,048 bytes
         asked = browser(panel.upload, b"x" * 2000, chunk=100, name="big.csv")
     assert asked == [{"kind": "end"}] and panel.upload.state == "failed"
-    assert plain(panel.status) == "big.csv: 2,000 bytes is over the limit of 1,048 " \
+    assert panel.message == "big.csv: 2,000 bytes is over the limit of 1,048 " \
                                   "(FOLIO_MAX_FILE_MB)"
     assert panel.bar.bar_style == "danger"
     # A piece out of order (a lost message): refused, and the part written is removed.
@@ -296,11 +296,11 @@ def test_a_failed_or_too_large_upload_says_so_and_leaves_nothing(tmp_path):
     panel.upload.receive({"kind": "piece", "offset": 0}, [b"a" * 100])
     panel.upload.receive({"kind": "piece", "offset": 200}, [b"c" * 100])
     assert panel.upload.state == "failed" and sent[-1] == {"kind": "end"}
-    assert "arrived with 100 of 300 received; nothing was saved" in plain(panel.status)
+    assert "arrived with 100 of 300 received; nothing was saved" in panel.message
     assert not list(folio.get_settings().uploads.glob("*"))  # no part, no file
     panel.upload.receive({"kind": "start", "name": "r.csv", "size": 300})
     panel.upload.receive({"kind": "fail", "reason": "NotReadableError"})
-    assert "the browser could not read the file (NotReadableError)" in plain(panel.status)
+    assert "the browser could not read the file (NotReadableError)" in panel.message
 
 
 def test_chunked_upload_keeps_one_copy_of_one_content(tmp_path):

@@ -8,7 +8,8 @@ submitting the job and following it from a thread, the outcome in words,
 the issues table and a spreadsheet-safe CSV download, and, when folio cannot
 map the file's columns, the mapping step (``mapping_step``). ``ImportPanel``
 is an ipywidgets ``VBox``; its state is in the widgets' values and in
-``job``, ``result``, ``issues`` and ``mapping`` (a ``MappingState``), so
+``job``, ``result``, ``issues``, ``message`` (the status line as text) and
+``mapping`` (a ``MappingState``), so
 ``run()`` drives it from code, a notebook works headless and tests need no
 browser.
 """
@@ -134,6 +135,7 @@ class ImportPanel(w.VBox):
         self.result: ImportResult | None = None
         self.issues = pd.DataFrame()
         self.mapping: MappingState | None = None
+        self.message = ""  # the status line, as plain text
         self.uploaded: Path | None = None
         self.files: dict[str, Path] = {}  # an upload's own name -> where it was kept
         self._watcher: threading.Thread | None = None
@@ -215,7 +217,7 @@ class ImportPanel(w.VBox):
     def _on_upload(self, change) -> None:
         up = self.upload
         if up.state == "uploading":
-            self.status.value = theme.text(
+            self._say(
                 f"uploading {up.file_name}: {up.received / 2**20:,.1f} of "
                 f"{up.size / 2**20:,.1f} MB", "muted")
         elif up.state == "failed" and change["name"] == "state":
@@ -225,7 +227,7 @@ class ImportPanel(w.VBox):
             self.files[up.file_name] = self.uploaded
             self.path.options = (*self.files, *sample_files())
             self.path.value = up.file_name
-            self.status.value = theme.text(f"uploaded {up.file_name} "
+            self._say(f"uploaded {up.file_name} "
                                            f"({up.size / 2**20:,.1f} MB)", "ok")
 
     def _new_file(self) -> None:
@@ -272,7 +274,7 @@ class ImportPanel(w.VBox):
             self._show_error(exc)
             return None
         self.button.disabled = self.dry_button.disabled = True
-        self.status.value = theme.text(f"{'dry run of' if dry_run else 'importing'} {name} via "
+        self._say(f"{'dry run of' if dry_run else 'importing'} {name} via "
                                        f"{self.job.via}", "muted")
         self._watcher = threading.Thread(target=self._follow, daemon=True,
                                          name=f"folio-panel-{self.job.id}")
@@ -308,7 +310,7 @@ class ImportPanel(w.VBox):
                 pct, style, text = describe(job)
                 self.bar.value, self.bar.bar_style = pct, style
                 if not finished:
-                    self.status.value = theme.text(f"{job.file}: {text}", "muted")
+                    self._say(f"{job.file}: {text}", "muted")
                     time.sleep(POLL_S)
                     continue
                 break
@@ -324,7 +326,7 @@ class ImportPanel(w.VBox):
     def _show(self, job: ImportJob, result: ImportResult) -> None:
         self.result = result
         words, kind = outcome(result)
-        self.status.value = theme.text(words, kind, bold=f"{job.file}:")
+        self._say(words, kind, bold=f"{job.file}:")
         self.counts.value = theme.text(
             f"via {result.via}" + (f" ({result.fallback_reason})" if result.fallback_reason
                                    else "")
@@ -365,7 +367,7 @@ class ImportPanel(w.VBox):
                                on_saved=lambda _: self._refresh_presets())
             self.step.children = (step,)
             self.bar.bar_style = "warning"
-            self.status.value = theme.text(
+            self._say(
                 "folio cannot map every column of this file: choose the field each column "
                 "holds below (pre-set to folio's guesses), check the preview, then import",
                 "warn", bold=f"{job.file}:")
@@ -378,7 +380,12 @@ class ImportPanel(w.VBox):
         """The mapping step on show, if the file needs one."""
         return self.step.children[0] if self.step.children else None
 
+    def _say(self, message: str, kind: str = "", *, bold: str = "") -> None:
+        """Show ``message`` as the panel's status; ``self.message`` keeps it as text."""
+        self.message = f"{bold} {message}" if bold else message
+        self.status.value = theme.text(message, kind, bold=bold)
+
     def _show_error(self, exc: BaseException | str) -> None:
         self.bar.bar_style = "danger"
         message = exc if isinstance(exc, str) else getattr(exc, "message", str(exc))
-        self.status.value = theme.text(message, "error")
+        self._say(message, "error")

@@ -109,24 +109,28 @@ class MappingState:
     def refresh(self, portfolio: str = "", as_of=None, *,
                 settings: Settings | None = None) -> ImportResult | None:
         """Dry-run the file with this mapping; keep the result (or the problem)."""
+        self.result, self.problem = self.dry_run(portfolio, as_of, settings=settings)
+        return self.result
+
+    def dry_run(self, portfolio: str = "", as_of=None, *,
+                settings: Settings | None = None) -> tuple[ImportResult | None, str]:
+        """(the dry run's result, or None and why not) for the file read this way,
+        changing nothing here: a step may run several at once and keep the last."""
         from folio.execution.submit import submit_import
 
-        self.result, self.problem = None, ""
         problems = [f"choose a column or give a constant for {', '.join(self.missing)}"
                     if self.missing else "",
                     f"one column each for {', '.join(self.repeated)}" if self.repeated else ""]
         if any(problems):
-            self.problem = "; ".join(p for p in problems if p)
-            return None
+            return None, "; ".join(p for p in problems if p)
         try:
             job = submit_import(self.path, portfolio.strip() or PREVIEW_PORTFOLIO, as_of=as_of,
                                 via="local", dry_run=True, sheet=self.sheet,
                                 file_name=self.file_name, settings=settings,
                                 mapping=self.mapping, constants=dict(self.constants) or None)
-            self.result = job.result(PREVIEW_TIMEOUT_S)
+            return job.result(PREVIEW_TIMEOUT_S), ""
         except FolioError as exc:
-            self.problem = exc.message
-        return self.result
+            return None, exc.message
 
     def save(self, name: str, *, settings: Settings | None = None) -> str:
         """Save the mapping as a user preset, applied unasked to files of this header."""
@@ -151,7 +155,7 @@ class MappingStep(w.VBox):
         self._portfolio, self._as_of = portfolio, as_of
         self._lock = threading.Lock()
         self._generation = 0
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.title = w.HTML()
         self.dropdowns: dict[str, w.Dropdown] = {}
         rows = []
@@ -207,19 +211,22 @@ class MappingStep(w.VBox):
         self.note.value = theme.text("previewing...", "muted")
 
         def run() -> None:
-            self.state.refresh(self._portfolio(), self._as_of(), settings=self.settings)
+            outcome = self.state.dry_run(self._portfolio(), self._as_of(),
+                                         settings=self.settings)
             with self._lock:
-                if generation == self._generation:
+                if generation == self._generation:  # else a later change's preview is due
+                    self.state.result, self.state.problem = outcome
                     self.draw()
 
-        self._thread = threading.Thread(target=run, daemon=True, name="folio-mapping-preview")
-        self._thread.start()
-        return self._thread
+        thread = threading.Thread(target=run, daemon=True, name="folio-mapping-preview")
+        self._threads = [t for t in self._threads if t.is_alive()] + [thread]
+        thread.start()
+        return thread
 
     def wait(self, timeout: float | None = PREVIEW_TIMEOUT_S) -> None:
-        """Until the latest preview is drawn."""
-        while self._thread is not None and self._thread.is_alive():
-            self._thread.join(timeout)
+        """Until every preview started is over (the latest one drawn)."""
+        for thread in list(self._threads):
+            thread.join(timeout)
 
     def save(self) -> str | None:
         try:
