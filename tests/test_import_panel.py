@@ -151,7 +151,8 @@ def test_mapping_step_maps_an_unknown_file_end_to_end(tmp_path):
     panel = ImportPanel()
     panel.path.value = str(path)
     # What the file states is shown before importing: here, the date in its name.
-    assert "as of 2024-06-30" in plain(panel.facts) and "file name" in plain(panel.facts)
+    assert panel.file_says == "the file states as of 2024-06-30 (file name " \
+                              "'positions_2024-06-30.csv')"
     panel.run(path, "BANQUE-X")
     step = panel.mapping_step
     step.wait()

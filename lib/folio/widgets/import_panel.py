@@ -136,6 +136,7 @@ class ImportPanel(w.VBox):
         self.issues = pd.DataFrame()
         self.mapping: MappingState | None = None
         self.message = ""  # the status line, as plain text
+        self.file_says = ""  # what the chosen file states (its as-of date), as plain text
         self.uploaded: Path | None = None
         self.files: dict[str, Path] = {}  # an upload's own name -> where it was kept
         self._watcher: threading.Thread | None = None
@@ -237,15 +238,16 @@ class ImportPanel(w.VBox):
     def _inspect(self, sheets: bool = True) -> None:
         """Show what the chosen file states before it is imported."""
         path, name = self.source()
+        self.file_says = self.facts.value = ""
         if not self.path.value.strip() or not path.is_file():
-            self.facts.value = ""
             return
         try:
-            found, stated = file_facts(path, name, self.sheet.value or None)
+            found, self.file_says = file_facts(path, name, self.sheet.value or None)
         except FolioError as exc:
+            self.file_says = exc.message
             self.facts.value = theme.text(exc.message, "warn")
             return
-        self.facts.value = theme.text(stated, "muted")
+        self.facts.value = theme.text(self.file_says, "muted")
         if sheets:
             keep = self.sheet.value if self.sheet.value in found else AUTOMATIC
             self.sheet.options = [("first with a header", AUTOMATIC)] + [(s, s) for s in found]
