@@ -1,0 +1,67 @@
+"""The import panel's words: an import's outcome, what a file states, the workers.
+
+Owns the sentences the panel shows that are worked out from folio's state (not
+from the widgets): an import's or dry run's outcome ("already imported (same
+file): nothing written", "would import N"), what a file states before it is
+imported (its sheets, its as-of date), and how many workers are live.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from folio.config import Settings
+from folio.errors import FolioError
+from folio.result import ImportResult
+
+
+def worker_text(settings: Settings) -> str:
+    from folio.execution.recovery import FRESH_S
+    from folio.store import queries
+    from folio.store.db import get_engine
+
+    try:
+        live = queries.live_workers(get_engine(settings), settings.queue, FRESH_S)
+    except FolioError as exc:
+        return f"store unavailable: {exc.message}"
+    return f"{len(live)} worker(s) live on queue {settings.queue!r}" if live else "no worker live"
+
+
+def outcome(result: ImportResult) -> tuple[str, str]:
+    """(words, kind) for a finished import or dry run, as the panel says it."""
+    n, total = result.rows_imported, result.rows_total
+    rejected = f", {result.rows_rejected:,} rejected" if result.rows_rejected else ""
+    warnings = f", {result.warnings:,} warnings" if result.warnings else ""
+    if result.status == "unchanged":
+        return "already imported (same file): nothing written", "info"
+    if result.status == "dry_run":
+        return f"would import {n:,} of {total:,} rows{rejected}{warnings}; nothing written", "info"
+    if result.status == "failed":
+        return f"failed: none of {total:,} rows imported{rejected}", "error"
+    kind = "ok" if result.status == "succeeded" else "warn"
+    return (f"{result.status.replace('_', ' ')}: {n:,} of {total:,} rows imported"
+            f"{rejected}{warnings}"), kind
+
+
+def file_facts(path: Path, file_name: str, sheet: str | None) -> tuple[list[str], str]:
+    """(sheets, what the file states) for a file about to be imported: an XLSX
+    file's sheets, and the as-of date a title line or the name gives."""
+    from folio.ingest.layout import file_as_of
+    from folio.ingest.pipeline import ImportRequest, _preamble
+    from folio.ingest.readers import read_blocks
+
+    sheets: list[str] = []
+    if path.suffix.lower() == ".xlsx":
+        from python_calamine import CalamineWorkbook
+
+        sheets = list(CalamineWorkbook.from_path(str(path)).sheet_names)
+    blocks = read_blocks(path, sheet=sheet or None, display_name=file_name)
+    try:
+        first = next(blocks)
+    finally:
+        blocks.close()
+    preamble = first.preamble if first.preamble is not None else _preamble(
+        ImportRequest(path=str(path), portfolio="", file_name=file_name), first)
+    stated, where = file_as_of(preamble, file_name, None)
+    return sheets, (f"the file states as of {stated.isoformat()} ({where})" if stated else
+                    "the file states no as-of date: give one, or the rows must carry it")
