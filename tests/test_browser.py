@@ -156,6 +156,21 @@ def wait_text(page, selector: str, text: str, timeout: float = 120_000) -> None:
         "el => el.textContent.includes(text))", arg=[selector, text], timeout=timeout)
 
 
+def theme_colours(page, kind: str) -> tuple[str, str]:
+    """(the colour of the panel's status of ``kind``, the colour of the JupyterLab
+    theme variable for it), as drawn now."""
+    variable = {"warn": "--jp-warn-color1", "ok": "--jp-success-color1"}[kind]
+    return tuple(page.evaluate("""([kind, variable]) => {
+        const probe = document.createElement("span");
+        probe.style.color = `var(${variable})`;
+        document.body.append(probe);
+        const out = [getComputedStyle(document.querySelector(
+            `.folio-status .folio-${kind}`)).color, getComputedStyle(probe).color];
+        probe.remove();
+        return out;
+    }""", [kind, variable]))
+
+
 def test_mapping_step_in_jupyterlab(chromium, lab, tmp_path, home):
     """Upload a file of unknown French headers, fix the guesses, preview, save, import."""
     from playwright.sync_api import sync_playwright
@@ -180,6 +195,8 @@ def test_mapping_step_in_jupyterlab(chromium, lab, tmp_path, home):
             page.locator(".folio-portfolio input").fill("BANQUE-X")
             page.locator(".folio-button").click()
             wait_text(page, ".folio-status", "cannot map every column")
+            shown, theirs = theme_colours(page, "warn")
+            assert shown == theirs  # the theme's warning colour, not a fixed one
             rows = page.locator(".folio-step .folio-column")
             rows.first.wait_for(timeout=60_000)
             guesses = {rows.nth(i).locator("div.widget-label").inner_text():
@@ -211,6 +228,14 @@ def test_mapping_step_in_jupyterlab(chromium, lab, tmp_path, home):
             if shots:
                 page.locator(".folio-widget").screenshot(
                     path=str(Path(shots) / "import-panel-imported.png"))
+            light, _ = theme_colours(page, "ok")
+            page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Theme").first.hover()
+            page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark").first.click()
+            page.wait_for_selector("body[data-jp-theme-light='false']", state="attached",
+                                   timeout=30_000)
+            dark, theirs = theme_colours(page, "ok")
+            assert dark == theirs and dark != light  # follows the theme, light or dark
         finally:
             page.screenshot(path=str(tmp_path / "mapping-step.png"), full_page=True)
             browser.close()
