@@ -242,7 +242,7 @@ def test_upload_is_saved_safely(tmp_path, home):
     content = statement(tmp_path).read_bytes()
     saved = save_upload("../../etc/passwd relevé.csv", content)
     assert saved.parent == folio.get_settings().uploads
-    assert ".." not in saved.name and "/" not in saved.name and saved.name.endswith("relevé.csv")
+    assert ".." not in saved.name and "/" not in saved.name and saved.name.endswith("-passwd_relev_.csv")
     assert saved.read_bytes() == content
     other = save_upload("passwd_relevé.csv", b"other bytes")
     assert other != saved and saved.read_bytes() == content  # never overwritten
@@ -271,7 +271,7 @@ def test_upload_in_pieces_is_shown_by_its_own_name(tmp_path):
     assert asked[-1] == {"kind": "end"} and panel.upload.state == "done"
     kept = panel.uploaded
     assert kept.read_bytes() == content
-    assert kept.name == f"{hashlib.sha256(content).hexdigest()[:16]}-relevé.csv"
+    assert kept.name == f"{hashlib.sha256(content).hexdigest()[:16]}-relev_.csv"
     assert panel.path.value == "relevé.csv"  # never the hashed name
     panel.portfolio.value = "P"
     panel.as_of.value = date(2024, 1, 31)

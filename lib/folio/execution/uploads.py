@@ -96,7 +96,9 @@ def _failed(file: str, target: Path, exc: OSError) -> StoreError:
              "writable folder")
 
 
-_UNSAFE = re.compile(r"[^\w.-]+")  # \w: letters of any script, digits, underscore
+# ASCII only: the name on disk must mean the same to every file system and tool
+# (the panel shows the user the file's own name, kept apart).
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 def safe_name(name: str) -> str:
