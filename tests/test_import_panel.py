@@ -59,6 +59,9 @@ def test_panel_is_a_widget_that_composes():
 
 def test_panel_imports_and_shows_issues(tmp_path):
     panel = ImportPanel()
+    panel.path.value = str(statement(tmp_path))
+    # Its title line says "Arrêté au 31/01/2024".
+    assert panel.file_says.startswith("the file states as of 2024-01-31 (title line")
     job = panel.run(statement(tmp_path), "TRESO-SN", as_of="2024-01-31")
     assert job.result().status == "partially_succeeded"
     assert panel.bar.value == 100 and panel.bar.bar_style == "warning"
@@ -219,6 +222,7 @@ def test_xlsx_lists_its_sheets_and_the_chosen_one_is_read(tmp_path):
     book.save(path)
     panel = ImportPanel()
     panel.path.value = str(path)
+    assert panel.file_says == "the file states no as-of date: give one above"
     assert panel.sheet.layout.display == "" and [v for _, v in panel.sheet.options] == [
         "", "Notes", "Fund A", "Fund B"]
     panel.sheet.value = "Fund B"
@@ -317,3 +321,15 @@ def test_chunked_upload_keeps_one_copy_of_one_content(tmp_path):
     with pytest.raises(folio.ReadError, match="stopped at 3 of 6 bytes"):
         short.finish()
     assert sorted(p.name for p in tmp_path.iterdir()) == [kept.name]
+
+
+def test_what_the_file_states_comes_from_its_rows_without_a_title(tmp_path):
+    path = french_csv(tmp_path / "sans_titre.csv", [
+        fr_row(TOTAL, "TotalEnergies SE", "10", "60,50", "605,00", as_of="29/02/2024")],
+        preamble=False)
+    panel = ImportPanel()
+    panel.path.value = str(path)
+    assert panel.file_says == ("the rows state their as-of date in column 'Date de "
+                               "valorisation' (the first: 29/02/2024)")
+    panel.run(path, "P")
+    assert panel.result.as_of == date(2024, 2, 29)

@@ -45,7 +45,9 @@ def outcome(result: ImportResult) -> tuple[str, str]:
 
 def file_facts(path: Path, file_name: str, sheet: str | None) -> tuple[list[str], str]:
     """(sheets, what the file states) for a file about to be imported: an XLSX
-    file's sheets, and the as-of date a title line or the name gives."""
+    file's sheets, and the as-of date a title line or the name gives, else the
+    first one of an as-of column. Reads the first block of the file only."""
+    from folio.ingest.columns import ALIASES, normalise
     from folio.ingest.layout import file_as_of
     from folio.ingest.pipeline import ImportRequest, _preamble
     from folio.ingest.readers import read_blocks
@@ -63,5 +65,12 @@ def file_facts(path: Path, file_name: str, sheet: str | None) -> tuple[list[str]
     preamble = first.preamble if first.preamble is not None else _preamble(
         ImportRequest(path=str(path), portfolio="", file_name=file_name), first)
     stated, where = file_as_of(preamble, file_name, None)
-    return sheets, (f"the file states as of {stated.isoformat()} ({where})" if stated else
-                    "the file states no as-of date: give one, or the rows must carry it")
+    if stated:
+        return sheets, f"the file states as of {stated.isoformat()} ({where})"
+    column = next((c for c in first.header if ALIASES.get(normalise(c)) == "as_of"), None)
+    values = first.frame[column].dropna() if column is not None else ()
+    values = [v for v in values if str(v).strip()][:1]
+    if values:  # the text as the file has it: its day-month order is judged on import
+        return sheets, (f"the rows state their as-of date in column {column!r} (the first: "
+                        f"{str(values[0]).strip()})")
+    return sheets, "the file states no as-of date: give one above"
