@@ -141,9 +141,11 @@ def test_import_button_is_disabled_while_an_import_runs(tmp_path):
     # The watcher re-enables the buttons only once the job is over; 300,000 rows
     # take far longer than the few statements between here and start().
     assert panel.button.disabled and panel.dry_button.disabled and not job.done()
+    assert panel.upload.disabled
     panel.wait(240)
     assert job.result().rows_imported == 300_000
     assert not panel.button.disabled and not panel.dry_button.disabled
+    assert not panel.upload.disabled
 
 
 def test_mapping_step_maps_an_unknown_file_end_to_end(tmp_path):
@@ -228,6 +230,10 @@ def test_xlsx_lists_its_sheets_and_the_chosen_one_is_read(tmp_path):
     panel.sheet.value = "Fund B"
     panel.run(path, "P", as_of="2024-01-31")
     assert folio.positions("P")["quantity"].tolist() == [25.0]  # Fund B's, not the first's
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"not a workbook")
+    panel.path.value = str(broken)
+    assert panel.file_says.startswith("broken.xlsx: cannot open the workbook")
 
 
 def test_base_currency_and_preset_reach_the_import(tmp_path):

@@ -167,9 +167,8 @@ class ImportPanel(w.VBox):
     def _on_upload(self, change) -> None:
         up = self.upload
         if up.state == "uploading":
-            self._say(
-                f"uploading {up.file_name}: {up.received / 2**20:,.1f} of "
-                f"{up.size / 2**20:,.1f} MB", "muted")
+            self._say(f"uploading {up.file_name}: {up.received / 2**20:,.1f} of "
+                      f"{up.size / 2**20:,.1f} MB", "muted")
         elif up.state == "failed" and change["name"] == "state":
             self._show_error(up.error)
         elif up.state == "done" and change["name"] == "state":
@@ -177,8 +176,7 @@ class ImportPanel(w.VBox):
             self.files[up.file_name] = self.uploaded
             self.path.options = (*self.files, *sample_files())
             self.path.value = up.file_name
-            self._say(f"uploaded {up.file_name} "
-                                           f"({up.size / 2**20:,.1f} MB)", "ok")
+            self._say(f"uploaded {up.file_name} ({up.size / 2**20:,.1f} MB)", "ok")
 
     def _new_file(self) -> None:
         self.mapping, self.step.children = None, ()  # a mapping step was for the last file
@@ -224,7 +222,7 @@ class ImportPanel(w.VBox):
             self.job = None
             self._show_error(exc)
             return None
-        self.button.disabled = self.dry_button.disabled = True
+        self.button.disabled = self.dry_button.disabled = self.upload.disabled = True
         self._say(f"{'dry run of' if dry_run else 'importing'} {name} via "
                                        f"{self.job.via}", "muted")
         self._watcher = threading.Thread(target=self._follow, daemon=True,
@@ -272,7 +270,7 @@ class ImportPanel(w.VBox):
                 self._show(job, job.result(0))
             self._refresh_worker()
         finally:
-            self.button.disabled = self.dry_button.disabled = False
+            self.button.disabled = self.dry_button.disabled = self.upload.disabled = False
 
     def _show(self, job: ImportJob, result: ImportResult) -> None:
         self.result = result

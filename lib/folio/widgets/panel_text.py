@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from folio.config import Settings
-from folio.errors import FolioError
+from folio.errors import FolioError, ReadError
 from folio.result import ImportResult
 
 
@@ -56,7 +56,11 @@ def file_facts(path: Path, file_name: str, sheet: str | None) -> tuple[list[str]
     if path.suffix.lower() == ".xlsx":
         from python_calamine import CalamineWorkbook
 
-        sheets = list(CalamineWorkbook.from_path(str(path)).sheet_names)
+        try:
+            sheets = list(CalamineWorkbook.from_path(str(path)).sheet_names)
+        except Exception as exc:  # calamine raises its own error types
+            raise ReadError(f"{file_name}: cannot open the workbook: {exc}",
+                            file=file_name) from None
     blocks = read_blocks(path, sheet=sheet or None, display_name=file_name)
     try:
         first = next(blocks)
