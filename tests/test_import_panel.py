@@ -164,6 +164,7 @@ def test_mapping_step_maps_an_unknown_file_end_to_end(tmp_path):
     assert [d.value for d in step.dropdowns.values()] == [
         "identifier", IGNORE, IGNORE, "price", "market_value"]  # folio's guesses
     assert step.dropdowns["Intitulé"].options[0] == IGNORE
+    assert panel.mapping.samples["Qté détenue"] == "120, 300"  # beside its dropdown
     assert set(step.dropdowns["Intitulé"].options) == {IGNORE, *folio.catalog.FIELDS}
     assert "quantity, currency" in plain(step.note) and step.import_button.disabled
     step.dropdowns["Qté détenue"].value = "quantity"
@@ -339,3 +340,24 @@ def test_what_the_file_states_comes_from_its_rows_without_a_title(tmp_path):
                                "valorisation' (the first: 29/02/2024)")
     panel.run(path, "P")
     assert panel.result.as_of == date(2024, 2, 29)
+
+
+def test_two_columns_of_one_meaning_open_the_step_with_one_chosen(tmp_path):
+    path = tmp_path / "double.csv"
+    path.write_text("ISIN;Quantité;Nombre;Cours;Devise\n"
+                    f"{TOTAL};10;12;5,00;EUR\n", encoding="utf-8")
+    panel = ImportPanel()
+    panel.run(path, "P", as_of="2024-01-31")
+    assert panel.mapping.choices == {"ISIN": "identifier", "Quantité": "quantity",
+                                     "Nombre": IGNORE, "Cours": "price", "Devise": "currency"}
+    step = panel.mapping_step
+    step.wait()
+    assert panel.mapping.preview["quantity"].tolist() == [10.0]
+    step.dropdowns["Quantité"].value = IGNORE
+    step.dropdowns["Nombre"].value = "quantity"
+    step.wait()
+    assert panel.mapping.preview["quantity"].tolist() == [12.0]
+    step.import_button.click()
+    panel.wait(60)
+    # Nombre's 12, not Quantité's 10: the column chosen, the other ignored
+    assert folio.positions("P")[["quantity", "price"]].values.tolist() == [[12.0, 5.0]]

@@ -310,6 +310,10 @@ class ImportPanel(w.VBox):
             path, name = self.source()
             self.mapping = MappingState.from_error(path, error, file_name=name,
                                                    sheet=self.sheet.value or None)
+            try:
+                self.mapping.read_samples()
+            except FolioError:
+                pass  # the step works without them: they only help choose
             step = MappingStep(self.mapping, on_import=self.start,
                                portfolio=lambda: self.portfolio.value,
                                as_of=lambda: self.as_of.value, settings=self.settings,

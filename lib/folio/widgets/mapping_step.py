@@ -47,6 +47,7 @@ class MappingState:
     result: ImportResult | None = None  # the last preview's dry run
     problem: str = ""  # why the last preview could not be made
     saved_as: str | None = None
+    samples: dict[str, str] = field(default_factory=dict)  # column -> its first values
 
     @classmethod
     def from_error(cls, path: str | Path, error: MappingError, *, file_name: str | None = None,
@@ -58,6 +59,22 @@ class MappingState:
         guesses = getattr(error, "guesses", None) or guess(found, {})
         return cls(path=Path(path), file_name=file_name or Path(path).name, found=found,
                    choices={c: guesses.get(c, IGNORE) for c in found}, sheet=sheet)
+
+    def read_samples(self, count: int = 3) -> dict[str, str]:
+        """Each column's first ``count`` non-empty values as the file writes them,
+        shown beside its dropdown (what a column holds tells which field it is)."""
+        from folio.ingest.readers import read_blocks
+
+        blocks = read_blocks(self.path, sheet=self.sheet, display_name=self.file_name)
+        try:
+            first = next(blocks)
+        finally:
+            blocks.close()
+        for column in self.found:
+            if column in first.frame:
+                values = [str(v).strip() for v in first.frame[column].head(50).dropna()]
+                self.samples[column] = ", ".join([v for v in values if v][:count])
+        return self.samples
 
     @property
     def mapping(self) -> dict[str, str]:
@@ -164,7 +181,8 @@ class MappingStep(w.VBox):
                 options=[IGNORE, *FIELDS], value=state.choices[column],
                 layout=w.Layout(width="200px"))
             box.observe(lambda change, c=column: self._chose(c, change["new"]), names="value")
-            rows.append(w.HBox([w.Label(column, layout=w.Layout(width="240px")), box]))
+            sample = w.HTML(theme.text(state.samples.get(column, ""), "muted"))
+            rows.append(w.HBox([w.Label(column, layout=w.Layout(width="240px")), box, sample]))
             rows[-1].add_class("folio-column")
         self.constants = {name: w.Text(description=name.replace("_", " "),
                                        placeholder="for the whole file",
