@@ -55,6 +55,12 @@ def test_panel_is_a_widget_that_composes():
     assert box.children == (panel,) and isinstance(panel, w.VBox)
     assert panel.via.value == "local"  # the tests' FOLIO_EXECUTION
     assert not panel.button.disabled and panel.sheet.layout.display == "none"
+    # Samples are offered by name, never by a path of this machine.
+    assert "treso_sn_2024-02-29.csv" in panel.path.options
+    assert all("/" not in name for name in panel.path.options)
+    panel.path.value = "treso_sn_2024-02-29.csv"
+    assert panel.source() == (folio.config.PROJECT_DATA / "holdings" / "treso_sn_2024-02-29.csv",
+                              "treso_sn_2024-02-29.csv")
 
 
 def test_panel_imports_and_shows_issues(tmp_path):

@@ -68,11 +68,13 @@ def save_upload(name: str, content: bytes, settings: Settings | None = None) -> 
                        file=uploads.safe_name(name))
 
 
-def sample_files() -> list[str]:
+def sample_files() -> dict[str, Path]:
+    """The sample holdings files shipped in ``data/holdings``, by name."""
     folder = PROJECT_DATA / "holdings"
     if not folder.is_dir():
-        return []
-    return sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in (".csv", ".txt", ".xlsx"))
+        return {}
+    return {p.name: p for p in sorted(folder.iterdir())
+            if p.suffix.lower() in (".csv", ".txt", ".xlsx")}
 
 
 class ImportPanel(w.VBox):
@@ -87,11 +89,12 @@ class ImportPanel(w.VBox):
         self.message = ""  # the status line, as plain text
         self.file_says = ""  # what the chosen file states (its as-of date), as plain text
         self.uploaded: Path | None = None
-        self.files: dict[str, Path] = {}  # an upload's own name -> where it was kept
+        # The files offered by name: uploads (kept under a hashed name) and samples.
+        self.files: dict[str, Path] = sample_files()
         self._watcher: threading.Thread | None = None
         s = self._settings()
         self.upload = Upload(settings=self._settings)
-        self.path = w.Combobox(options=sample_files(), placeholder="path to a CSV or XLSX",
+        self.path = w.Combobox(options=list(self.files), placeholder="a sample, an upload or a path",
                                description="File", layout=w.Layout(width="60%"),
                                ensure_option=False)
         self.facts = w.HTML("")
@@ -157,9 +160,10 @@ class ImportPanel(w.VBox):
         self.worker.value = theme.text(worker_text(self._settings()), "muted")
 
     def source(self) -> tuple[Path, str]:
-        """(path, the name to show) of the file the form names."""
+        """(path, the name to show) of the file the form names: one it offers by
+        name, or any path."""
         value = self.path.value.strip()
-        if value in self.files:  # an upload: kept under a hashed name, shown by its own
+        if value in self.files:  # an upload is kept under a hashed name, shown by its own
             return self.files[value], value
         path = Path(value).expanduser()
         return path, path.name
@@ -173,8 +177,9 @@ class ImportPanel(w.VBox):
             self._show_error(up.error)
         elif up.state == "done" and change["name"] == "state":
             self.uploaded = Path(up.path)
-            self.files[up.file_name] = self.uploaded
-            self.path.options = (*self.files, *sample_files())
+            self.files = {up.file_name: self.uploaded,
+                          **{k: v for k, v in self.files.items() if k != up.file_name}}
+            self.path.options = list(self.files)
             self.path.value = up.file_name
             self._say(f"uploaded {up.file_name} ({up.size / 2**20:,.1f} MB)", "ok")
 
