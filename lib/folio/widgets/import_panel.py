@@ -227,7 +227,7 @@ class ImportPanel(w.VBox):
             self.job = None
             self._show_error(exc)
             return None
-        self.button.disabled = self.dry_button.disabled = self.upload.disabled = True
+        self._running(True)
         self._say(f"{'dry run of' if dry_run else 'importing'} {name} via "
                                        f"{self.job.via}", "muted")
         self._watcher = threading.Thread(target=self._follow, daemon=True,
@@ -275,7 +275,17 @@ class ImportPanel(w.VBox):
                 self._show(job, job.result(0))
             self._refresh_worker()
         finally:
-            self.button.disabled = self.dry_button.disabled = self.upload.disabled = False
+            self._running(False)
+
+    def _running(self, running: bool) -> None:
+        """Disable what would start another import (or change the file) while one runs."""
+        self.button.disabled = self.dry_button.disabled = self.upload.disabled = running
+        step = self.mapping_step
+        if step is not None:
+            if running:
+                step.import_button.disabled = True
+            else:
+                step.draw()  # enabled again if the mapping is complete
 
     def _show(self, job: ImportJob, result: ImportResult) -> None:
         self.result = result
