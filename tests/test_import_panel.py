@@ -363,6 +363,10 @@ def test_two_columns_of_one_meaning_open_the_step_with_one_chosen(tmp_path):
     step.dropdowns["Nombre"].value = "quantity"
     step.wait()
     assert panel.mapping.preview["quantity"].tolist() == [12.0]
+    panel._running(True)  # as start() does: nothing else may start while one import runs
+    assert step.import_button.disabled and panel.button.disabled and panel.upload.disabled
+    panel._running(False)
+    assert not step.import_button.disabled  # the mapping is complete
     step.import_button.click()
     panel.wait(60)
     # Nombre's 12, not Quantité's 10: the column chosen, the other ignored
