@@ -107,8 +107,8 @@ def test_progress_reaches_the_job(tmp_path, mode):
         seen.add(job.progress)
         said.add(job.status_message)
     assert job.result().rows_imported == n
-    assert job.progress == (n, n)
-    assert any(0 < done < n for done, _ in seen), seen
+    assert job.progress == (2 * n, 2 * n)  # each row checked, then written
+    assert any(0 < done < 2 * n for done, _ in seen), seen
     assert said & {"running: checking", "running: writing"}, said  # what it is doing
 
 

@@ -19,10 +19,10 @@ def test_progress_text_and_widget(tmp_path, capsys):
     job = folio.submit_import(statement(tmp_path), "P", as_of="2024-01-31")
     assert progress(job, notebook=False) is None  # blocks until done, draws on stderr
     err = capsys.readouterr().err
-    assert "100%" in err and "partially_succeeded" in err
+    assert "100%" in err and "imported 2 of 4 rows, 2 rejected" in err
     bar = JobBar(job)
     assert bar.bar.value == 100 and bar.bar.bar_style == "warning"
-    assert "2 of 4 rows imported" in bar.label.value
+    assert bar.label.value.startswith("imported 2 of 4 rows, 2 rejected")
 
 
 def sample_store():

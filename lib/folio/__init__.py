@@ -18,6 +18,8 @@ The whole public surface, grouped::
     folio.configure(home="/tmp/folio")   # or FOLIO_HOME, FOLIO_DATABASE_URL, ...
 """
 
+import sys
+
 from folio import analytics
 from folio.catalog import (
     create_portfolio,
@@ -54,6 +56,22 @@ def progress(job, **options):
     from folio.widgets.progress import progress as show
 
     return show(job, **options)
+
+
+def _show_job(job) -> None:
+    # In a kernel a job displays as its live bar. Registered with IPython here,
+    # so execution/ never imports the widgets (loaded at the first display).
+    progress(job, notebook=True)
+
+
+def _register_display() -> None:
+    ipython = sys.modules.get("IPython")  # a kernel has imported it before folio
+    shell = ipython.get_ipython() if ipython is not None else None
+    if getattr(shell, "kernel", None) is not None:
+        shell.display_formatter.ipython_display_formatter.for_type(ImportJob, _show_job)
+
+
+_register_display()
 
 
 def start_worker(**options):

@@ -140,6 +140,28 @@ class ImportResult:
             self.missing_total = len(self.missing_instruments)
 
     @property
+    def headline(self) -> str:
+        """What the import did, in the words people read first.
+
+        ``imported 12 rows``; ``imported 10 of 12 rows, 2 rejected``; ``already
+        imported (same file): nothing written``; ``would import 8 rows`` (a dry
+        run); ``failed: ...``. The import id is secondary, shown apart.
+        """
+        rejected = f", {self.rows_rejected:,} rejected" if self.rows_rejected else ""
+        if self.status == "unchanged":
+            return "already imported (same file): nothing written"
+        if self.status == "dry_run":
+            if self.rows_rejected:
+                return (f"would import {self.rows_imported:,} of {self.rows_total:,} rows"
+                        f"{rejected}; nothing written")
+            return f"would import {self.rows_imported:,} rows; nothing written"
+        if self.status == "failed":
+            return f"failed: {self.error or 'nothing imported'}"
+        if self.rows_imported == self.rows_total:
+            return f"imported {self.rows_imported:,} rows"
+        return f"imported {self.rows_imported:,} of {self.rows_total:,} rows{rejected}"
+
+    @property
     def ok(self) -> bool:
         return self.status in ("succeeded", "partially_succeeded", "unchanged", "dry_run")
 
@@ -233,10 +255,12 @@ class ImportResult:
         if self.as_of:
             head += f" @ {self.as_of.isoformat()}"
         lines = [
-            f"{head}: {self.status.upper()} (via {self.via}"
+            f"{head}: {self.headline}",
+            f"  status: {self.status} (via {self.via}"
             + (f"; {self.fallback_reason}" if self.fallback_reason else "") + ")",
-            f"  rows: {self.rows_total} read, {self.rows_imported} imported, "
-            f"{self.rows_rejected} rejected, {self.warnings} warnings",
+            f"  rows: {self.rows_total:,} read, {self.rows_imported:,} "
+            + ("to import" if self.status == "dry_run" else "imported")
+            + f", {self.rows_rejected:,} rejected, {self.warnings:,} warnings",
         ]
         if self.preset and self.preset == self.mapping_name:
             lines.append(f"  preset: saved mapping {self.preset!r}")
@@ -288,24 +312,31 @@ class ImportResult:
         return safe_csv(self.issues)
 
     def _repr_html_(self) -> str:
-        colour = {"succeeded": "#1a7f37", "partially_succeeded": "#9a6700", "unchanged": "#57606a",
-                  "failed": "#cf222e", "dry_run": "#0969da"}.get(self.status, "#57606a")
+        # JupyterLab's theme colours (light and dark), these where there is no theme.
+        colour = {"succeeded": "var(--jp-success-color1, #1a7f37)",
+                  "partially_succeeded": "var(--jp-warn-color1, #9a6700)",
+                  "failed": "var(--jp-error-color1, #cf222e)",
+                  "dry_run": "var(--jp-brand-color1, #0969da)"}.get(
+            self.status, "var(--jp-ui-font-color2, #57606a)")
         esc = html.escape
         parts = [
             f"<div><b>{esc(self.file)}</b> &rarr; <b>{esc(self.portfolio)}</b>"
             + (f" @ {self.as_of.isoformat()}" if self.as_of else "")
-            + f" <span style='color:{colour};font-weight:bold'>{esc(self.status)}</span>"
-            f" <small>via {esc(self.via)}"
-            + (f"; {esc(self.fallback_reason)}" if self.fallback_reason else "") + "</small></div>",
-            f"<div>{self.rows_total} rows: {self.rows_imported} imported, "
-            f"{self.rows_rejected} rejected, {self.warnings} warnings</div>",
+            + f": <span style='color:{colour};font-weight:bold'>{esc(self.headline)}</span>"
+            f" <small>{esc(self.status)} via {esc(self.via)}"
+            + (f"; {esc(self.fallback_reason)}" if self.fallback_reason else "")
+            + (f"; import {esc(self.import_id)}" if self.import_id else "") + "</small></div>",
+            f"<div>{self.rows_total:,} rows read: {self.rows_imported:,} "
+            + ("to import" if self.status == "dry_run" else "imported")
+            + f", {self.rows_rejected:,} rejected, {self.warnings:,} warnings</div>",
         ]
         if self.base_currency:
             parts.append(f"<div>base currency <b>{esc(self.base_currency)}</b>"
                          + (f" <small>{esc(self.base_currency_reason)}</small>"
                             if self.base_currency_reason else "") + "</div>")
         if self.error:
-            parts.append(f"<div style='color:#cf222e'>{esc(self.error)}</div>")
+            parts.append(f"<div style='color:var(--jp-error-color1, #cf222e)'>"
+                         f"{esc(self.error)}</div>")
         if not self.issues.empty:
             parts.append(self.issues.head(50).to_html(index=False, escape=True))
             if self.issues_total > 50:

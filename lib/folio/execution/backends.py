@@ -28,9 +28,22 @@ class Snapshot:
     """What a backend knows about its job at one moment."""
 
     state: str  # pending, queued, running, done, error
-    done: int = 0
-    total: int = 0
+    done: int = 0  # row steps, in ingest.progress's contract: monotone,
+    total: int = 0  # ...and the total 0 until known, then fixed
     message: str | None = None  # e.g. "queued, no worker has taken it"
+    stage: str | None = None  # reading, checking, writing: what a running import does
+
+
+def finished_total(total: int, outcome: object) -> int:
+    """The count a finished job's bar ends at: the total the import reported,
+    or, when it reported none (a dry run, a short import whose last report was
+    not read), the total for the rows its result counted."""
+    from folio.ingest.progress import total_for
+    from folio.result import ImportResult
+
+    if total or not isinstance(outcome, ImportResult):
+        return total
+    return total_for(outcome.rows_total)
 
 
 class Handle(ABC):

@@ -20,7 +20,7 @@ from celery.result import AsyncResult
 from folio import errors
 from folio.config import Settings, mask_url
 from folio.errors import ExecutionError, FolioError
-from folio.execution.backends import Handle, Snapshot
+from folio.execution.backends import Handle, Snapshot, finished_total
 from folio.execution.celery_worker import TASK_NAME, get_app
 from folio.ingest.pipeline import ImportRequest, result_from_store
 from folio.result import ImportResult
@@ -123,10 +123,15 @@ class CeleryHandle(Handle):
             return self._final
         if state == "PROGRESS" and isinstance(info, dict):
             stage = self._stage = info.get("stage")
-            self._last = Snapshot("running", int(info.get("done", 0)), int(info.get("total", 0)),
-                                  f"running: {stage}" if stage else None)
+            # Reports may be read out of order (a slow read, then a fast one):
+            # the contract's count only goes up, so keep the larger.
+            done = max(self._last.done, int(info.get("done", 0)))
+            total = self._last.total or int(info.get("total", 0))
+            self._last = Snapshot("running", done, total,
+                                  f"running: {stage}" if stage else None, stage)
         elif state == "STARTED":
-            self._last = Snapshot("running", self._last.done, self._last.total)
+            self._last = Snapshot("running", self._last.done, self._last.total,
+                                  stage=self._last.stage)
         elif self._last.state == "queued":
             waited = time.monotonic() - self._submitted
             if waited > self._settings.queue_timeout:
@@ -227,8 +232,8 @@ class CeleryHandle(Handle):
                 result = result_from_store(self._import_id, self._settings)
             result.task_id = self._result.id
             self._outcome = result
-            total = result.rows_imported
-            self._final = Snapshot("done", max(self._last.done, total), max(self._last.total, total))
+            total = finished_total(self._last.total, result)
+            self._final = Snapshot("done", total, total)
         else:
             self._outcome = rebuild_error(payload if isinstance(payload, dict) else
                                           {"error": {"message": repr(payload)}})

@@ -15,7 +15,8 @@ import time
 from collections.abc import Callable
 
 from folio.errors import FolioError, JobTimeout
-from folio.execution.backends import Handle
+from folio.execution.backends import Handle, Snapshot
+from folio.ingest.progress import count_words
 from folio.result import ImportResult
 
 
@@ -51,32 +52,47 @@ class ImportJob:
         self.submitted_at = time.time()
 
     # ------------------------------------------------------------------ state
+    def poll(self) -> Snapshot:
+        """The job's state now, read once from whatever runs it.
+
+        What a display draws from: one read per tick gives the state, the
+        progress and the message together (``folio.widgets.watcher`` polls
+        this once per tick for every view of a job).
+        """
+        return self._handle.poll()
+
+    def _status_of(self, snap: Snapshot) -> str:
+        if snap.state == "done":
+            outcome = self._handle.outcome()
+            return outcome.status if isinstance(outcome, ImportResult) else "failed"
+        return "failed" if snap.state == "error" else snap.state
+
     @property
     def status(self) -> str:
         """pending, queued, running, or the final status of the import
         (succeeded, partially_succeeded, unchanged, failed; dry_run for a preview)."""
-        snap = self._handle.poll()
-        if snap.state == "done":
-            outcome = self._handle.outcome()
-            return outcome.status if isinstance(outcome, ImportResult) else "failed"
-        if snap.state == "error":
-            return "failed"
-        return snap.state
+        return self._status_of(self.poll())
 
     @property
     def status_message(self) -> str:
         """The status with what the backend adds, e.g. ``queued, no worker has taken it``."""
-        snap = self._handle.poll()
-        return snap.message or self.status
+        snap = self.poll()
+        return snap.message or self._status_of(snap)
 
     @property
     def progress(self) -> tuple[int, int]:
-        """(done, total) rows written so far; (0, 0) before the total is known."""
-        snap = self._handle.poll()
+        """(done, total) in row steps (each row checked, then written: a file of
+        N rows counts to 2 N); monotone, the total 0 until known, then fixed."""
+        snap = self.poll()
         return snap.done, snap.total
 
     def done(self) -> bool:
-        return self._handle.poll().state in ("done", "error")
+        """True once the import has finished, whatever its outcome."""
+        return self.poll().state in ("done", "error")
+
+    def outcome(self) -> ImportResult | BaseException | None:
+        """The result or the error once finished, None before; never waits."""
+        return self._handle.outcome() if self.done() else None
 
     # ---------------------------------------------------------------- waiting
     def wait(self, timeout: float | None = None) -> bool:
@@ -136,36 +152,39 @@ class ImportJob:
             fn(self)
 
     # ---------------------------------------------------------------- display
+    # In a kernel a job draws itself as a live bar: folio registers that
+    # display for ImportJob with IPython (folio/__init__.py), so this module
+    # never imports the widgets. Elsewhere, and in static output, text and HTML.
     def __repr__(self) -> str:
-        done, total = self.progress
-        extra = f" {done}/{total}" if total and not self.done() else ""
-        return (f"<ImportJob {self.id} {self.file} -> {self.portfolio} via {self.via}: "
-                f"{self.status_message}{extra}>")
-
-    def _ipython_display_(self) -> None:
-        # In a kernel a job draws itself as a live bar; elsewhere, its HTML or text.
-        from folio.widgets.progress import in_kernel, progress
-
-        if in_kernel():
-            progress(self, notebook=True)
-        else:
-            from IPython.display import HTML, display
-
-            display(HTML(self._repr_html_()))
+        snap = self.poll()
+        finished = snap.state in ("done", "error")
+        words = snap.message or self._status_of(snap)
+        if finished:
+            outcome = self._handle.outcome()
+            words = (outcome.headline if isinstance(outcome, ImportResult)
+                     else f"failed: {getattr(outcome, 'message', outcome)}")
+        extra = (f" ({count_words(snap.done, snap.total, None)})"
+                 if snap.stage and not finished else "")
+        return (f"<ImportJob {self.file} -> {self.portfolio} via {self.via}: {words}{extra}"
+                f" (import {self.id})>")
 
     def _repr_html_(self) -> str:
-        if self.done():
+        snap = self.poll()
+        if snap.state in ("done", "error"):
             outcome = self._handle.outcome()
             if isinstance(outcome, ImportResult):
                 return outcome._repr_html_()
             message = outcome.message if isinstance(outcome, FolioError) else str(outcome)
             return (f"<div><b>{html.escape(self.file)}</b> &rarr; {html.escape(self.portfolio)}"
-                    f" <span style='color:#cf222e;font-weight:bold'>failed</span>"
-                    f" <small>via {html.escape(self.via)}</small></div>"
-                    f"<div style='color:#cf222e'>{html.escape(message)}</div>")
-        done, total = self.progress
-        pct = int(100 * done / total) if total else 0
+                    f" <span style='color:var(--jp-error-color1, #cf222e);font-weight:bold'>"
+                    f"failed</span> <small>via {html.escape(self.via)}; import "
+                    f"{html.escape(self.id)}</small></div>"
+                    f"<div style='color:var(--jp-error-color1, #cf222e)'>"
+                    f"{html.escape(message)}</div>")
+        pct = int(100 * snap.done / snap.total) if snap.total else 0
+        words = snap.message or self._status_of(snap)
+        count = count_words(snap.done, snap.total, snap.stage) if snap.stage else ""
         return (f"<div><b>{html.escape(self.file)}</b> &rarr; {html.escape(self.portfolio)}"
                 f" <small>via {html.escape(self.via)}</small>: "
-                f"{html.escape(self.status_message)}</div>"
-                f"<progress value='{pct}' max='100'></progress> {done}/{total} rows")
+                f"{html.escape(words)}</div>"
+                f"<progress value='{pct}' max='100'></progress> {pct}% {count}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 
 from folio.config import Settings
-from folio.execution.backends import Backend, Handle, Snapshot
+from folio.execution.backends import Backend, Handle, Snapshot, finished_total
 from folio.ingest.pipeline import ImportRequest, run_import
 from folio.result import ImportResult
 
@@ -63,9 +63,12 @@ class LocalHandle(Handle):
                 fn()
 
     def poll(self) -> Snapshot:
-        message = f"{self._state}: {self._stage}" if self._stage and self._state == "running" \
-            else None
-        return Snapshot(self._state, self._done, self._total, message)
+        state, done, total = self._state, self._done, self._total
+        if state == "done":  # a dry run reports nothing: its end is the whole count
+            done = total = finished_total(total, self._outcome)
+        if self._stage and state == "running":
+            return Snapshot(state, done, total, f"{state}: {self._stage}", self._stage)
+        return Snapshot(state, done, total)
 
     def wait(self, timeout: float | None) -> bool:
         return self._finished.wait(timeout)

@@ -40,6 +40,7 @@ from folio.ingest.presets import (
     saved_preset,
 )
 from folio.ingest.preview import Preview
+from folio.ingest.progress import Monotone
 from folio.ingest.readers import RawTable, read_blocks
 from folio.ingest.validate import Checker, Validated
 from folio.result import MAX_RESULT_ISSUES, ImportResult
@@ -371,8 +372,10 @@ def run_import(
         What to import. With ``import_id`` set, the record must exist (created at
         submission) and is claimed; without, one is created.
     progress
-        Called as ``progress(done, total, stage)``: rows ``checking`` (as
-        validation goes) and then ``writing``, at least every 10% of each.
+        Called as ``progress(done, total, stage)`` in ``ingest.progress``'s
+        contract: row steps (each row checked, then written), monotone, the
+        total fixed once known; stage ``reading``, ``checking`` (as validation
+        goes), then ``writing``, at least every 10% of each.
     redelivered
         The task was delivered again after its worker died: a record left
         ``running`` may be taken over.
@@ -397,7 +400,8 @@ def run_import(
         return preflight(request, settings)
     settings = settings or get_settings()
     engine = get_engine(settings)
-    report = progress or (lambda done, total, stage: None)
+    # Stages report their own counts; the caller sees one that only goes up.
+    report = Monotone(progress or (lambda done, total, stage: None))
     import_id = request.import_id or new_import_id()
     try:
         _record_earlier_failures(engine)
@@ -463,12 +467,13 @@ def run_import(
 
 
 def _write(request: ImportRequest, settings: Settings, engine, import_id: str, token: str,
-           sink: PositionSink, issues: IssueSink, report: Progress, before_commit,
+           sink: PositionSink, issues: IssueSink, report: Monotone, before_commit,
            skip_current: bool) -> ImportResult:
     """Read, check and write one claimed import (``run_import``'s body)."""
     prepared = prepare(request, settings, sink, progress=report, issues=issues,
                        skip_current=skip_current)
     checked = prepared.checked
+    report.rows_known(checked.rows_total)
     report(0, len(sink), "writing")
     status = _status(checked, prepared)
     write = queries.SnapshotWrite(

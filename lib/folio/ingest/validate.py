@@ -348,9 +348,9 @@ class Checker:
         def step() -> None:
             if self.progress:
                 done = rows_before + n * next(steps) // _STEPS
-                total = rows_before + n
-                if not table.last and table.span[1] > 0:  # more blocks to come: an estimate
-                    total = max(done, round(total / table.span[1]))
+                # More blocks to come: the file's row count is unknown (0), not
+                # estimated, so a display's total never drifts (ingest/progress.py).
+                total = rows_before + n if table.last else 0
                 self.progress(done, total, "checking")
 
         def error(mask: np.ndarray, field: str, code: str, messages) -> None:

@@ -1,19 +1,22 @@
 """``folio.progress(job)``: a live bar in a kernel, a text bar in a terminal.
 
-Owns the one decision, made once per call as ``tqdm.auto`` does, between an
-ipywidgets display (returns at once; a thread keeps it current) and a text bar
-on stderr (blocks until the job ends).
+Owns the two drawings of a job's ``JobWatcher`` and the one decision, made once
+per call as ``tqdm.auto`` does, between them: an ipywidgets bar (returns at
+once; the watcher's thread keeps it current) and a text bar in tqdm's layout
+on a stream (blocks until the job ends). Both draw the same watcher, so they
+say the same thing: one monotone count, its fixed total, elapsed, rate, ETA.
 """
 
 from __future__ import annotations
 
+import shutil
 import sys
-import threading
-import time
+from typing import TextIO
 
 from folio.execution.jobs import ImportJob
+from folio.widgets.watcher import POLL_S, JobWatcher, watch
 
-POLL_S = 0.2
+__all__ = ["POLL_S", "JobBar", "describe", "in_kernel", "progress", "text_line"]
 
 
 def in_kernel() -> bool:
@@ -27,54 +30,107 @@ def in_kernel() -> bool:
 
 
 def describe(job: ImportJob) -> tuple[int, str, str]:
-    """(percent, style, text) for a job's current state: what any display draws."""
-    done, total = job.progress
-    status = job.status_message
-    if job.done():
-        exc = job.exception(0)
-        if exc is not None:
-            return 100, "danger", f"failed: {getattr(exc, 'message', exc)}"
-        result = job.result(0)
-        style = {"succeeded": "success", "unchanged": "info", "dry_run": "info",
-                 "partially_succeeded": "warning"}.get(result.status, "danger")
-        return 100, style, (f"{result.status}: {result.rows_imported} of {result.rows_total} rows "
-                            f"imported, {result.rows_rejected} rejected, {result.warnings} warnings")
-    pct = int(100 * done / total) if total else 0
-    text = f"{status} {done:,}/{total:,} rows" if total else status
-    if job.fallback_reason:
-        text += f" (local: {job.fallback_reason})"
-    return pct, "", text
+    """(percent, style, text) of a job now, from one read of it (its watcher's)."""
+    watcher = watch(job)
+    watcher.refresh()
+    return (100 if watcher.finished else watcher.percent), watcher.style, watcher.text
 
 
 class JobBar:
-    """A progress bar widget bound to one job (state in ``bar`` and ``label``)."""
+    """A progress bar widget drawing one job's watcher.
 
-    def __init__(self, job: ImportJob) -> None:
+    State: ``bar`` (an ``IntProgress``: ``value`` the percent done, never going
+    back; ``bar_style`` the outcome's style) and ``label`` (the watcher's line).
+    """
+
+    def __init__(self, job: ImportJob, watcher: JobWatcher | None = None) -> None:
         import ipywidgets as w
 
         self.job = job
-        self.bar = w.IntProgress(value=0, min=0, max=100, description=job.file[:20])
+        self.watcher = watcher or watch(job)
+        self.bar = w.IntProgress(value=0, min=0, max=100, description=job.file[:20],
+                                 layout=w.Layout(flex="0 0 auto"))
         self.label = w.Label()
         self.widget = w.HBox([self.bar, self.label])
-        self.refresh()
+        self.watcher.observe(self._draw, names=["text", "done", "total", "style"])
+        self._draw()
 
-    def refresh(self) -> bool:
-        pct, style, text = describe(self.job)
-        self.bar.value, self.bar.bar_style, self.label.value = pct, style, text
-        return self.job.done()
+    def _draw(self, change=None) -> None:
+        watcher = self.watcher
+        # The watcher's count only goes up and its total is fixed: so does the bar.
+        value = 100 if watcher.finished else watcher.percent
+        self.bar.value = max(self.bar.value, value)
+        self.bar.bar_style, self.label.value = watcher.style, watcher.text
 
-    def follow(self) -> threading.Thread:
-        def loop():
-            while not self.refresh():
-                time.sleep(POLL_S)
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
 
-        thread = threading.Thread(target=loop, daemon=True, name=f"folio-progress-{self.job.id}")
-        thread.start()
-        return thread
+        display(self.widget)
 
 
-def progress(job: ImportJob, *, notebook: bool | None = None, width: int = 30):
-    """Show a job's progress: a live widget in a kernel, else a text bar until it ends."""
+def text_line(watcher: JobWatcher, width: int = 100, ascii: bool = False) -> str:
+    """One line in tqdm's layout: ``checking  41%|████      | 812,345/2,000,000 rows
+    [00:03<00:04, 260,000 rows/s]``; without a total, no bar."""
+    if watcher.finished:
+        head = f"{watcher.phase} 100%" if watcher.style != "danger" else "failed"
+        return f"{head} {watcher.text}"[:width]
+    return f"{watcher.text}"[:width] if not watcher.total else _with_bar(watcher, width, ascii)
+
+
+def _with_bar(watcher: JobWatcher, width: int, ascii: bool) -> str:
+    from folio.ingest.progress import stage_rows
+    from folio.widgets.watcher import clock
+
+    rows_done, rows = stage_rows(watcher.done, watcher.total, watcher.phase)
+    rate = f"{watcher.rate:,.0f} rows/s" if watcher.rate is not None else "? rows/s"
+    tail = (f" {rows_done:,}/{rows:,} rows [{clock(watcher.elapsed)}<{clock(watcher.eta)}, "
+            f"{rate}]")
+    head = f"{watcher.phase} {watcher.percent:3d}%|"
+    cells = max(10, min(40, width - len(head) - len(tail) - 1))
+    filled = cells * watcher.percent // 100
+    bar = ("#" if ascii else "\u2588") * filled + " " * (cells - filled)
+    return f"{head}{bar}|{tail}"[:width]
+
+
+def follow_text(job: ImportJob, stream: TextIO | None = None) -> JobWatcher:
+    """Draw a job's text bar on ``stream`` (stderr) until it ends; one line,
+    redrawn in place, then a newline."""
+    stream = stream or sys.stderr
+    watcher = watch(job)
+    encoding = (getattr(stream, "encoding", None) or "ascii").lower()
+    ascii = "utf" not in encoding
+    width = shutil.get_terminal_size((100, 20)).columns - 1
+    last = ""
+    while True:
+        finished = watcher.wait(POLL_S) if not watcher.finished else True
+        line = text_line(watcher, width, ascii)
+        if line != last:
+            stream.write("\r" + line.ljust(len(last)))
+            stream.flush()
+            last = line
+        if finished:
+            stream.write("\n")
+            stream.flush()
+            return watcher
+
+
+def progress(job: ImportJob, *, notebook: bool | None = None, stream: TextIO | None = None):
+    """Show a job's progress: a live widget in a kernel, else a text bar until it ends.
+
+    Parameters
+    ----------
+    job
+        The job to follow (``folio.submit_import``'s).
+    notebook
+        Draw a widget (True) or text (False); by default, a widget in a kernel.
+    stream
+        Where the text bar goes (stderr by default).
+
+    Returns
+    -------
+    JobBar or None
+        The widget (its state in ``.bar`` and ``.label``); None after a text bar.
+    """
     if notebook is None:
         notebook = in_kernel()
     if notebook:
@@ -82,14 +138,6 @@ def progress(job: ImportJob, *, notebook: bool | None = None, width: int = 30):
 
         bar = JobBar(job)
         display(bar.widget)
-        bar.follow()
         return bar
-    while True:
-        pct, _, text = describe(job)
-        filled = width * pct // 100
-        sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {pct:3d}% {text[:80]:80s}")
-        sys.stderr.flush()
-        if job.done():
-            sys.stderr.write("\n")
-            return None
-        job.wait(POLL_S)
+    follow_text(job, stream)
+    return None
