@@ -45,7 +45,8 @@ def test_french_semicolon_csv_through_import_json(tmp_path, home):
     status = folio_cmd("status", import_id, "--json", home=home)
     assert status.returncode == 0 and json.loads(status.stdout)["status"] == "partially_succeeded"
     text = folio_cmd("status", import_id, home=home)
-    assert "PARTIALLY_SUCCEEDED" in text.stdout and "row 8" in text.stdout
+    assert "TRESO-SN @ 2024-01-31: imported 2 of 3 rows, 1 rejected" in text.stdout
+    assert "status: partially_succeeded" in text.stdout and "row 8" in text.stdout
 
     issues = folio_cmd("issues", import_id, "--csv", home=home)
     rows = list(csv.DictReader(io.StringIO(issues.stdout)))
@@ -68,7 +69,7 @@ def test_failed_import_exits_non_zero_with_one_line(tmp_path, home):
 
     rejected = english_csv(tmp_path / "all_bad.csv", [(BAD_ISIN, "x", 1, 1, 1, "EUR", "2024-01-31")])
     run = folio_cmd("import", rejected, "--portfolio", "P", home=home)
-    assert run.returncode == 1 and "FAILED" in run.stdout
+    assert run.returncode == 1 and "P @ 2024-01-31: failed: every row was rejected" in run.stdout
     assert "every row was rejected" in run.stderr
 
     missing = folio_cmd("status", "0" * 32, home=home)
@@ -85,7 +86,8 @@ def test_dry_run_and_mapping_commands(tmp_path, home):
     dry = folio_cmd("import", path, "-p", "P", "--as-of", "2024-01-31", "--dry-run",
                     "--mapping", "cx", "--missing-csv", missing, home=home)
     assert dry.returncode == 0, dry.stderr
-    assert "DRY_RUN" in dry.stdout and "saved mapping 'cx'" in dry.stdout
+    assert "P @ 2024-01-31: would import 1 row; nothing written" in dry.stdout
+    assert "status: dry_run" in dry.stdout and "saved mapping 'cx'" in dry.stdout
     assert "preview" in dry.stdout
     assert missing.read_text().splitlines()[1].startswith("FR0000120271")
     assert "no portfolios yet" in folio_cmd("portfolios", home=home).stdout
@@ -146,3 +148,89 @@ def test_report_strict_and_limit_spellings(tmp_path, home):
         wrong = folio_cmd("report", "P", "--limit", bad, home=home)
         assert wrong.returncode == 1 and "Traceback" not in wrong.stderr, bad
         assert wrong.stderr.startswith("folio: limit"), wrong.stderr
+
+
+# ------------------------------------------------------------ a CLI for people
+
+def test_version_and_help_for_people(home):
+    import tomllib
+
+    version = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml")
+                            .read_text())["project"]["version"]
+    run = folio_cmd("--version", home=home)
+    assert run.returncode == 0 and run.stdout.strip() == f"folio {version}"
+    top = folio_cmd("--help", home=home).stdout
+    assert "examples:" in top and "folio imports TRESO-SN" in top
+    assert "Owns" not in top  # the module docstring is for developers
+    sub = folio_cmd("import", "--help", home=home).stdout
+    assert "examples:" in sub and "--new-portfolio" in sub and "--dry-run" in sub
+
+
+def test_imports_lists_ids_and_statuses(tmp_path, home):
+    assert folio_cmd("imports", home=home).stdout.strip() == "no imports yet"
+    path = french_csv(tmp_path / "releve.csv", [
+        fr_row(TOTAL, "TotalEnergies SE", "10", "60,50", "605,00"),
+        fr_row(BAD_ISIN, "Clé fausse", "10", "1,00", "10,00")])
+    first = json.loads(folio_cmd("import", path, "-p", "TRESO-SN", "--json", home=home).stdout)
+    again = json.loads(folio_cmd("import", path, "-p", "TRESO-SN", "--json", home=home).stdout)
+    other = english_csv(tmp_path / "o.csv", [(ORANGE, "Orange", 1, 10, 10, "EUR", "2024-01-31")])
+    folio_cmd("import", other, "-p", "OTHER", home=home)
+    listed = folio_cmd("imports", "TRESO-SN", home=home)
+    assert listed.returncode == 0
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 3 and "OTHER" not in listed.stdout  # a header and two imports
+    assert first["import_id"] in lines[1] and "partially_succeeded" in lines[1]
+    assert "1 of 2" in lines[1]
+    assert again["import_id"] in lines[2] and "unchanged" in lines[2]
+    rows = json.loads(folio_cmd("imports", "--json", home=home).stdout)
+    assert [(r["portfolio"], r["status"]) for r in rows] == [
+        ("TRESO-SN", "partially_succeeded"), ("TRESO-SN", "unchanged"), ("OTHER", "succeeded")]
+    assert rows[0]["id"] == first["import_id"] and "claim_token" not in rows[0]
+
+
+def test_a_name_that_differs_by_case_or_accents_is_refused(tmp_path, home):
+    path = english_csv(tmp_path / "h.csv", [(ORANGE, "Orange", 1, 10, 10, "EUR", "2024-01-31")])
+    assert folio_cmd("import", path, "-p", "TRÉSO-SN", home=home).returncode == 0
+    for typo in ("treso-sn", "Tréso-SN", "TRESO-SN"):
+        run = folio_cmd("import", path, "-p", typo, home=home)
+        assert run.returncode == 1, typo
+        assert "did you mean TRÉSO-SN?" in run.stderr and "--new-portfolio" in run.stderr
+        assert "new_portfolio=True" not in run.stderr  # CLI syntax in a terminal
+    made = folio_cmd("import", path, "-p", "treso-sn", "--new-portfolio", home=home)
+    assert made.returncode == 0, made.stderr
+    names = json.loads(folio_cmd("portfolios", "--json", home=home).stdout)
+    assert sorted(p["name"] for p in names) == ["TRÉSO-SN", "treso-sn"]
+    # An existing name, exactly, is never refused.
+    assert folio_cmd("import", path, "-p", "treso-sn", home=home).returncode == 0
+
+
+def test_python_api_refuses_the_lookalike_name_too(tmp_path):
+    import folio
+
+    path = english_csv(tmp_path / "h.csv", [(ORANGE, "Orange", 1, 10, 10, "EUR", "2024-01-31")])
+    folio.import_file(path, "TRESO-SN")
+    try:
+        folio.submit_import(path, "Treso-sn")
+    except folio.ConfigError as exc:
+        assert exc.did_you_mean == "TRESO-SN" and exc.value == "Treso-sn"
+        assert "new_portfolio=True" in exc.message
+    else:
+        raise AssertionError("a lookalike portfolio name was accepted")
+    assert folio.import_file(path, "Treso-sn", new_portfolio=True).status == "succeeded"
+
+
+def test_hints_speak_cli_in_a_terminal(tmp_path, home):
+    path = english_csv(tmp_path / "h.csv", [(ORANGE, "Orange", 1, 10, 10, "EUR", "2024-01-31")])
+    run = folio_cmd("import", path, "-p", "P", "--via", "celery", home=home)
+    assert run.returncode == 1 and "--via local" in run.stderr, run.stderr
+    assert "via='local'" not in run.stderr and "start_worker()" not in run.stderr
+    undated = english_csv(tmp_path / "u.csv", [(ORANGE, "Orange", 1, 10, 10, "EUR")],
+                          header="ISIN,Security Name,Quantity,Price,Market Value,Currency")
+    run = folio_cmd("import", undated, "-p", "P", home=home)
+    assert run.returncode == 1 and "--as-of YYYY-MM-DD" in run.stderr, run.stderr
+    assert "as_of=" not in run.stderr
+    odd = tmp_path / "odd.csv"
+    odd.write_text("Ref;Nb\nFR0000120271;10\n", encoding="utf-8")
+    run = folio_cmd("import", odd, "-p", "P", "--as-of", "2024-01-31", home=home)
+    assert run.returncode == 1 and "folio mapping save" in run.stderr, run.stderr
+    assert "folio.save_mapping" not in run.stderr and "in Python" not in run.stderr

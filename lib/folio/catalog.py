@@ -6,6 +6,7 @@ arguments, use the settings in force, and return DataFrames or results.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 
@@ -48,6 +49,44 @@ def create_portfolio(name: str, base_currency: str, *, settings: Settings | None
     """Create a portfolio with its base currency (or change the base of an existing one)."""
     queries.create_portfolio(_engine(settings), _name(name, schema.portfolios.c.name,
                                                       "portfolio"), _currency(base_currency))
+
+
+def _folded(name: str) -> str:
+    """A name without case or accents: ``Trésor-sn`` and ``TRESOR-SN`` fold alike."""
+    decomposed = unicodedata.normalize("NFKD", name.strip())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+def check_portfolio_name(name: str, *, new_portfolio: bool = False,
+                         settings: Settings | None = None) -> None:
+    """Refuse a new portfolio name that differs from an existing one only by
+    case or accents (a typo that would split a portfolio's history in two).
+
+    Parameters
+    ----------
+    name
+        The portfolio an import is for.
+    new_portfolio
+        Create ``name`` even so.
+
+    Raises
+    ------
+    ConfigError
+        ``did you mean TRESO-SN?``, with the fields ``value`` and ``did_you_mean``.
+    """
+    name = str(name).strip()
+    if new_portfolio:
+        return
+    existing = queries.list_portfolios(_engine(settings))["name"].tolist()
+    if name in existing:
+        return
+    alike = [other for other in existing if _folded(other) == _folded(name)]
+    if alike:
+        raise ConfigError(
+            f"portfolio {name!r} does not exist; did you mean {alike[0]}? (a name that differs "
+            f"from an existing one only by case or accents is refused; pass "
+            f"new_portfolio=True to create {name!r})",
+            setting="portfolio", value=name, did_you_mean=alike[0])
 
 
 def set_base_currency(name: str, base_currency: str, *,

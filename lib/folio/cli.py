@@ -1,9 +1,11 @@
-"""The ``folio`` command: import, status, issues, report, worker, reference, mapping, demo
-(and, from ``cli_analysis``, the commands over stored portfolios).
+"""The ``folio`` command: import, imports, status, issues, report, worker, reference,
+mapping, demo (and, from ``cli_analysis``, the commands over stored portfolios).
 
-Owns argument parsing, output (text or ``--json``) and exit status: 0 when an
-import succeeded, partly succeeded or was unchanged; 1 when it failed or could
-not run, with a one-line reason on stderr; 2 for a usage error.
+Owns argument parsing, output (text or ``--json``; a progress bar for an import
+on a terminal) and exit status: 0 when an import succeeded, partly succeeded or
+was unchanged; 1 when it failed or could not run, with the reason on stderr
+(one line with ``--json``); 2 for a usage error. Its words for people (help,
+examples, hints in CLI syntax) are in ``cli_help``.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from folio import catalog
+import pandas as pd
+
+from folio import __version__, catalog
 from folio.cli_analysis import add_commands
+from folio.cli_help import COMMANDS, EPILOG, PROLOG, for_terminal
 from folio.config import PROJECT_DATA, configure, get_settings
 from folio.errors import FolioError
 from folio.execution.submit import submit_import
@@ -34,7 +39,10 @@ def _fail(exc: FolioError, as_json: bool, **extra) -> int:
     if as_json:
         _print_json({"import_id": getattr(exc, "import_id", None), "status": "failed",
                      **extra, "error": exc.message, "details": exc.to_dict()})
-    print(f"folio: {exc.message}".splitlines()[0], file=sys.stderr)
+    # The hints in this command's syntax; the whole message on a terminal (a
+    # mapping error's command to save one), its first line beside --json.
+    message = f"folio: {for_terminal(exc.message)}"
+    print(message.splitlines()[0] if as_json else message, file=sys.stderr)
     return EXIT_FAILED
 
 
@@ -50,11 +58,16 @@ def cmd_import(args) -> int:
     job = submit_import(args.file, args.portfolio, as_of=args.as_of, via=args.via,
                         mapping=args.mapping, sheet=args.sheet, preset=args.preset,
                         dry_run=args.dry_run,
-                        base_currency=args.base_currency,
+                        base_currency=args.base_currency, new_portfolio=args.new_portfolio,
                         missing_csv=args.missing_csv if args.dry_run else None)
     try:
         if not args.json and not args.dry_run:
-            print(f"import {job.id}: {job.file} -> {job.portfolio} via {job.via}", file=sys.stderr)
+            print(f"{job.file} -> {job.portfolio} via {job.via} (import {job.id})",
+                  file=sys.stderr)
+        if not args.json and sys.stderr.isatty():  # quiet for scripts and pipes
+            from folio.widgets.progress import follow_text
+
+            follow_text(job, sys.stderr)
         result = job.result()
     except FolioError as exc:
         if not getattr(exc, "import_id", None) and not job.dry_run:
@@ -104,6 +117,35 @@ def _print_result(args, result: ImportResult, guessed: bool = False) -> None:
         if result.preview is not None and not result.preview.empty:
             print("  preview:")
             print("    " + result.preview.head(5).to_string(index=False).replace("\n", "\n    "))
+
+
+IMPORT_COLUMNS = ["id", "status", "portfolio", "as_of", "file_name", "rows_total",
+                  "rows_imported", "rows_rejected", "warnings", "via", "created_at",
+                  "finished_at", "error"]
+
+
+def cmd_imports(args) -> int:
+    frame = catalog.imports(args.portfolio)
+    frame = frame[IMPORT_COLUMNS] if not frame.empty else frame
+    if args.json:
+        _print_json(frame.to_dict("records"))
+        return EXIT_OK
+    if frame.empty:
+        print(f"no imports of {args.portfolio} yet" if args.portfolio else "no imports yet")
+        return EXIT_OK
+    shown = pd.DataFrame({
+        "portfolio": frame["portfolio"],
+        "as of": frame["as_of"].map(lambda d: d.isoformat() if pd.notna(d) else ""),
+        "file": frame["file_name"], "status": frame["status"],
+        "rows imported": [f"{i:,} of {t:,}" for i, t in
+                          zip(frame["rows_imported"], frame["rows_total"], strict=True)],
+        "via": frame["via"],
+        "started": frame["created_at"].map(lambda t: f"{t:%Y-%m-%d %H:%M}" if pd.notna(t)
+                                           else ""),
+        "import id": frame["id"],  # for folio status / folio issues
+    })
+    print(shown.to_string(index=False))
+    return EXIT_OK
 
 
 def cmd_status(args) -> int:
@@ -228,11 +270,18 @@ def cmd_worker(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="folio", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="folio", description=PROLOG, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"folio {__version__}")
     parser.add_argument("--home", help="folder of the embedded store (default FOLIO_HOME)")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("import", help="import a holdings file (CSV or XLSX)")
+    def command(name: str, **options) -> argparse.ArgumentParser:
+        description, examples = COMMANDS.get(name, (options.get("help"), None))
+        return sub.add_parser(name, description=description, epilog=examples,
+                              formatter_class=argparse.RawDescriptionHelpFormatter, **options)
+
+    p = command("import", help="import a holdings file (CSV or XLSX)")
     p.add_argument("file")
     p.add_argument("--portfolio", "-p", required=True)
     p.add_argument("--as-of", help="snapshot date YYYY-MM-DD (default: the file's date column)")
@@ -242,18 +291,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sheet", help="XLSX sheet name")
     p.add_argument("--preset", help="read the file with this preset (folio presets lists them)")
     p.add_argument("--base-currency", help="base currency of a new portfolio")
+    p.add_argument("--new-portfolio", action="store_true",
+                   help="create PORTFOLIO even if it differs from an existing one only by "
+                        "case or accents")
     p.add_argument("--dry-run", action="store_true", help="read, map and validate; write nothing")
     p.add_argument("--missing-csv", metavar="PATH",
                    help="with --dry-run: write instruments missing from the reference here")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("status", help="show an import")
+    p = command("imports", help="list imports with their ids and statuses")
+    p.add_argument("portfolio", nargs="?", help="only this portfolio's")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_imports)
+
+    p = command("status", help="show an import")
     p.add_argument("import_id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("issues", help="list the issues of an import")
+    p = command("issues", help="list the issues of an import")
     p.add_argument("import_id")
     p.add_argument("--csv", action="store_true", help="as CSV, for a spreadsheet")
     p.set_defaults(func=cmd_issues)
@@ -268,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the counts as JSON")
     p.set_defaults(func=cmd_reference)
 
-    p = sub.add_parser("mapping", help="save or list column mappings")
+    p = command("mapping", help="save or list column mappings")
     msub = p.add_subparsers(dest="action", required=True)
     m = msub.add_parser("save", help="save NAME 'file column=field' ...")
     m.add_argument("name")
@@ -292,7 +349,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_portfolios)
 
-    p = sub.add_parser("report", help="valuation, exposures, concentration and flags")
+    p = command("report", help="valuation, exposures, concentration and flags")
     p.add_argument("portfolio")
     p.add_argument("--as-of", help="snapshot date (default: the latest)")
     p.add_argument("--base-currency", help="value in this currency instead of the portfolio's")
@@ -306,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_commands(sub)  # the commands over stored portfolios (cli_analysis)
 
     # Celery's own worker options, spelt as `celery worker` spells them.
-    p = sub.add_parser("worker", help="run a Celery worker for imports (solo pool by default)")
+    p = command("worker", help="run a Celery worker for imports (solo pool by default)")
     p.add_argument("-P", "--pool", choices=["solo", "prefork", "threads"],
                    help="default solo (always solo on Windows)")
     p.add_argument("-c", "--concurrency", type=int, help="processes (prefork) or threads")

@@ -53,5 +53,5 @@ def run_demo(data: Path, via: str | None = None) -> int:
         print(result.summary())
     print()
     print(catalog.portfolios().to_string(index=False))
-    print("\nNext: folio issues IMPORT_ID --csv  |  folio status IMPORT_ID --json")
+    print("\nNext: folio imports  |  folio issues IMPORT_ID --csv  |  folio status IMPORT_ID --json")
     return 0 if failures == 0 else 1

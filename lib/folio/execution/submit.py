@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
+from folio.catalog import check_portfolio_name
 from folio.config import Settings, get_settings
 from folio.errors import ConfigError, ExecutionError, ReadError, WorkerUnavailable
 from folio.execution.backends import BACKENDS, Backend, Choice, get_backend, register_backend
@@ -79,6 +80,7 @@ def submit_import(
     base_currency: str | None = None,
     missing_csv: str | os.PathLike | None = None,
     file_name: str | None = None,
+    new_portfolio: bool = False,
     settings: Settings | None = None,
 ) -> ImportJob:
     """Start importing a holdings file; return an ``ImportJob`` at once.
@@ -120,6 +122,9 @@ def submit_import(
         The file's name as the user knows it, for messages and the import's
         record (default the name of ``path``): an upload is kept under a
         hashed name the user never chose.
+    new_portfolio
+        Create ``portfolio`` even though it differs from an existing one only by
+        case or accents (refused otherwise: ``did you mean TRESO-SN?``).
     """
     settings = settings or get_settings()
     via = via or settings.execution
@@ -130,6 +135,7 @@ def submit_import(
         raise ConfigError(f"portfolio name is {len(str(portfolio).strip()):,} characters, over "
                           f"the limit of {limit}", setting="portfolio",
                           value=str(portfolio).strip()[:limit] + "...", limit=limit)
+    check_portfolio_name(portfolio, new_portfolio=new_portfolio, settings=settings)
     file = Path(path).expanduser()
     if not file.is_file():
         raise ReadError(f"{file}: no such file", file=str(file))
