@@ -148,18 +148,16 @@ class ImportResult:
         run); ``failed: ...``. The import id is secondary, shown apart.
         """
         rejected = f", {self.rows_rejected:,} rejected" if self.rows_rejected else ""
+        of_total = (f"{self.rows_imported:,} of {self.rows_total:,} rows"
+                    if self.rows_imported != self.rows_total else
+                    f"{self.rows_imported:,} row" + ("" if self.rows_imported == 1 else "s"))
         if self.status == "unchanged":
             return "already imported (same file): nothing written"
         if self.status == "dry_run":
-            if self.rows_rejected:
-                return (f"would import {self.rows_imported:,} of {self.rows_total:,} rows"
-                        f"{rejected}; nothing written")
-            return f"would import {self.rows_imported:,} rows; nothing written"
+            return f"would import {of_total}{rejected}; nothing written"
         if self.status == "failed":
             return f"failed: {self.error or 'nothing imported'}"
-        if self.rows_imported == self.rows_total:
-            return f"imported {self.rows_imported:,} rows"
-        return f"imported {self.rows_imported:,} of {self.rows_total:,} rows{rejected}"
+        return f"imported {of_total}{rejected}"
 
     @property
     def ok(self) -> bool:

@@ -71,13 +71,12 @@ class JobBar:
 def text_line(watcher: JobWatcher, width: int = 100, ascii: bool = False) -> str:
     """One line in tqdm's layout: ``checking  41%|████      | 812,345/2,000,000 rows
     [00:03<00:04, 260,000 rows/s]``; without a total, no bar."""
+    if watcher.finished and watcher.style == "danger":
+        return watcher.text[:width]
     if watcher.finished:
-        head = f"{watcher.phase} 100%" if watcher.style != "danger" else "failed"
-        return f"{head} {watcher.text}"[:width]
-    return f"{watcher.text}"[:width] if not watcher.total else _with_bar(watcher, width, ascii)
-
-
-def _with_bar(watcher: JobWatcher, width: int, ascii: bool) -> str:
+        return _with_bar(watcher, 100, f" {watcher.text}", width, ascii)
+    if not watcher.total:
+        return watcher.text[:width]
     from folio.ingest.progress import stage_rows
     from folio.widgets.watcher import clock
 
@@ -85,9 +84,13 @@ def _with_bar(watcher: JobWatcher, width: int, ascii: bool) -> str:
     rate = f"{watcher.rate:,.0f} rows/s" if watcher.rate is not None else "? rows/s"
     tail = (f" {rows_done:,}/{rows:,} rows [{clock(watcher.elapsed)}<{clock(watcher.eta)}, "
             f"{rate}]")
-    head = f"{watcher.phase} {watcher.percent:3d}%|"
+    return _with_bar(watcher, watcher.percent, tail, width, ascii)
+
+
+def _with_bar(watcher: JobWatcher, percent: int, tail: str, width: int, ascii: bool) -> str:
+    head = f"{watcher.phase} {percent:3d}%|"
     cells = max(10, min(40, width - len(head) - len(tail) - 1))
-    filled = cells * watcher.percent // 100
+    filled = cells * percent // 100
     bar = ("#" if ascii else "\u2588") * filled + " " * (cells - filled)
     return f"{head}{bar}|{tail}"[:width]
 

@@ -117,7 +117,8 @@ class JobWatcher(t.HasTraits):
         if snap.state == "running" and self._running_since is None:
             self._running_since = (now, self.done)
         rate = eta = None
-        if self._running_since is not None and now - self._running_since[0] > 0.05:
+        if (self._running_since is not None and now - self._running_since[0] > 0.05
+                and self.done > self._running_since[1]):  # no rate before any progress
             rate = (self.done - self._running_since[1]) / (now - self._running_since[0])
             if self.total and rate > 0:
                 eta = (self.total - self.done) / rate
