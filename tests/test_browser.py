@@ -277,3 +277,62 @@ def test_a_50_mb_upload_reaches_the_import(chromium, lab, tmp_path, home):
     assert len(kept) == 1 and kept[0].stat().st_size == source.stat().st_size
     assert kept[0].read_bytes() == source.read_bytes()
     assert folio.positions("LARGE")["quantity"].sum() == rows * (rows + 1) / 2
+
+
+PROGRESS_CELLS = [
+    "import folio\n"
+    "worker = folio.start_worker()  # a real Celery worker process, on the embedded broker",
+    "rows = 600_000  # two read blocks: the row count is known only at the second\n"
+    "with open('big.csv', 'w') as fh:\n"
+    "    fh.write('ISIN,Quantity,Price,Market Value,Currency\\n')\n"
+    "    fh.writelines(f'SEC{i:07d},{i + 1},10.0,{(i + 1) * 10.0},EUR\\n' for i in range(rows))\n"
+    "job = folio.submit_import('big.csv', 'BIG', as_of='2024-01-31', via='celery')\n"
+    "job  # draws itself as a live bar",
+    "result = job.result(timeout=300)\n"
+    "worker.stop()\n"
+    "print(result.via, result.headline)",
+]
+# Samples the job's bar (its width) and words every 20 ms, from the page's start.
+SAMPLE_BAR = """
+window.folioSeen = [];
+setInterval(() => {
+    const bar = document.querySelector('.widget-hprogress .progress-bar');
+    const label = document.querySelector('.widget-hprogress + .widget-label');
+    if (bar) window.folioSeen.push([parseFloat(bar.style.width) || 0,
+                                    label ? label.textContent : '']);
+}, 20);
+"""
+
+
+def test_celery_import_progress_bar_is_monotone_in_jupyterlab(chromium, lab, tmp_path):
+    """A Celery import's bar in a real JupyterLab only grows, to 100%, and says so."""
+    import nbformat
+    from playwright.sync_api import sync_playwright
+
+    base, token = lab
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in PROGRESS_CELLS])
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                   "language": "python"}
+    nbformat.write(book, tmp_path / "lab" / "progress.ipynb")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.add_init_script(SAMPLE_BAR)
+        try:
+            open_and_run(page, base, token, "progress.ipynb")
+            page.wait_for_function(
+                "() => window.folioSeen.some(([w, t]) => w === 100 && t.startsWith('imported'))",
+                timeout=240_000)
+            page.wait_for_selector(".jp-OutputArea-output:has-text('celery imported 600,000 rows')",
+                                   timeout=60_000)
+            seen = page.evaluate("window.folioSeen")
+        finally:
+            page.screenshot(path=str(tmp_path / "jupyterlab-progress.png"), full_page=True)
+            browser.close()
+    widths = [w for w, _ in seen]
+    assert widths == sorted(widths), widths[:50]
+    assert widths[-1] == 100 and any(0 < w < 100 for w in widths), sorted(set(widths))
+    words = [t for _, t in seen]
+    assert any("checking" in t for t in words) or any("writing" in t for t in words), words[:5]
+    assert any("rows/s" in t and "ETA" in t for t in words), set(words)
+    assert words[-1].startswith("imported 600,000 rows")
