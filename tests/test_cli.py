@@ -234,3 +234,27 @@ def test_hints_speak_cli_in_a_terminal(tmp_path, home):
     run = folio_cmd("import", odd, "-p", "P", "--as-of", "2024-01-31", home=home)
     assert run.returncode == 1 and "folio mapping save" in run.stderr, run.stderr
     assert "folio.save_mapping" not in run.stderr and "in Python" not in run.stderr
+
+
+def test_python_hints_become_cli_hints():
+    from folio.cli_help import for_terminal
+
+    said = {
+        "x.csv: no as-of date: the file has no as-of column; pass as_of= (or --as-of YYYY-MM-DD)":
+            "x.csv: no as-of date: the file has no as-of column; pass --as-of YYYY-MM-DD",
+        "x.csv: the header matches several presets (a, b); pass preset=NAME (--preset NAME) "
+        "to say which": "x.csv: the header matches several presets (a, b); pass --preset NAME "
+                        "to say which",
+        "no worker; start one with `folio worker` or folio.start_worker(), or use via='local'":
+            "no worker; start one with `folio worker`, or use --via local",
+        "portfolio 'P' has base currency XOF, not EUR; change it first (folio portfolio "
+        "set-base P EUR, or folio.set_base_currency('P', 'EUR')), or leave the base currency "
+        "out": "portfolio 'P' has base currency XOF, not EUR; change it first (folio portfolio "
+               "set-base P EUR), or leave the base currency out",
+        "missing columns.\n  save a mapping:\n    folio mapping save my-custodian A=b\n"
+        "  or in Python:\n    folio.save_mapping('my-custodian', {'A': 'b'})":
+            "missing columns.\n  save a mapping:\n    folio mapping save my-custodian A=b",
+        "nothing to change here": "nothing to change here",
+    }
+    for python, cli in said.items():
+        assert for_terminal(python) == cli

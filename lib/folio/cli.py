@@ -108,7 +108,7 @@ def _print_result(args, result: ImportResult, guessed: bool = False) -> None:
     if args.json:
         _print_json(result.to_dict())
     else:
-        print(result.summary())
+        print(for_terminal(result.summary()))
         if result.status == "dry_run" and not result.preset:
             print(("  guessed mapping: " if guessed else "  mapping: ")
                   + ", ".join(f"{c!r} -> {f}" for c, f in result.mapping.items()))
