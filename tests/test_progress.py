@@ -283,3 +283,17 @@ def test_folio_import_is_quiet_without_a_terminal_or_with_json(tmp_path, home):
     other = big_english_csv(tmp_path / "big2.csv", 50_000, lots=False, currency="USD")
     out = run_in_pty(["import", other, "-p", "BIG2", "--as-of", "2024-01-31", "--json"], env)
     assert "%|" not in out and '"status": "succeeded"' in out
+
+
+def test_the_bar_is_a_widget_that_composes(tmp_path):
+    import ipywidgets
+
+    from folio.widgets.progress import JobBar
+
+    job = folio.submit_import(french_statement(tmp_path / "releve.csv"), "TRESO-SN")
+    bar = JobBar(job)
+    box = ipywidgets.VBox([bar])  # a TraitError if it were not a widget
+    job.wait(60)
+    bar.watcher.wait(60)
+    assert box.children[0] is bar and bar.children == (bar.bar, bar.label)
+    assert (bar.bar.value, bar.bar.bar_style) == (100, "warning")

@@ -13,6 +13,8 @@ import shutil
 import sys
 from typing import TextIO
 
+import ipywidgets as w
+
 from folio.execution.jobs import ImportJob
 from folio.widgets.watcher import POLL_S, JobWatcher, watch
 
@@ -36,24 +38,28 @@ def describe(job: ImportJob) -> tuple[int, str, str]:
     return (100 if watcher.finished else watcher.percent), watcher.style, watcher.text
 
 
-class JobBar:
-    """A progress bar widget drawing one job's watcher.
+class JobBar(w.HBox):
+    """A progress bar widget drawing one job's watcher; a real ipywidget, so it
+    composes (``VBox([JobBar(job), ...])``).
 
     State: ``bar`` (an ``IntProgress``: ``value`` the percent done, never going
     back; ``bar_style`` the outcome's style) and ``label`` (the watcher's line).
     """
 
-    def __init__(self, job: ImportJob, watcher: JobWatcher | None = None) -> None:
-        import ipywidgets as w
-
+    def __init__(self, job: ImportJob, watcher: JobWatcher | None = None, **kwargs) -> None:
         self.job = job
         self.watcher = watcher or watch(job)
         self.bar = w.IntProgress(value=0, min=0, max=100, description=job.file[:20],
                                  layout=w.Layout(flex="0 0 auto"))
         self.label = w.Label()
-        self.widget = w.HBox([self.bar, self.label])
+        super().__init__([self.bar, self.label], **kwargs)
         self.watcher.observe(self._draw, names=["text", "done", "total", "style"])
         self._draw()
+
+    @property
+    def widget(self) -> JobBar:
+        """The widget to display (the bar itself)."""
+        return self
 
     def _draw(self, change=None) -> None:
         watcher = self.watcher
@@ -61,11 +67,6 @@ class JobBar:
         value = 100 if watcher.finished else watcher.percent
         self.bar.value = max(self.bar.value, value)
         self.bar.bar_style, self.label.value = watcher.style, watcher.text
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.widget)
 
 
 def text_line(watcher: JobWatcher, width: int = 100, ascii: bool = False) -> str:
@@ -140,7 +141,7 @@ def progress(job: ImportJob, *, notebook: bool | None = None, stream: TextIO | N
         from IPython.display import display
 
         bar = JobBar(job)
-        display(bar.widget)
+        display(bar)
         return bar
     follow_text(job, stream)
     return None
