@@ -297,3 +297,19 @@ def test_the_bar_is_a_widget_that_composes(tmp_path):
     bar.watcher.wait(60)
     assert box.children[0] is bar and bar.children == (bar.bar, bar.label)
     assert (bar.bar.value, bar.bar.bar_style) == (100, "warning")
+
+
+def test_a_finished_job_is_not_kept_alive_by_its_watcher(tmp_path):
+    import gc
+    import weakref
+
+    from folio.widgets.watcher import watch
+
+    job = folio.submit_import(french_statement(tmp_path / "releve.csv"), "TRESO-SN")
+    watcher = watch(job)
+    assert watcher.wait(60) and watcher.job is job
+    gone = weakref.ref(job)
+    del job
+    gc.collect()
+    assert gone() is None and watcher.job is None
+    assert watcher.text.startswith("imported 2 of 3 rows")  # the views keep the last state

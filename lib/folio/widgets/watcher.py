@@ -80,7 +80,10 @@ class JobWatcher(t.HasTraits):
 
     def __init__(self, job: ImportJob, interval: float = POLL_S) -> None:
         super().__init__()
-        self.job = job
+        # Held while the job runs (the bar keeps moving if the caller drops the
+        # job), weakly once it ends, so the registry of watchers lets it go.
+        self._job: ImportJob | None = job
+        self._job_ref = weakref.ref(job)
         self.interval = interval
         self.outcome: ImportResult | BaseException | None = None
         self._lock = threading.Lock()
@@ -88,6 +91,11 @@ class JobWatcher(t.HasTraits):
         self._thread: threading.Thread | None = None
         self._running_since: tuple[float, int] | None = None  # (time, done) at the start
         self.refresh()
+
+    @property
+    def job(self) -> ImportJob | None:
+        """The job watched (None once it has ended and nothing else holds it)."""
+        return self._job or self._job_ref()
 
     @property
     def percent(self) -> int:
@@ -152,6 +160,7 @@ class JobWatcher(t.HasTraits):
             self.status, self.phase, self.style = "failed", "failed", "danger"
             self.text = f"failed: {getattr(outcome, 'message', outcome)}"
         self.finished = True
+        self._job = None
 
     # ------------------------------------------------------------- the thread
     def start(self) -> JobWatcher:
