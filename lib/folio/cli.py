@@ -153,7 +153,7 @@ def cmd_status(args) -> int:
     if args.json:
         _print_json(result.to_dict())
     else:
-        print(result.summary())
+        print(for_terminal(result.summary()))
     return EXIT_OK if result.status != "failed" else EXIT_FAILED
 
 
