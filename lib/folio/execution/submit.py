@@ -135,10 +135,13 @@ def submit_import(
         raise ConfigError(f"portfolio name is {len(str(portfolio).strip()):,} characters, over "
                           f"the limit of {limit}", setting="portfolio",
                           value=str(portfolio).strip()[:limit] + "...", limit=limit)
-    check_portfolio_name(portfolio, new_portfolio=new_portfolio, settings=settings)
     file = Path(path).expanduser()
     if not file.is_file():
         raise ReadError(f"{file}: no such file", file=str(file))
+    try:
+        check_portfolio_name(portfolio, new_portfolio=new_portfolio, settings=settings)
+    except DBAPIError as exc:
+        raise unreachable(exc, settings.database_url, file=file.name) from None
     choice = get_backend(via).choose(settings, dry_run=dry_run)
     via, reason = choice.via, choice.reason
     runner = get_backend(via)
