@@ -99,6 +99,39 @@ def test_identical_rows_and_lots_far_apart_are_found(tmp_path):
     assert result.rows_rejected == 1
 
 
+def test_subtotals_inside_and_between_blocks_are_checked_against_the_rows_above(tmp_path):
+    """The totals check keeps a block of rows only as its sum once no total line can
+    fall among them: the figures must be those of the rows themselves, a line at a time."""
+    lines, amounts, row = ["ISIN,Security Name,Quantity,Price,Market Value,Currency"], [], 1
+    subtotals = {}  # line number -> (stated amount, the true sum of the rows since the last)
+    for part, wrong in ((0, 0.0), (1, 1000.0), (2, 0.0)):
+        since = 0.0
+        for i in range(25):
+            mv = (part * 25 + i + 1) * 10.5
+            lines.append(f"SEC{part * 25 + i:07d},Bond,{part * 25 + i + 1},10.5,{mv},EUR")
+            row, since = row + 1, since + mv
+            amounts.append(mv)
+        row += 1
+        subtotals[row] = (since + wrong, since)
+        lines.append(f"Sub Total,,,,{since + wrong},")
+    grand = sum(amounts)
+    lines.append(f"Grand Total,,,,{grand},")
+    path = tmp_path / "subtotals.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # By hand: rows 2-26 sum to 10.5 x (1 + ... + 25) = 3,412.50 and the line says so;
+    # the second subtotal (line 53) says 1,000 more than rows 28-52 hold; the third
+    # and the grand total agree.
+    assert subtotals[27] == (3412.5, 3412.5)
+    stated, held = subtotals[53]
+    whole, _ = outcome(path, "P", tmp_path / "alone", None, as_of="2024-01-31")
+    blocks = assert_same(path, "P", tmp_path, block_bytes=200, as_of="2024-01-31")
+    for result in (whole, blocks):
+        assert result.status == "partially_succeeded"
+        (gap,) = result.totals
+        assert (gap["row"], gap["file"], gap["folio"]) == (53, stated, held)
+        assert gap["gap"] == pytest.approx(1000.0 / stated)
+
+
 def test_rows_without_an_instrument_at_a_block_end_are_data_if_holdings_follow(tmp_path):
     notes = ";".join([""] * 9 + ["31/01/2024"])  # no instrument, but a date: data
     rows = [fr_row(TOTAL, "TotalEnergies", "10", "60", "600")] + [notes] * 30 + [

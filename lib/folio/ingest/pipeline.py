@@ -30,7 +30,14 @@ from sqlalchemy.exc import DBAPIError
 from folio.config import Settings, get_settings, mask_url
 from folio.errors import ClaimLost, ExecutionError, FolioError, MappingError, StoreError
 from folio.ingest.columns import ColumnMapping, resolve
-from folio.ingest.layout import TOTAL_TOLERANCE, Layout, check_totals, file_as_of, preset_mapping
+from folio.ingest.layout import (
+    TOTAL_TOLERANCE,
+    KeptRows,
+    Layout,
+    check_totals,
+    file_as_of,
+    preset_mapping,
+)
 from folio.ingest.presets import (
     Preset,
     choose,
@@ -195,7 +202,7 @@ def prepare(request: ImportRequest, settings: Settings, sink,
         hashing.shutdown(wait=False)  # the thread ends with the hash
     blocks = read_blocks(request.path, sheet=request.sheet, max_bytes=settings.max_file_bytes,
                          display_name=request.display_name, known=known, presets=presets)
-    kept_rows, kept_values = [], []
+    kept = KeptRows()  # for the file's totals, folded block by block
     try:
         with span("read"):
             first = next(blocks)
@@ -232,8 +239,7 @@ def prepare(request: ImportRequest, settings: Settings, sink,
             with span("check"):
                 block = layout.apply(block)
                 positions = checker.check(block)
-            kept_rows.append(positions["row"].to_numpy())
-            kept_values.append(positions["market_value"].to_numpy())
+            kept.add(positions["row"].to_numpy(), positions["market_value"].to_numpy(), layout)
             encoding = block.encoding  # a later block may show the file is not UTF-8
             if index == 0 and writing:
                 content_hash = _content_hash(digest.result(), mapping, first.sheet)
@@ -248,10 +254,12 @@ def prepare(request: ImportRequest, settings: Settings, sink,
                 if issues is not None:
                     issues.add(drained)
         lost = checker.rejected_values
-        totals = check_totals(layout, np.concatenate(kept_rows), np.concatenate(kept_values),
-                              layout.cash_rows,
+        rows, values, counts = kept.arrays()
+        totals = check_totals(layout, rows, values, layout.cash_rows,
                               (np.concatenate([r for r, _ in lost]),
-                               np.concatenate([v for _, v in lost])) if lost else None)
+                               np.concatenate([v for _, v in lost])) if lost else None,
+                              counts=counts)
+        del rows, values, counts
         checker.add_file_issues(totals, "total_mismatch", lambda t: (
             f"the file's {t['label']!r} says {t['file']:,}; folio kept {t['folio']:,} "
             f"({t['gap']:.2%} apart)"))
