@@ -115,9 +115,18 @@ def _batches(rows: pd.DataFrame | PositionSink, fields: tuple[str, ...]):
         yield from rows.batches()
         return
     total = len(rows)
+    if total == 0:
+        return
+    # The frame is made Arrow once and then sliced (no copy): made a step at a time,
+    # each column's conversion cost its fixed price twenty times per block.
+    whole = frame_batch(rows, fields)
     for start, stop in chunks(total, batch_size(total)):
-        part = rows.iloc[start:stop]
-        yield pa.record_batch([arrow_column(part, f) for f in fields], names=list(fields))
+        yield whole.slice(start, stop - start)
+
+
+def frame_batch(frame: pd.DataFrame, fields: tuple[str, ...]) -> pa.RecordBatch:
+    """``fields`` of a positions or issues frame as one Arrow record batch."""
+    return pa.record_batch([arrow_column(frame, f) for f in fields], names=list(fields))
 
 
 def _copy(conn: Connection, table, fixed: Mapping[str, Any], batches, total: int,
@@ -201,7 +210,7 @@ class PositionSink:
                                             "portfolio": portfolio, "as_of": as_of},
                 self.FIELDS, self.import_id)
         frames, self._frames, self._held = self._frames, [], 0
-        self.stream.put([b for f in frames for b in _batches(f, self.FIELDS)])
+        self.stream.put([frame_batch(f, self.FIELDS) for f in frames if len(f)])
 
     def _stage_sqlite(self) -> None:
         """Hand the held rows to the staging thread, which ingests them with ADBC.
@@ -219,7 +228,7 @@ class PositionSink:
             self._stager.start()
         self._raise_staging_error()
         frames, self._frames, self._held = self._frames, [], 0
-        table = pa.Table.from_batches([b for f in frames for b in _batches(f, self.FIELDS)],
+        table = pa.Table.from_batches([frame_batch(f, self.FIELDS) for f in frames if len(f)],
                                       schema=self._schema)
         self._queue.put(table)
 
@@ -308,8 +317,8 @@ class PositionSink:
         frames, self._frames, self._held = self._frames, [], 0
         try:
             for frame in frames:
-                for batch in _batches(frame, self.FIELDS):
-                    self._ipc[2].write_batch(batch)
+                if len(frame):
+                    self._ipc[2].write_batch(frame_batch(frame, self.FIELDS))
         except OSError as exc:  # Arrow's I/O errors are OSErrors: a full disk, mostly
             raise self._ipc_failed(exc) from exc
 
