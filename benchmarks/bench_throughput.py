@@ -6,8 +6,9 @@ import_bench.py, are set) and each N (default 1, 2, 4): a fresh store (a new
 PostgreSQL database, dropped after) and queue, N workers started as a kernel
 starts them (``start_worker``: real processes, never eager tasks), each warmed by
 one small import, then K imports of the file into K portfolios submitted at once
-and waited for. Prints imports per minute and the ratio to one worker; the
-rounds repeat (--rounds), and each figure is the median.
+and waited for. Prints imports per minute and the ratio to one worker, and the
+workers' CPU seconds per import (user + system, load-independent); the rounds
+repeat (--rounds), and each figure is the median.
 
 Usage: python benchmarks/bench_throughput.py [--imports K] [--rows R] [--workers 1,2,4]
                                              [--rounds 3] [--json]
@@ -40,10 +41,35 @@ def redis_url() -> str | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its descendants so far (Linux; 0 elsewhere).
+
+    Load-independent where the wall clock is not: on a shared machine, whether two
+    workers spend per import what one does says if they get in each other's way
+    (locks, polling) or only wait for cores.
+    """
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile, or not Linux
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    tree, todo = set(), [pid]
+    while todo:
+        current = todo.pop()
+        tree.add(current)
+        todo += [child for child, parent in parents.items() if parent == current]
+    return sum(times.get(p, 0.0) for p in tree)
+
+
 def one_run(stack: str, workers: int, files: list[Path], small: list[Path],
-            folder: Path) -> float:
+            folder: Path) -> tuple[float, float]:
     """Seconds from the first submission to the last result, for ``imports`` imports
-    through ``workers`` workers on ``stack``."""
+    through ``workers`` workers on ``stack``, and the workers' CPU seconds per import."""
     import folio
     from folio.execution.worker import start_worker
 
@@ -63,13 +89,16 @@ def one_run(stack: str, workers: int, files: list[Path], small: list[Path],
                     for i in range(workers)]
             for job in warm:
                 job.result(timeout=300)
+            cpu = sum(cpu_seconds(w.pid) for w in started)
             start = time.perf_counter()
             jobs = [folio.submit_import(path, f"T{i}", via="celery")
                     for i, path in enumerate(files)]
             for job in jobs:
                 result = job.result(timeout=900)
                 assert result.rows_imported > 0, result.summary()
-            return time.perf_counter() - start
+            took = time.perf_counter() - start
+            cpu = sum(cpu_seconds(w.pid) for w in started) - cpu
+            return took, cpu / len(files)
     finally:
         for worker in started:
             worker.stop()
@@ -93,6 +122,7 @@ def main() -> int:
     if pg_admin_url() and redis_url():
         stacks.append("redis+postgresql")
     seconds: dict[tuple[str, int], list[float]] = {}
+    cpu: dict[tuple[str, int], list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         # A file per portfolio (each names its own), written once for every run.
@@ -107,8 +137,9 @@ def main() -> int:
         for _ in range(args.rounds):  # in rounds: a drifting machine drifts for all alike
             for stack in stacks:
                 for n in counts:
-                    seconds.setdefault((stack, n), []).append(
-                        one_run(stack, n, files, small, folder))
+                    took, per_import = one_run(stack, n, files, small, folder)
+                    seconds.setdefault((stack, n), []).append(took)
+                    cpu.setdefault((stack, n), []).append(per_import)
     figures = {}
     for stack in stacks:
         one = statistics.median(seconds[(stack, counts[0])])
@@ -119,6 +150,12 @@ def main() -> int:
             print(f"  {stack:18s} {n} worker{'s' if n > 1 else ' '} {per_min:7.1f} imports/min "
                   f"({took:6.1f} s)   {one / took:4.2f}x one worker   runs: "
                   f"{', '.join(f'{t:.1f}' for t in seconds[(stack, n)])} s")
+        for n in counts:
+            # The same CPU per import with more workers: what is lost is waiting for cores.
+            per_import = statistics.median(cpu[(stack, n)])
+            figures[f"{stack}:{n}:cpu_s"] = per_import
+            print(f"  {stack:18s} {n} worker{'s' if n > 1 else ' '} workers' CPU "
+                  f"{per_import:5.2f} s per import")
     if args.json:
         print(json.dumps({k: round(v, 2) for k, v in figures.items()}))
     return 0

@@ -50,6 +50,10 @@ def test_the_throughput_bench_prints_imports_per_minute_and_the_scaling(tmp_path
         timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
     figures = json.loads(out.stdout.strip().splitlines()[-1])
-    assert set(figures) == {"embedded+sqlite:1", "embedded+sqlite:2"}
-    assert all(rate > 0 for rate in figures.values())
+    rates = {"embedded+sqlite:1", "embedded+sqlite:2"}
+    assert set(figures) == rates | {f"{k}:cpu_s" for k in rates}
+    assert all(figures[k] > 0 for k in rates)
+    # Each import reads, checks and writes 2,000 rows in a worker: CPU it spent there.
+    assert all(figures[f"{k}:cpu_s"] > 0 for k in rates)
     assert "2 workers" in out.stdout and "x one worker" in out.stdout
+    assert "workers' CPU" in out.stdout
