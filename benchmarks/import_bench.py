@@ -193,10 +193,12 @@ def folio_import(path: Path, folder: Path, via: str, warm_rows: int,
                     quiet(keep_engines=True)
                     checkpointed()  # the worker's checkpoint of the warm-up, in its process
                     with timing.recording() as split:  # spans of this process (local only)
-                        start, wall = time.perf_counter(), time.time()
+                        start, wall, cpu = time.perf_counter(), time.time(), process_cpu()
                         result = folio.import_file(path, "BACKFILL", via=via)  # a fresh home
                         run.last = time.perf_counter() - start
+                        cpu = process_cpu() - cpu
                     run.splits.append(dict(split, total=run.last))
+                    run.cpu.append(cpu)
                     assert result.status == "partially_succeeded", result.summary()
                     run.parts.append(_parts(result.import_id, wall, wall + run.last))
                 finally:
@@ -211,7 +213,17 @@ def folio_import(path: Path, folder: Path, via: str, warm_rows: int,
     run.last = 0.0
     run.parts = []
     run.splits = []
+    run.cpu = []
     return run
+
+
+def process_cpu() -> float:
+    """CPU seconds (user + system, every thread) of this process so far: unlike the
+    wall clock, the same on a loaded machine as on a quiet one."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _drop_snapshot_index() -> None:
@@ -425,6 +437,10 @@ def main() -> int:
                         ("pg_folio_noindex", "PostgreSQL, no index")):
         if name in runners:
             print(f"  split, folio local on {label}: {split_line(runners[name].splits)}")
+            # Every thread of the import's process (not the database server's).
+            figures[f"{name}_cpu_s"] = statistics.median(runners[name].cpu)
+            print(f"  CPU of folio local on {label} (this process): "
+                  f"{figures[f'{name}_cpu_s']:.2f} s")
     if "pg_folio_noindex" in runners:
         # What the import waits for its rows to be in: the copy in the write, or
         # (streamed) the wait for the last blocks sent.

@@ -30,7 +30,7 @@ def test_the_import_bench_prints_every_figure_as_json(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     for key in ("floor_s", "naive_s", "folio_local_s", "folio_celery_s", "peak_rss_mb",
-                "progress_gap_s", "big_peak_rss_mb", "big_s"):
+                "progress_gap_s", "big_peak_rss_mb", "big_s", "local_cpu_s"):
         assert figures[key] > 0, key
     assert "pg_floor_s" not in figures  # no PostgreSQL URL given
     for line in ("folio local vs naive:", "folio celery / local:", "local / floor, round by round:",
