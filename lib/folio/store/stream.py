@@ -189,7 +189,8 @@ def _binary_rows(table, fixed: Mapping[str, Any], batch: pa.RecordBatch) -> memo
     n = len(batch)
     head = struct.pack(">h", len(fixed) + batch.num_columns) + b"".join(
         _constant_field(table.c[name].type, value) for name, value in fixed.items())
-    fields = [_fields(table.c[name].type, batch.column(name)) for name in batch.schema.names]
+    fields = [part for name in batch.schema.names
+              for part in _fields(table.c[name].type, batch.column(name))]
     rows = pc.binary_join_element_wise(pa.scalar(head, pa.binary()), *fields, b"")
     offsets = np.frombuffer(rows.buffers()[1], np.int32)[rows.offset:rows.offset + n + 1]
     return memoryview(rows.buffers()[2])[offsets[0]:offsets[n]]
@@ -208,8 +209,10 @@ def _constant_field(kind, value) -> bytes:
     return struct.pack(">i", len(data)) + data
 
 
-def _fields(kind, column: pa.Array) -> pa.Array:
-    """One column as whole binary COPY fields (length and value), one per row."""
+def _fields(kind, column: pa.Array) -> list[pa.Array]:
+    """One column as whole binary COPY fields, one per row: one array, or for text
+    the lengths and the values apart (joined with the rest of the row in one pass,
+    not a copy of every text column first)."""
     if isinstance(kind, (Float, Integer, Date)):
         valid = column.is_valid().to_numpy(zero_copy_only=False)
         if isinstance(kind, Float):
@@ -219,11 +222,10 @@ def _fields(kind, column: pa.Array) -> pa.Array:
         else:  # dates come as ISO text (as SQLite keeps them) or as dates
             days = column.cast(pa.date32()).cast(pa.int32()).fill_null(_PG_EPOCH).to_numpy()
             values = (days - _PG_EPOCH).astype(">i4")
-        return _fixed_width(values, valid)
+        return [_fixed_width(values, valid)]
     text = column.cast(pa.binary())
     lengths = pc.binary_length(text).fill_null(-1).to_numpy().astype(">i4")
-    return pc.binary_join_element_wise(_fixed_width(lengths, None, prefix=False),
-                                       text.fill_null(b""), b"")
+    return [_fixed_width(lengths, None, prefix=False), text.fill_null(b"")]
 
 
 def _fixed_width(values: np.ndarray, valid: np.ndarray | None, prefix: bool = True) -> pa.Array:
