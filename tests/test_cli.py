@@ -44,6 +44,9 @@ def test_french_semicolon_csv_through_import_json(tmp_path, home):
 
     status = folio_cmd("status", import_id, "--json", home=home)
     assert status.returncode == 0 and json.loads(status.stdout)["status"] == "partially_succeeded"
+    # The base currency and why are stored with the import, so status says them too.
+    assert json.loads(status.stdout)["base_currency"] == out["base_currency"] == "EUR"
+    assert json.loads(status.stdout)["base_currency_reason"] == out["base_currency_reason"]
     text = folio_cmd("status", import_id, home=home)
     assert "TRESO-SN @ 2024-01-31: imported 2 of 3 rows, 1 rejected" in text.stdout
     assert "status: partially_succeeded" in text.stdout and "row 8" in text.stdout
@@ -106,7 +109,8 @@ def test_report_text_and_json_agree(home):
     assert "TRESO-SN as of 2024-01-31 (values in XOF)" in text.stdout
     data = json.loads(folio_cmd("report", "TRESO-SN", "--as-of", "2024-01-31", "--json",
                                 home=home).stdout)
-    assert set(data["exposures"]) == {"issuer", "country", "currency", "asset_class", "maturity"}
+    assert set(data["exposures"]) == {"issuer", "country", "region", "currency", "asset_class",
+                                      "maturity"}
     for buckets in data["exposures"].values():
         assert buckets[-1]["bucket"] == "unvalued" and buckets[-1]["share"] is None
         assert abs(sum(b["share"] for b in buckets[:-1]) - 1) < 1e-9

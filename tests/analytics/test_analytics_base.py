@@ -104,3 +104,24 @@ def test_set_base_currency_changes_what_reports_value_in(tmp_path):
         folio.set_base_currency("NOPE", "EUR")
     with pytest.raises(folio.ConfigError, match="'XFA' is not an ISO 4217 code"):
         folio.set_base_currency("CM", "XFA")
+
+
+def test_status_shows_the_base_currency_and_why_from_the_store(tmp_path, store):
+    """``folio status ID`` rebuilds the result from the import record: the base
+    currency and its reason are stored with it, not lost."""
+    path = english_csv(tmp_path / "h.csv", [
+        (TOTAL, "Total", 100, 100, 10_000, "EUR", "2024-01-31"),
+        ("CM0000000018", "SOCAPALM", 100, 50_000, 5_000_000, "XAF", "2024-01-31")])
+    chosen = folio.import_file(path, "NEW")
+    asked = folio.import_file(path, "ASKED", base_currency="XAF")
+    for result in (chosen, asked):
+        stored = folio.get_import(result.import_id)
+        assert (stored.base_currency, stored.base_currency_reason) == (
+            result.base_currency, result.base_currency_reason)
+    stored = folio.get_import(chosen.import_id)
+    # 10,000 EUR against 5,000,000 / 655.957 = 7,622.45 EUR: 57% and 43%.
+    assert stored.base_currency_reason == (
+        "EUR holds the most value converted into EUR at the rates and parities of "
+        "2024-01-31 (EUR 57%, XAF 43%)")
+    assert f"  base currency: EUR ({stored.base_currency_reason})" in stored.summary()
+    assert folio.get_import(asked.import_id).base_currency_reason == "given with the import"

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from folio.config import get_settings
 from folio.ingest.pipeline import ImportRequest, run_import
 from folio.store.db import get_engine
-from folio.store.schema import imports, positions, snapshots
+from folio.store.schema import imports, portfolios, positions, snapshots
 
 from builders import BNP, ORANGE, TOTAL, english_csv
 
@@ -46,9 +46,11 @@ def held(portfolio: str) -> list[tuple]:
             .where(positions.c.portfolio == portfolio)).all())
 
 
-def racer(path: str, portfolio: str, wait_for, then_set, barrier, out) -> None:
-    """Import ``path``; at the first ``writing`` report, set ``then_set``, wait for
-    ``wait_for`` and meet ``barrier`` (any of them may be None)."""
+def racer(path: str, portfolio: str, wait_for, then_set, barrier, out,
+          base_currency: str | None = None) -> None:
+    """Import ``path`` (asking ``base_currency`` if given); at the first ``writing``
+    report, set ``then_set``, wait for ``wait_for`` and meet ``barrier`` (any of
+    them may be None)."""
     reached = []
 
     def progress(done, total, stage):
@@ -62,14 +64,15 @@ def racer(path: str, portfolio: str, wait_for, then_set, barrier, out) -> None:
                 barrier.wait(BOUND_S)
 
     try:
-        result = run_import(ImportRequest(path=path, portfolio=portfolio,
-                                          import_id=None, via="local"), progress=progress)
+        result = run_import(ImportRequest(path=path, portfolio=portfolio, import_id=None,
+                                          via="local", base_currency=base_currency),
+                            progress=progress)
         out.put(("ok", result.import_id, result.status, result.rows_imported))
-    except Exception as exc:  # reported to the test, which fails with it
-        out.put(("error", type(exc).__name__, str(exc), None))
+    except Exception as exc:  # reported to the test, which fails with it (or expects it)
+        out.put(("error", type(exc).__name__, str(exc), getattr(exc, "fields", None)))
 
 
-def race(specs: list[dict]) -> list[tuple]:
+def race(specs: list[dict], *, all_ok: bool = True) -> list[tuple]:
     """Run one racer per spec in its own process; return their outcomes in spec order."""
     context = multiprocessing.get_context("spawn")
     outs = [context.Queue() for _ in specs]
@@ -77,10 +80,10 @@ def race(specs: list[dict]) -> list[tuple]:
              for spec, out in zip(specs, outs, strict=True)]
     for proc in procs:
         proc.start()
-    return collect(procs, outs)
+    return collect(procs, outs, all_ok=all_ok)
 
 
-def collect(procs, outs) -> list[tuple]:
+def collect(procs, outs, *, all_ok: bool = True) -> list[tuple]:
     """Each process's outcome, within the bound; every process ended afterwards."""
     outcomes = []
     try:
@@ -94,7 +97,7 @@ def collect(procs, outs) -> list[tuple]:
             if proc.is_alive():
                 proc.kill()
     for outcome in outcomes:
-        assert outcome[0] == "ok", outcome
+        assert outcome[0] == "ok" or not all_ok, outcome
     return outcomes
 
 
@@ -227,3 +230,44 @@ def test_processes_opening_a_new_store_at_once_all_get_it(store):
         for proc in procs:
             proc.start()
         collect(procs, outs)
+
+
+def test_two_dates_creating_one_portfolio_with_two_base_currencies_one_wins(tmp_path, store):
+    """Two imports of different dates (two snapshot locks) both create a new
+    portfolio, one asking EUR and one XOF, and meet at a barrier just before
+    their writes: exactly one succeeds, the other fails with a typed error
+    naming both currencies, and the store holds one portfolio in the winner's
+    currency and only the winner's snapshot."""
+    later = "2024-02-29"
+    file_y = [(*row[:-1], later) for row in FILE_Y]
+    x = str(english_csv(tmp_path / "x.csv", FILE_X))
+    y = str(english_csv(tmp_path / "y.csv", file_y))
+    context = multiprocessing.get_context("spawn")
+    for round_ in range(ROUNDS):
+        portfolio = f"B{round_}"
+        barrier = context.Barrier(2)
+        outcomes = race([dict(path=x, portfolio=portfolio, wait_for=None, then_set=None,
+                              barrier=barrier, base_currency="EUR"),
+                         dict(path=y, portfolio=portfolio, wait_for=None, then_set=None,
+                              barrier=barrier, base_currency="XOF")], all_ok=False)
+        won = [i for i, o in enumerate(outcomes) if o[0] == "ok"]
+        assert len(won) == 1, outcomes
+        winner, loser = won[0], 1 - won[0]
+        asked = ("EUR", "XOF")
+        kind, name, message, fields = outcomes[loser]
+        assert (kind, name) == ("error", "ValidationError"), outcomes
+        assert asked[winner] in message and asked[loser] in message, message
+        assert fields["current"] == asked[winner] and fields["value"] == asked[loser]
+        assert outcomes[winner][2] == "succeeded"
+        with get_engine(get_settings()).connect() as conn:
+            bases = conn.execute(sa.select(portfolios.c.base_currency)
+                                 .where(portfolios.c.name == portfolio)).scalars().all()
+            dates = conn.execute(sa.select(snapshots.c.as_of)
+                                 .where(snapshots.c.portfolio == portfolio)).scalars().all()
+            statuses = dict(conn.execute(sa.select(imports.c.base_currency, imports.c.status)
+                                         .where(imports.c.portfolio == portfolio)
+                                         .where(imports.c.status == "succeeded")).all())
+        assert bases == [asked[winner]]
+        assert [str(d) for d in dates] == [(AS_OF, later)[winner]]
+        assert held(portfolio) == expected((FILE_X, file_y)[winner])
+        assert statuses == {asked[winner]: "succeeded"}  # the record says the base it took

@@ -343,6 +343,8 @@ def result_from_store(import_id: str, settings: Settings | None = None) -> Impor
         issues_total=queries.count_issues(engine, import_id), mapping=rec["mapping"] or {},
         mapping_name=rec["mapping_name"], task_id=rec["task_id"],
         fallback_reason=rec["fallback_reason"], error=rec["error"],
+        base_currency=rec.get("base_currency"),
+        base_currency_reason=rec.get("base_currency_reason"),
     )
 
 

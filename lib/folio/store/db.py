@@ -148,6 +148,8 @@ ADDED_COLUMNS = (
     ("snapshots", "last_id", "INTEGER"),
     ("imports", "claim_token", "VARCHAR(32)"),
     ("imports", "rejected", "JSON"),
+    ("imports", "base_currency", "VARCHAR(3)"),
+    ("imports", "base_currency_reason", "TEXT"),
 )
 
 

@@ -306,8 +306,7 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
             write.positions.stream.finish()
     staged = write.positions.staged if write.status != "failed" else None
     write, reason = _with_base_currency(engine, write)
-    status = _write_snapshot(engine, write, progress, before_commit, staged)
-    return Written(status, *_base_currency_now(engine, write, reason, status))
+    return _write_snapshot(engine, write, reason, progress, before_commit, staged)
 
 
 class Written(NamedTuple):
@@ -319,23 +318,52 @@ class Written(NamedTuple):
     base_currency_reason: str | None
 
 
-def _base_currency_now(engine: Engine, write: SnapshotWrite, reason: str | None,
-                       status: str) -> tuple[str | None, str | None]:
-    """The base currency the portfolio has after the write, and why.
+ASKED = "given with the import"  # the reason of a base currency the import asked for
+HELD = "the portfolio's base currency"
 
-    Read back for a portfolio this import meant to create: another import of
-    another date may have created it first (its row is inserted if absent).
+
+def _other_base_currency(portfolio: str, current: str, asked: str, how: str) -> ValidationError:
+    """The error for an import asking a base currency the portfolio does not have."""
+    return ValidationError(
+        f"portfolio {portfolio!r} has base currency {current}, not {asked}{how}; "
+        f"change it first (folio portfolio set-base {portfolio} {asked}, or "
+        f"folio.set_base_currency({portfolio!r}, {asked!r})), "
+        "or leave the base currency out", column="base_currency", value=asked,
+        portfolio=portfolio, current=current)
+
+
+def _portfolio_base(conn: Connection, write: SnapshotWrite, reason: str | None, create: bool
+                    ) -> tuple[str | None, str | None]:
+    """Inside the write transaction: the portfolio's base currency after this
+    import, and why; create the portfolio if ``create`` and it is missing.
+
+    The check and the creation are one step under the transaction, so two
+    imports of different dates that both create a new portfolio cannot both
+    win: SQLite's write lock orders them; on PostgreSQL the second one's insert
+    waits on the first one's uncommitted row and then reads it (read committed),
+    and FOR SHARE keeps a concurrent ``set-base`` out until this commits. An
+    import that asked for another base currency than the winner's fails (and
+    rolls back); one that only had a currency chosen for it takes the winner's
+    and says so.
     """
-    if status == "failed":
-        return None, None
-    if reason is not None and not reason.startswith("the portfolio's"):
-        with engine.connect() as conn:
-            held = conn.execute(select(portfolios.c.base_currency)
-                                .where(portfolios.c.name == write.portfolio)).scalar()
-        if held is not None and held != write.base_currency:
-            return held, (f"another import created the portfolio first, with {held} "
-                          f"(this one would have taken {write.base_currency}: {reason})")
-    return write.base_currency, reason
+    query = select(portfolios.c.base_currency).where(portfolios.c.name == write.portfolio)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(read=True)
+    held = conn.execute(query).scalar()
+    if held is None and create:
+        conn.execute(_insert_new(conn, portfolios).values(
+            name=write.portfolio, created_at=now(),
+            base_currency=write.base_currency or write.positions.base_currency() or "EUR"))
+        held = conn.execute(query).scalar()
+    if held is None or held == write.base_currency:
+        return write.base_currency, reason
+    if reason == ASKED:
+        raise _other_base_currency(write.portfolio, held, write.base_currency,
+                                   " (another import created it first, or changed it)")
+    if reason == HELD:
+        return held, HELD  # set-base changed it between the check and this write
+    return held, (f"another import created the portfolio first, with {held} "
+                  f"(this one would have taken {write.base_currency}: {reason})")
 
 
 def _with_base_currency(engine: Engine, write: SnapshotWrite
@@ -344,8 +372,9 @@ def _with_base_currency(engine: Engine, write: SnapshotWrite
     choose one for a new portfolio by value converted at rates and parities;
     return the write with it, and why it is that one.
 
-    Outside the transaction on purpose: it reads, and the portfolio row is
-    still created (or found) under the snapshot's lock as before.
+    Outside the transaction on purpose: choosing reads the rates. The write
+    transaction checks again (``_portfolio_base``): another import may create
+    the portfolio in between.
     """
     if write.status == "failed":
         return write, None
@@ -355,15 +384,10 @@ def _with_base_currency(engine: Engine, write: SnapshotWrite
     asked = (write.base_currency or "").strip().upper() or None
     if current is not None:
         if asked and asked != current:
-            raise ValidationError(
-                f"portfolio {write.portfolio!r} has base currency {current}, not {asked}; "
-                f"change it first (folio portfolio set-base {write.portfolio} {asked}, or "
-                f"folio.set_base_currency({write.portfolio!r}, {asked!r})), "
-                "or leave the base currency out", column="base_currency", value=asked,
-                portfolio=write.portfolio, current=current)
-        return replace(write, base_currency=current), "the portfolio's base currency"
+            raise _other_base_currency(write.portfolio, current, asked, "")
+        return replace(write, base_currency=current), HELD
     if asked:
-        return replace(write, base_currency=asked), "given with the import"
+        return replace(write, base_currency=asked), ASKED
     from folio.analytics.base import choose_base_currency  # analytics reads the store too
 
     chosen, reason = choose_base_currency(write.positions.local_amounts(), write.as_of,
@@ -425,8 +449,8 @@ def current_hash(engine: Engine, portfolio: str, as_of: date) -> str | None:
             snapshots.c.portfolio == portfolio, snapshots.c.as_of == as_of)).scalar()
 
 
-def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commit,
-                    staged: Path | None) -> str:
+def _write_snapshot(engine: Engine, write: SnapshotWrite, reason: str | None, progress,
+                    before_commit, staged: Path | None) -> Written:
     begun = time.perf_counter()
     with bulk.write_transaction(engine, write.positions, staged) as conn:
         if write.claim_token is not None:
@@ -444,15 +468,9 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
             raise SnapshotMoved(write.import_id)
         if status in ("failed", "unchanged"):
             bulk.unsend(conn, write.positions)  # rows streamed before the lock showed it
+        currency, why = (None, None) if status == "failed" else _portfolio_base(
+            conn, write, reason, create=status != "unchanged")
         if status not in ("failed", "unchanged"):
-            exists = conn.execute(
-                select(portfolios.c.name).where(portfolios.c.name == write.portfolio)).first()
-            if exists is None:
-                conn.execute(_insert_new(conn, portfolios).values(
-                    name=write.portfolio, created_at=now(),
-                    base_currency=(write.base_currency or write.positions.base_currency()
-                                   or "EUR"),
-                ))
             ranged = _ranged(conn)
             if current is not None:
                 with timing.span("delete"):
@@ -489,14 +507,14 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, progress, before_commi
         conn.execute(update(imports).where(imports.c.id == write.import_id).values(
             status=status, as_of=write.as_of, content_hash=write.content_hash,
             mapping=dict(write.mapping), mapping_name=write.mapping_name,
-            finished_at=db_now(conn),
+            finished_at=db_now(conn), base_currency=currency, base_currency_reason=why,
             error=None if status != "failed" else "every row was rejected", **counts,
         ))
         if before_commit:
             before_commit(conn)
         committing = time.perf_counter()
     timing.add("commit", time.perf_counter() - committing)
-    return status
+    return Written(status, currency, why)
 
 
 def snapshot_dates(engine: Engine, portfolio: str) -> list[date]:

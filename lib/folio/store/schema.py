@@ -62,6 +62,10 @@ imports = Table(
     # What the rejected rows carried (count, readable value per currency, their
     # identifiers): a snapshot with rejected rows is incomplete, and says by how much.
     Column("rejected", JSON),
+    # The portfolio's base currency after this import and why that one (asked
+    # for, the portfolio's own, or chosen for a new one): ``folio status`` says it.
+    Column("base_currency", String(3)),
+    Column("base_currency_reason", Text),
     Column("error", Text),
     Column("claimed_by", String(200)),
     # The claim's generation: a new token each time the import is claimed (or
