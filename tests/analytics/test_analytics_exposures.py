@@ -93,7 +93,8 @@ def test_sorting(valued):
 
 def test_exposures_all_dimensions(valued):
     tables = exposures(valued)
-    assert list(tables) == ["issuer", "country", "currency", "asset_class", "maturity"]
+    assert list(tables) == ["issuer", "country", "region", "currency", "asset_class",
+                            "maturity"]
     for table in tables.values():
         assert table["share"].sum() == pytest.approx(1.0)
         assert table["positions"].sum() == 7

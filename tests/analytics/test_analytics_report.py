@@ -60,7 +60,8 @@ def test_report_is_plain_json_with_the_agreed_keys(store, portfolio):
     text = json.dumps(data, allow_nan=False)  # no NaN, no numpy, no dates
     assert json.loads(text) == data
     assert {"valuation", "exposures", "concentration", "flags"} <= set(data)
-    assert list(data["exposures"]) == ["issuer", "country", "currency", "asset_class", "maturity"]
+    assert list(data["exposures"]) == ["issuer", "country", "region", "currency", "asset_class",
+                            "maturity"]
     total = data["valuation"]["value"]
     for dim, rows in data["exposures"].items():
         assert all(set(r) == {"bucket", "value", "share", "positions"} for r in rows), dim

@@ -111,7 +111,8 @@ def test_accrued_kept_apart_and_added_for_dirty(valued):
 def test_reference_fills_blank_attributes_only(valued):
     bond = row(valued, "BOND_CM")  # blank issuer and country in the file
     assert bond["issuer"] == "Republic of Cameroon" and bond["country"] == "CM"
-    assert bond["asset_class"] == "Government Bond"
+    assert bond["asset_class_label"] == "Government Bond"  # as the reference wrote it
+    assert bond["asset_class"] == "government bond"  # its class in the taxonomy
     assert bond["maturity_date"] == pd.Timestamp("2027-06-30")
     assert row(valued, "UST")["issuer"] == "United States Treasury"
     # The file's own value wins over the reference.

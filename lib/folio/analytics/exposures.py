@@ -1,7 +1,7 @@
 """Exposures: how the value of valued positions splits by one attribute.
 
-Owns the buckets (issuer, country, currency, asset class, maturity band, or any
-other column), the ``unclassified`` bucket for rows without the attribute, the
+Owns the buckets (issuer, country, region, currency, asset class, maturity band,
+or any other column), the ``unclassified`` bucket for rows without the attribute, the
 ``unvalued`` bucket for rows without a value, and the exposure table (bucket,
 value, share, positions). Nothing is dropped and nothing is counted as 0: an
 unvalued position is in the ``unvalued`` bucket, whose value and share are
@@ -19,7 +19,7 @@ from folio.analytics.frames import blank_uniques, check_columns, to_dates
 from folio.analytics.valuation import Valuation, frame_of
 from folio.errors import ValidationError
 
-DIMENSIONS = ("issuer", "country", "currency", "asset_class", "maturity")
+DIMENSIONS = ("issuer", "country", "region", "currency", "asset_class", "maturity")
 MATURITY_BUCKETS = ("0-1y", "1-3y", "3-5y", "5-10y", "10y+")
 UNCLASSIFIED = "unclassified"
 UNVALUED = "unvalued"
@@ -95,8 +95,10 @@ def exposure(valued: Valuation | pd.DataFrame, by: str, *, value: str = "value",
     valued
         A ``Valuation`` or its positions frame.
     by
-        ``issuer``, ``country``, ``currency``, ``asset_class``, ``maturity``, or
-        any other column of the frame.
+        ``issuer``, ``country``, ``region`` (CEMAC, UEMOA, other), ``currency``,
+        ``asset_class`` (the taxonomy classes: equity, government bond...; the
+        label as written is ``asset_class_label``), ``maturity``, or any other
+        column of the frame.
     value
         Column to sum: ``value`` (clean, base currency) or ``dirty_value``.
     sort

@@ -24,7 +24,7 @@ from folio.analytics.valuation import FLAGS, Valuation
 from folio.config import Settings
 
 MAX_LISTED = 20  # flagged identifiers listed per flag; a million rows must not print
-TITLES = {"issuer": "Issuer", "country": "Country", "currency": "Currency",
+TITLES = {"issuer": "Issuer", "country": "Country", "region": "Region", "currency": "Currency",
           "asset_class": "Asset class", "maturity": "Maturity"}
 
 

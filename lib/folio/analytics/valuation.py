@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from folio.analytics import vocabulary
 from folio.analytics.frames import FIRST_DAY, LAST_DAY, blank, matches, to_dates, upper
 from folio.analytics.fx import FX_ROUTES, lookup_fx
 from folio.errors import ValidationError
@@ -78,6 +79,10 @@ class Valuation:
         One row per input position, in input order, with the input columns
         plus: ``is_bond``, ``value_source`` (``market_value``, ``file_price``,
         ``reference_price`` or ``missing``), ``local_value``, ``local_accrued``,
+        ``asset_class`` (the taxonomy class of ``vocabulary``) with
+        ``asset_class_label`` (as the file or reference wrote it), ``country``
+        (from the ISIN's prefix when neither says it: ``country_inferred``),
+        ``region``,
         ``fx_rate``, ``fx_date``, ``fx_gap_days``, ``fx_route``, ``value``
         (clean, base currency; NaN when unvalued, never 0), ``accrued``,
         ``dirty_value``, ``coupon``, ``modified_duration``, the flags in
@@ -264,6 +269,8 @@ def value_positions(positions: pd.DataFrame, *, base_currency: str,
         ask = np.flatnonzero(~is_bond & np.isnan(file_value) & blank(filled["asset_class"]))
         if len(ask):
             is_bond[ask] = matches(pos["name"].iloc[ask], _BOND_NAME)
+    # Classified after the bond rules above, which read the labels as written.
+    filled.update(_classified(pos["identifier"], filled["asset_class"], filled["country"]))
     file_price = pos["price"].to_numpy(dtype=float)
     need_ref = np.isnan(file_value) & np.isnan(quantity * file_price)
     ref_price, price_date = _reference_prices(pos, need_ref, prices)
@@ -336,6 +343,24 @@ def value_positions(positions: pd.DataFrame, *, base_currency: str,
 
         require_valued(valuation, "value these positions")
     return valuation
+
+
+def _classified(identifiers: pd.Series, label: pd.Series, country: pd.Series
+                ) -> dict[str, Any]:
+    """The one vocabulary of asset classes and countries (``vocabulary``): the
+    taxonomy class with the label as written kept beside it, a missing country
+    read from the ISIN's prefix (and said to be: ``country_inferred``), and the
+    country's region."""
+    missing = blank(country)
+    inferred = np.zeros(len(country), dtype=bool)
+    if missing.any():
+        guess = pd.Series(pd.NA, index=country.index, dtype="str")
+        guess[missing] = vocabulary.isin_countries(identifiers[missing]).to_numpy()
+        inferred = missing & guess.notna().to_numpy(dtype=bool)
+        country = country.mask(pd.Series(inferred, index=country.index), guess)
+    return {"asset_class": vocabulary.classify(label), "asset_class_label": label,
+            "country": country, "country_inferred": inferred,
+            "region": vocabulary.regions_of(country)}
 
 
 def frame_of(valued: Valuation | pd.DataFrame) -> pd.DataFrame:

@@ -7,6 +7,11 @@ up (case, accents, apostrophes and spacing ignored), and the error that names
 an unknown value with the values known. Currencies are ISO 4217 plus the
 currencies of the parity table (FRF, DEM...: a historical scenario names them).
 The tables are data: a new label or country is a new line.
+
+It also owns classifying position columns by these vocabularies, once per
+distinct value so a million rows cost a few thousand lookups: the taxonomy
+class of each asset-class label (``classify``), a missing country read from
+an ISIN's prefix (``isin_countries``) and each country's region (``regions_of``).
 """
 
 from __future__ import annotations
@@ -18,11 +23,15 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from folio.errors import ConfigError, ValidationError
 
 HERE = Path(__file__).parent
 ASSET_CLASSES = ("equity", "government bond", "corporate bond", "bond", "money market", "fund",
                  "cash", "other")
+OTHER = "other"  # the class of a label outside the table, and the region of a country in none
 
 
 def normalise(label: object) -> str:
@@ -58,6 +67,54 @@ def asset_class_labels() -> dict[str, str]:
 def asset_class(label: object) -> str | None:
     """The taxonomy class of an asset-class label, None for a label not in the table."""
     return asset_class_labels().get(normalise(label))
+
+
+def _per_distinct(column: pd.Series, lookup) -> pd.Series:
+    """``lookup`` applied once per distinct value of ``column``; missing stays missing."""
+    codes, uniques = pd.factorize(column)
+    table = np.array([lookup(u) for u in uniques] + [None], dtype=object)
+    return pd.Series(table[np.where(codes < 0, len(uniques), codes)], index=column.index,
+                     dtype="str")
+
+
+def classify(labels: pd.Series) -> pd.Series:
+    """The taxonomy class of each asset-class label.
+
+    A label of the table gets its class ("Obligation d'État" and "Government
+    Bond" are both ``government bond``); any other non-blank label is
+    ``other`` (the label itself is kept beside it by the valuation); a blank
+    or missing one stays missing (the ``unclassified`` bucket).
+    """
+    def lookup(label):
+        text = str(label).strip()
+        return (asset_class(text) or OTHER) if text else None
+
+    return _per_distinct(labels, lookup)
+
+
+def isin_countries(identifiers: pd.Series) -> pd.Series:
+    """The country an ISIN's first two letters name, where the identifier is a
+    well-formed ISIN (check digit included) with an ISO 3166 prefix; missing
+    otherwise (``XS``, ``EU``: international, no country)."""
+    from folio.ingest.parse import check_isins
+
+    text = identifiers.astype("str").str.strip().str.upper()
+    looks_like, bad = check_isins(text.fillna(""))
+    prefix = text.str[:2].where(pd.Series(looks_like & ~bad, index=text.index))
+    known = countries()
+    return _per_distinct(prefix, lambda code: code if code in known else None)
+
+
+def regions_of(codes: pd.Series) -> pd.Series:
+    """The region (``CEMAC``, ``UEMOA``) of each country code; ``other`` for a
+    known country in none; missing for a blank or unknown code."""
+    known = countries()
+
+    def lookup(code):
+        code = str(code).strip().upper()
+        return (known[code] or OTHER) if code in known else None
+
+    return _per_distinct(codes, lookup)
 
 
 @functools.cache
