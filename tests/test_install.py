@@ -31,7 +31,14 @@ try:
     result = folio.import_file(sys.argv[1], "TRESO-SN", via="celery", timeout=60)
 finally:
     worker.stop()
-print(json.dumps({"module": folio.__file__, "result": result.to_dict()}))
+report = folio.analytics.report("TRESO-SN")  # analytics need no extra
+try:  # an Excel report does: the excel extra, said as such
+    report.to_excel("report.xlsx")
+    excel = "written"
+except folio.ConfigError as exc:
+    excel = exc.message
+print(json.dumps({"module": folio.__file__, "result": result.to_dict(),
+                  "report_value": report["valuation"]["value"], "excel": excel}))
 """
 
 
@@ -68,3 +75,5 @@ def test_folio_without_extras_imports_through_a_worker(fresh_python, tmp_path, b
     # The sample's 9 positions, read as the cp1252 semicolon file it is.
     assert (result["rows_total"], result["rows_imported"], result["rows_rejected"]) == (9, 9, 0)
     assert (result["reader"]["encoding"], result["reader"]["delimiter"]) == ("cp1252", ";")
+    assert out["report_value"] > 0
+    assert "pip install 'folio[excel]'" in out["excel"], out["excel"]

@@ -250,10 +250,14 @@ def cmd_report(args) -> int:
     limits = parse_limits(args.limit or ())  # 10%, 0.10 or 0,10; a bad one is a typed error
     data = report(args.portfolio, args.as_of, args.base_currency, limits=limits or None,
                   strict=args.strict)
+    written = (data.to_excel(args.xlsx, scenarios=args.scenario or None)
+               if args.xlsx else None)
     if args.json:
-        _print_json(data)
+        _print_json({**data, **({"xlsx": str(written)} if written else {})})
     else:
         print(format_report(data))
+        if written:
+            print(f"wrote {written}")
     return EXIT_OK
 
 
@@ -359,6 +363,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--strict", action="store_true",
                    help="refuse to report (exit 1) when any position has no value")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--xlsx", metavar="PATH", help="also write the report as an Excel workbook "
+                   "(needs the excel extra: pip install 'folio[excel]')")
+    p.add_argument("--scenario", action="append", metavar="NAME",
+                   help="stress scenario for the workbook's stress sheet (repeatable; "
+                        "default every shipped scenario)")
     p.set_defaults(func=cmd_report)
     add_commands(sub)  # the commands over stored portfolios (cli_analysis)
 

@@ -35,6 +35,7 @@ says which side is ``incomplete`` and by how many rows and how much value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,7 @@ class Changes:
     positions: pd.DataFrame
     base_currency: str
     completeness: dict[str, dict[str, Any]] = field(default_factory=dict)  # before, after
+    dates: tuple[date | None, date | None] = (None, None)  # the two as-of dates compared
 
     def summary(self) -> dict[str, Any]:
         """Counts per status and the total change with its three effects."""
@@ -84,6 +86,8 @@ class Changes:
             present = frame[f"quantity_{side}"].notna()
             out[f"unvalued_{side}"] = int((present & frame[f"value_{side}"].isna()).sum())
         out["base_currency"] = self.base_currency
+        out["as_of_before"], out["as_of_after"] = (d.isoformat() if d else None
+                                                   for d in self.dates)
         for side in ("before", "after"):
             figures = self.completeness.get(side) or completeness({}, None)
             out[f"incomplete_{side}"] = figures["incomplete"]
@@ -188,4 +192,5 @@ def compare_snapshots(before: Valuation, after: Valuation) -> Changes:
                                            kind="stable").drop(columns="_o")
     return Changes(out.reset_index(drop=True), before.base_currency,
                    {"before": completeness(before.rejected, before.as_of),
-                    "after": completeness(after.rejected, after.as_of)})
+                    "after": completeness(after.rejected, after.as_of)},
+                   (before.as_of, after.as_of))

@@ -152,3 +152,17 @@ def snapshot_changes(portfolio: str, before: date | str | None = None,
     kwargs = {"base_currency": base_currency, "settings": settings}
     return compare_snapshots(value_snapshot(portfolio, before, **kwargs),
                              value_snapshot(portfolio, after_day, **kwargs))
+
+
+def previous_changes(portfolio: str, after: Valuation, *,
+                     settings: Settings | None = None) -> Changes | None:
+    """The changes from the snapshot before ``after``'s date to ``after`` (valued
+    in its base currency), or None when it is the portfolio's first."""
+    settings = settings or get_settings()
+    earlier = [d for d in snapshot_dates(portfolio, settings=settings)
+               if after.as_of is not None and d < after.as_of]
+    if not earlier:
+        return None
+    before = value_snapshot(portfolio, earlier[-1], after.base_currency, pivot=after.pivot,
+                            settings=settings)
+    return compare_snapshots(before, after)

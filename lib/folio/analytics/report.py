@@ -1,16 +1,18 @@
 """The portfolio report: one plain dict for ``--json`` and a text rendering of it.
 
 Owns the report's shape (``portfolio``, ``as_of``, ``base_currency``,
-``valuation``, ``exposures``, ``concentration``, ``flags``) and its terminal
-layout. The text is drawn from the dict alone, so both outputs always show the
-same numbers.
+``valuation``, ``exposures``, ``concentration``, ``flags``), the ``Report``
+that carries it with the valuation it came from (for ``to_excel``, drawn by
+``excel``), and its terminal layout. The text is drawn from the dict alone, so
+both outputs always show the same numbers.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,11 +37,73 @@ def _num(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
+class Report(dict):
+    """A report: its plain data (a ``dict``, as ``--json`` prints it) and the
+    valuation it was built from, so it can also be written as a workbook.
+
+    Attributes
+    ----------
+    valuation
+        The ``Valuation`` the figures come from (positions with their flags).
+    limits
+        The limits checked, ``{dimension: share}``.
+    """
+
+    def __init__(self, data: Mapping[str, Any], valuation: Valuation,
+                 limits: Mapping[str, float] | None = None,
+                 changes: Callable[[], Any] | None = None) -> None:
+        super().__init__(data)
+        self.valuation = valuation
+        self.limits = dict(limits or {})
+        self._changes = changes  # the comparison with the snapshot before, when asked
+
+    def to_text(self, *, width: int = 78) -> str:
+        """The report as text for a terminal (``format_report``)."""
+        return format_report(self, width=width)
+
+    def to_excel(self, path: str | Path, *, scenarios: Sequence[Any] | None = None,
+                 changes: Any = None) -> Path:
+        """Write the report as one formatted Excel workbook.
+
+        Sheets: valuation, positions with their flags, one per exposure (with
+        the unvalued bucket), concentration, limits, stress, changes. Money in
+        its currency's minor units (none for XAF, XOF, JPY; 2 for EUR, USD),
+        shares as percentages, thousands separated, header rows frozen.
+
+        Parameters
+        ----------
+        path
+            The ``.xlsx`` file to write (replaced if it exists).
+        scenarios
+            Stress scenarios, each a name, path, dict or list (composed); by
+            default every shipped scenario; ``[]`` for none.
+        changes
+            A ``Changes`` to show; by default, for a stored portfolio, the
+            changes since the snapshot before this one (none for the first).
+
+        Returns
+        -------
+        pathlib.Path
+            The file written.
+
+        Raises
+        ------
+        ConfigError
+            openpyxl or babel is not installed (``pip install 'folio[excel]'``).
+        """
+        from folio.analytics.excel import write_workbook
+
+        if changes is None and self._changes is not None:
+            changes = self._changes()
+        return write_workbook(self, path, scenarios=scenarios, changes=changes)
+
+
 def build_report(valuation: Valuation, *, portfolio: str | None = None,
                  limits: Mapping[str, float] | None = None, top: Iterable[int] = TOP,
                  dims: Iterable[str] = DIMENSIONS, strict: bool = False,
-                 max_unvalued_share: float | None = None) -> dict[str, Any]:
-    """The report of a valuation as JSON-able data (no I/O).
+                 max_unvalued_share: float | None = None) -> Report:
+    """The report of a valuation as JSON-able data (no I/O): a ``Report``, a
+    ``dict`` that can also be written ``to_excel``.
 
     Parameters
     ----------
@@ -76,7 +140,7 @@ def build_report(valuation: Valuation, *, portfolio: str | None = None,
             for dim in ("issuer", "country")}
     breaches = (check_limits(valuation, limits, max_unvalued_share=threshold)
                 if limits else None)
-    return {
+    return Report({
         "portfolio": portfolio,
         "as_of": totals["as_of"],
         "base_currency": valuation.base_currency,
@@ -110,13 +174,14 @@ def build_report(valuation: Valuation, *, portfolio: str | None = None,
                 if row["status"] == "breach"],
         },
         "flags": flags,
-    }
+    }, valuation, limits)
 
 
 def report(portfolio: str, as_of: date | str | None = None, base_currency: str | None = None,
            settings: Settings | None = None, *, limits: Mapping[str, float] | None = None,
-           strict: bool = False) -> dict[str, Any]:
-    """Value a stored snapshot and build its report.
+           strict: bool = False) -> Report:
+    """Value a stored snapshot and build its report (``.to_excel(path)`` writes it
+    as a workbook, with the changes since the snapshot before).
 
     Parameters
     ----------
@@ -142,13 +207,15 @@ def report(portfolio: str, as_of: date | str | None = None, base_currency: str |
     Unvalued
         ``strict`` and some position has no value.
     """
-    from folio.analytics.data import value_snapshot  # the only part that reads the store
+    from folio.analytics.data import previous_changes, value_snapshot  # they read the store
     from folio.config import get_settings
 
     settings = settings or get_settings()
     valuation = value_snapshot(portfolio, as_of, base_currency, settings=settings)
-    return build_report(valuation, portfolio=portfolio, limits=limits, strict=strict,
-                        max_unvalued_share=settings.max_unvalued_share)
+    out = build_report(valuation, portfolio=portfolio, limits=limits, strict=strict,
+                       max_unvalued_share=settings.max_unvalued_share)
+    out._changes = lambda: previous_changes(portfolio, valuation, settings=settings)
+    return out
 
 
 # ------------------------------------------------------------------------- text
