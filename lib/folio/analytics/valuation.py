@@ -351,13 +351,16 @@ def _classified(identifiers: pd.Series, label: pd.Series, country: pd.Series
     taxonomy class with the label as written kept beside it, a missing country
     read from the ISIN's prefix (and said to be: ``country_inferred``), and the
     country's region."""
-    missing = blank(country)
     inferred = np.zeros(len(country), dtype=bool)
-    if missing.any():
-        guess = pd.Series(pd.NA, index=country.index, dtype="str")
-        guess[missing] = vocabulary.isin_countries(identifiers[missing]).to_numpy()
-        inferred = missing & guess.notna().to_numpy(dtype=bool)
-        country = country.mask(pd.Series(inferred, index=country.index), guess)
+    at = np.flatnonzero(blank(country))
+    if len(at):
+        guess = vocabulary.isin_countries(identifiers.iloc[at]).to_numpy(dtype=object)
+        found = pd.notna(guess)
+        if found.any():
+            inferred[at[found]] = True
+            values = country.to_numpy(dtype=object).copy()
+            values[at[found]] = guess[found]
+            country = pd.Series(values, index=country.index, dtype="str")
     return {"asset_class": vocabulary.classify(label), "asset_class_label": label,
             "country": country, "country_inferred": inferred,
             "region": vocabulary.regions_of(country)}

@@ -70,11 +70,20 @@ def asset_class(label: object) -> str | None:
 
 
 def _per_distinct(column: pd.Series, lookup) -> pd.Series:
-    """``lookup`` applied once per distinct value of ``column``; missing stays missing."""
+    """``lookup`` applied once per distinct value of ``column`` (None: missing),
+    as a categorical: a million rows of a few names are codes, not strings."""
     codes, uniques = pd.factorize(column)
-    table = np.array([lookup(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(table[np.where(codes < 0, len(uniques), codes)], index=column.index,
-                     dtype="str")
+    return _spread(codes, [lookup(u) for u in uniques], column.index)
+
+
+def _spread(codes: np.ndarray, per_unique: list[str | None], index: pd.Index) -> pd.Series:
+    """A categorical with ``per_unique[code]`` per row; code -1 and None are missing."""
+    categories = sorted({v for v in per_unique if v is not None})
+    at = {c: i for i, c in enumerate(categories)}
+    table = np.array([at.get(v, -1) for v in per_unique] + [-1], dtype=np.int64)
+    return pd.Series(pd.Categorical.from_codes(table[np.where(codes < 0, len(per_unique),
+                                                              codes)], categories=categories),
+                     index=index)
 
 
 def classify(labels: pd.Series) -> pd.Series:
@@ -98,11 +107,14 @@ def isin_countries(identifiers: pd.Series) -> pd.Series:
     otherwise (``XS``, ``EU``: international, no country)."""
     from folio.ingest.parse import check_isins
 
-    text = identifiers.astype("str").str.strip().str.upper()
+    # Per distinct identifier: a snapshot repeats its instruments.
+    codes, uniques = pd.factorize(identifiers)
+    text = pd.Series(uniques, dtype="str").str.strip().str.upper()
     looks_like, bad = check_isins(text.fillna(""))
-    prefix = text.str[:2].where(pd.Series(looks_like & ~bad, index=text.index))
     known = countries()
-    return _per_distinct(prefix, lambda code: code if code in known else None)
+    return _spread(codes, [p if ok and p in known else None
+                           for p, ok in zip(text.str[:2], looks_like & ~bad, strict=True)],
+                   identifiers.index)
 
 
 def regions_of(codes: pd.Series) -> pd.Series:
