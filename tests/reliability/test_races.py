@@ -232,6 +232,18 @@ def test_processes_opening_a_new_store_at_once_all_get_it(store):
         collect(procs, outs)
 
 
+def _two_dates(tmp_path, portfolio: str, rows_x: list[tuple], rows_y: list[tuple],
+               asked: tuple[str | None, str | None]) -> list[tuple]:
+    """Import two files (of two dates) into ``portfolio`` at once, each asking its
+    base currency in ``asked``; they meet at a barrier just before their writes."""
+    x = str(english_csv(tmp_path / "x.csv", rows_x))
+    y = str(english_csv(tmp_path / "y.csv", rows_y))
+    barrier = multiprocessing.get_context("spawn").Barrier(2)
+    return race([dict(path=path, portfolio=portfolio, wait_for=None, then_set=None,
+                      barrier=barrier, base_currency=ccy)
+                 for path, ccy in zip((x, y), asked, strict=True)], all_ok=False)
+
+
 def test_two_dates_creating_one_portfolio_with_two_base_currencies_one_wins(tmp_path, store):
     """Two imports of different dates (two snapshot locks) both create a new
     portfolio, one asking EUR and one XOF, and meet at a barrier just before
@@ -240,16 +252,9 @@ def test_two_dates_creating_one_portfolio_with_two_base_currencies_one_wins(tmp_
     currency and only the winner's snapshot."""
     later = "2024-02-29"
     file_y = [(*row[:-1], later) for row in FILE_Y]
-    x = str(english_csv(tmp_path / "x.csv", FILE_X))
-    y = str(english_csv(tmp_path / "y.csv", file_y))
-    context = multiprocessing.get_context("spawn")
     for round_ in range(ROUNDS):
         portfolio = f"B{round_}"
-        barrier = context.Barrier(2)
-        outcomes = race([dict(path=x, portfolio=portfolio, wait_for=None, then_set=None,
-                              barrier=barrier, base_currency="EUR"),
-                         dict(path=y, portfolio=portfolio, wait_for=None, then_set=None,
-                              barrier=barrier, base_currency="XOF")], all_ok=False)
+        outcomes = _two_dates(tmp_path, portfolio, FILE_X, file_y, ("EUR", "XOF"))
         won = [i for i, o in enumerate(outcomes) if o[0] == "ok"]
         assert len(won) == 1, outcomes
         winner, loser = won[0], 1 - won[0]
@@ -271,3 +276,30 @@ def test_two_dates_creating_one_portfolio_with_two_base_currencies_one_wins(tmp_
         assert [str(d) for d in dates] == [(AS_OF, later)[winner]]
         assert held(portfolio) == expected((FILE_X, file_y)[winner])
         assert statuses == {asked[winner]: "succeeded"}  # the record says the base it took
+
+
+def test_two_dates_creating_one_portfolio_by_value_take_the_winners_currency(tmp_path, store):
+    """The same race with no base currency asked: one file is all EUR, the other
+    all XOF, so each would choose its own. Both succeed; the portfolio has the
+    first writer's currency, and the other import's record says it took that
+    one and why (another import created the portfolio first)."""
+    file_y = [(r[0], r[1], r[2], r[3], r[4], "XOF", "2024-02-29") for r in FILE_Y]
+    for round_ in range(ROUNDS):
+        portfolio = f"V{round_}"
+        outcomes = _two_dates(tmp_path, portfolio, FILE_X, file_y, (None, None))
+        assert [o[:1] + o[2:3] for o in outcomes] == [("ok", "succeeded")] * 2, outcomes
+        with get_engine(get_settings()).connect() as conn:
+            base = conn.execute(sa.select(portfolios.c.base_currency)
+                                .where(portfolios.c.name == portfolio)).scalar_one()
+            records = {r.id: r for r in conn.execute(
+                sa.select(imports.c.id, imports.c.base_currency, imports.c.base_currency_reason)
+                .where(imports.c.portfolio == portfolio)).all()}
+        assert base in ("EUR", "XOF")
+        loser = "XOF" if base == "EUR" else "EUR"
+        assert {r.base_currency for r in records.values()} == {base}
+        reasons = sorted((r.base_currency_reason for r in records.values()),
+                         key=lambda why: not why.startswith("another"))
+        assert reasons[0].startswith(
+            f"another import created the portfolio first, with {base} (this one would have "
+            f"taken {loser}: {loser} holds the most value"), reasons
+        assert reasons[1].startswith(f"{base} holds the most value"), reasons

@@ -7,7 +7,7 @@ Grouped API::
     v.positions; v.totals(); lookup_fx(currencies, dates, "XAF", fx_rates)
     shipped_pegs()                                   # legal parities used when no rate is loaded
 
-    # exposures and concentration
+    # exposures (asset classes by one taxonomy, country from the ISIN, region) and concentration
     exposure(v, "issuer"); exposures(v)            # bucket, value, share, positions
     concentration(v, "issuer"); check_limits(v, {"issuer": 0.10, "country": 0.35})
     parse_limits("issuer=10%, country=0,35")
@@ -21,6 +21,7 @@ Grouped API::
 
     # the store and the report (``folio report``)
     value_snapshot("PENSION-CM", "2024-03-31"); report("PENSION-CM"); format_report(report(...))
+    report("PENSION-CM").to_excel("pension.xlsx")   # the excel extra: openpyxl, babel
 
 Nothing here imports Celery or ipywidgets; only ``data`` (and ``report()``) read the store.
 """
