@@ -139,6 +139,8 @@ def test_changes_sheet_with_its_attribution(tmp_path):
     assert total[8:12] == [320, 200, 120, 0]
     stress = by_first_column(openpyxl.load_workbook(path)["Stress"])
     assert list(stress) == ["no scenario given"]
+    alone = openpyxl.load_workbook(report.to_excel(tmp_path / "d.xlsx", scenarios=[]))
+    assert alone["Changes"]["A2"].value.startswith("no comparison given")
 
 
 def test_a_scenario_that_does_not_apply_says_why_and_the_others_still_run(tmp_path):

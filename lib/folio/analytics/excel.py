@@ -303,10 +303,11 @@ def _stress_sheet(book, report, scenarios: Sequence[Any] | None) -> _Sheet:
         rows)
 
 
-def _changes_sheet(book, changes) -> _Sheet:
+def _changes_sheet(book, changes, stored: bool) -> _Sheet:
     if changes is None:
-        return _table(book, "Changes", [("Changes", None)],
-                      [["no earlier snapshot to compare with"]])
+        why = ("no earlier snapshot to compare with" if stored else
+               "no comparison given (changes=compare_snapshots(before, after))")
+        return _table(book, "Changes", [("Changes", None)], [[why]])
     money = money_format(changes.base_currency)
     summary = changes.summary()
     sheet = _table(book, "Changes", [
@@ -341,7 +342,7 @@ def write_workbook(report, path: str | Path, *, scenarios: Sequence[Any] | None 
                   lambda: _concentration_sheet(book, report),
                   lambda: _limits_sheet(book, report),
                   lambda: _stress_sheet(book, report, scenarios),
-                  lambda: _changes_sheet(book, changes)):
+                  lambda: _changes_sheet(book, changes, report.from_store)):
         written = write()
         for sheet in written if isinstance(written, list) else [written]:
             sheet.close()

@@ -57,6 +57,12 @@ class Report(dict):
         self.limits = dict(limits or {})
         self._changes = changes  # the comparison with the snapshot before, when asked
 
+    @property
+    def from_store(self) -> bool:
+        """Whether the report was read from the store (``report()``), so that the
+        changes since the snapshot before can be found."""
+        return self._changes is not None
+
     def to_text(self, *, width: int = 78) -> str:
         """The report as text for a terminal (``format_report``)."""
         return format_report(self, width=width)
