@@ -116,3 +116,16 @@ def test_broker_and_other_language_labels():
         "fund", "cash", "equity", "government bond", "equity", "bond", "bond",
         "government bond"]
     assert pd.isna(classify(labels).iloc[-1])
+
+
+def test_the_report_says_what_the_vocabulary_did(valued):
+    from folio.analytics import build_report, format_report
+
+    data = build_report(valued, portfolio="P")
+    # CM0000000018 and US0378331005 took their country from the ISIN; "Widgets"
+    # is no label of the table (XS0000000009 counts as other).
+    assert data["classification"] == {"countries_from_isin": 2,
+                                      "unknown_asset_class_labels": ["Widgets"]}
+    text = format_report(data)
+    assert "country read from the ISIN for 2 position(s)" in text
+    assert "asset classes not in the taxonomy (counted as other): Widgets" in text

@@ -1,7 +1,7 @@
 """The portfolio report: one plain dict for ``--json`` and a text rendering of it.
 
 Owns the report's shape (``portfolio``, ``as_of``, ``base_currency``,
-``valuation``, ``exposures``, ``concentration``, ``flags``), the ``Report``
+``valuation``, ``exposures``, ``concentration``, ``flags``, ``classification``), the ``Report``
 that carries it with the valuation it came from (for ``to_excel``, drawn by
 ``excel``), and its terminal layout. The text is drawn from the dict alone, so
 both outputs always show the same numbers.
@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from folio.analytics.completeness import completeness
 from folio.analytics.concentration import TOP, check_limits, concentration
@@ -23,6 +24,7 @@ from folio.analytics.exposures import DIMENSIONS, exposures
 from folio.analytics.fx import fx_summary
 from folio.analytics.totals import max_unvalued, require_valued
 from folio.analytics.valuation import FLAGS, Valuation
+from folio.analytics.vocabulary import OTHER, asset_class
 from folio.config import Settings
 
 MAX_LISTED = 20  # flagged identifiers listed per flag; a million rows must not print
@@ -180,7 +182,21 @@ def build_report(valuation: Valuation, *, portfolio: str | None = None,
                 if row["status"] == "breach"],
         },
         "flags": flags,
+        "classification": _classification(frame),
     }, valuation, limits)
+
+
+def _classification(frame) -> dict[str, Any]:
+    """What the vocabulary did: countries read from ISINs, and the asset-class
+    labels it does not know (they are ``other``: a typo shows here)."""
+    out: dict[str, Any] = {"countries_from_isin": int(frame["country_inferred"].sum())
+                           if "country_inferred" in frame else 0,
+                           "unknown_asset_class_labels": []}
+    if "asset_class_label" in frame:
+        other = (frame["asset_class"] == OTHER).to_numpy(dtype=bool)
+        labels = {str(x).strip() for x in pd.unique(frame.loc[other, "asset_class_label"])}
+        out["unknown_asset_class_labels"] = sorted(x for x in labels if asset_class(x) is None)
+    return out
 
 
 def report(portfolio: str, as_of: date | str | None = None, base_currency: str | None = None,
@@ -278,6 +294,13 @@ def format_report(data: Mapping[str, Any], *, width: int = 78) -> str:
     for name, f in raised:
         ids = ", ".join(f["identifiers"]) + (f" and {f['more']} more" if f["more"] else "")
         lines.append(f"  {name:<20}{f['positions']:>5} position(s) {_money(f['value']):>18}  {ids}")
+    named = data.get("classification") or {}
+    if named.get("countries_from_isin"):
+        lines.append(f"  country read from the ISIN for {named['countries_from_isin']} "
+                     "position(s)")
+    if named.get("unknown_asset_class_labels"):
+        lines.append("  asset classes not in the taxonomy (counted as other): "
+                     + ", ".join(named["unknown_asset_class_labels"][:MAX_LISTED]))
 
     for dim, rows in data["exposures"].items():
         title = TITLES.get(dim, dim)
