@@ -52,6 +52,9 @@ def two_dates(tmp_path, home) -> None:
 
 
 def test_stress_changes_and_history_commands(tmp_path, home):
+    for name in ("stress", "changes", "history"):
+        helped = folio_cmd(name, "--help", home=home).stdout
+        assert "examples:" in helped and f"folio {name} PENSION-CM" in helped, name
     two_dates(tmp_path, home)
     stress = folio_cmd("stress", "P", "cfa_peg_break", "--json", home=home)
     assert stress.returncode == 0, stress.stderr

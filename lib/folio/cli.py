@@ -21,7 +21,7 @@ import pandas as pd
 
 from folio import __version__, catalog
 from folio.cli_analysis import add_commands
-from folio.cli_help import COMMANDS, EPILOG, PROLOG, for_terminal
+from folio.cli_help import EPILOG, PROLOG, for_terminal, parser_options
 from folio.config import PROJECT_DATA, configure, get_settings
 from folio.errors import FolioError
 from folio.execution.submit import submit_import
@@ -281,9 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, **options) -> argparse.ArgumentParser:
-        description, examples = COMMANDS.get(name, (options.get("help"), None))
-        return sub.add_parser(name, description=description, epilog=examples,
-                              formatter_class=argparse.RawDescriptionHelpFormatter, **options)
+        return sub.add_parser(name, **parser_options(name, options.pop("help", None)),
+                              **options)
 
     p = command("import", help="import a holdings file (CSV or XLSX)")
     p.add_argument("file")

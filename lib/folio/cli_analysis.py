@@ -14,6 +14,8 @@ import json
 import math
 from typing import Any
 
+from folio.cli_help import parser_options
+
 EXIT_OK = 0
 TOP_CHANGES = 20  # positions a text ``changes`` lists; --json lists them all
 
@@ -171,7 +173,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_portfolio)
 
-    p = sub.add_parser("stress", help="apply stress scenarios to a portfolio's snapshot")
+    p = sub.add_parser("stress", **parser_options("stress", "apply stress scenarios to a portfolio's snapshot"))
     p.add_argument("portfolio")
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO",
                    help="a name in data/scenarios or a YAML file; several apply together")
@@ -183,7 +185,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_stress, by=None)
 
-    p = sub.add_parser("changes", help="what changed between two snapshots, and why")
+    p = sub.add_parser("changes", **parser_options("changes", "what changed between two snapshots, and why"))
     p.add_argument("portfolio")
     p.add_argument("before", nargs="?", metavar="FROM",
                    help="earlier snapshot date (default: the one before TO)")
@@ -194,7 +196,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object (every position)")
     p.set_defaults(func=cmd_changes)
 
-    p = sub.add_parser("history", help="a portfolio's totals over its snapshot dates")
+    p = sub.add_parser("history", **parser_options("history", "a portfolio's totals over its snapshot dates"))
     p.add_argument("portfolio")
     p.add_argument("--by", metavar="DIMENSION", help="also each bucket's share per date")
     p.add_argument("--base-currency", help="value in this currency instead of the portfolio's")

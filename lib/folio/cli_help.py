@@ -82,8 +82,40 @@ examples:
         """\
 examples:
   folio report TRESO-SN
-  folio report TRESO-SN --as-of 2024-01-31 --limit issuer=10% --json"""),
+  folio report TRESO-SN --as-of 2024-01-31 --limit issuer=10% --json
+  folio report TRESO-SN --xlsx treso.xlsx      one workbook (pip install 'folio[excel]')"""),
+    "stress": (
+        "Apply stress scenarios (names in data/scenarios, or YAML files) to a snapshot; "
+        "several scenarios apply together. Unvalued positions are counted apart.",
+        """\
+examples:
+  folio stress PENSION-CM cfa_peg_break
+  folio stress PENSION-CM cfa_peg_break em_rates_200bp --by country --json"""),
+    "changes": (
+        "What changed between two snapshots: positions added, removed, changed, and the "
+        "value change split into quantity, price and FX effects.",
+        """\
+examples:
+  folio changes PENSION-CM                      the last two snapshots
+  folio changes PENSION-CM 2024-02-29 2024-03-31 --json"""),
+    "history": (
+        "A portfolio's totals per snapshot date (unvalued and rejected rows apart), and "
+        "with --by the share of each bucket per date.",
+        """\
+examples:
+  folio history PENSION-CM
+  folio history PENSION-CM --by region --json"""),
 }
+
+
+def parser_options(name: str, help: str) -> dict:
+    """The ``add_parser`` options of command ``name``: its help line, and the
+    description and examples of ``COMMANDS`` (kept as written)."""
+    import argparse
+
+    description, examples = COMMANDS.get(name, (help, None))
+    return {"help": help, "description": description, "epilog": examples,
+            "formatter_class": argparse.RawDescriptionHelpFormatter}
 
 # (Python spelling, CLI spelling) of the hints errors give; applied in order.
 _HINTS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), r) for p, r in (
