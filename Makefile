@@ -31,7 +31,7 @@ lab: $(STAMP)
 # Figures, not pass/fail tests. FOLIO_TEST_REDIS_URL / FOLIO_TEST_DATABASE_URL add
 # the Redis and PostgreSQL measurements.
 bench: $(STAMP)
-	@for b in benchmarks/bench_roundtrip.py benchmarks/bench_analytics.py benchmarks/import_bench.py benchmarks/bench_reference.py; do \
+	@for b in benchmarks/bench_roundtrip.py benchmarks/bench_analytics.py benchmarks/bench_tables.py benchmarks/import_bench.py benchmarks/bench_reference.py; do \
 		echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
