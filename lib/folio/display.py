@@ -34,8 +34,8 @@ BASE_AMOUNTS = frozenset({"value", "dirty_value", "flagged_value", "before", "af
                           "value_after", "unvalued", "total", "limit_value"})
 PRICES = frozenset({"price", "fx_rate", "rate", "price_before", "price_after"})
 QUANTITIES = frozenset({"quantity", "quantity_before", "quantity_after"})
-SHARES = frozenset({"share", "weight", "limit", "coupon", "unvalued_share", "flagged_share",
-                    "change_share", "top_1", "top_5", "top_10"})
+SHARES = frozenset({"share", "weight", "limit", "excess", "coupon", "unvalued_share",
+                    "flagged_share", "change_share", "top_1", "top_5", "top_10"})
 
 
 def meaning(column: Any) -> str:
@@ -105,10 +105,11 @@ def _general(x: float) -> str:
     return _trimmed(x, decimals)
 
 
-def _column_text(frame: pd.DataFrame, name: Any, base_currency: str | None) -> pd.Series:
+def _column_text(frame: pd.DataFrame, name: Any, base_currency: str | None,
+                 shares: Iterable[Any] = ()) -> pd.Series:
     column = frame[name]
     missing = column.isna().to_numpy(dtype=bool)
-    kind = meaning(name)
+    kind = "share" if name in shares else meaning(name)
     if pd.api.types.is_bool_dtype(column.dtype) or (
             column.dtype == object and pd.api.types.infer_dtype(column, skipna=True) == "boolean"):
         text = column.map(lambda v: "yes" if v else "no")
@@ -161,7 +162,7 @@ def shown_columns(frame: pd.DataFrame, show_ids: bool = False) -> list:
 
 
 def formatted(frame: pd.DataFrame, *, currency: str | None = None,
-              show_ids: bool = False) -> pd.DataFrame:
+              show_ids: bool = False, shares: Iterable[Any] = ()) -> pd.DataFrame:
     """The frame as the text a person reads, column by column (the ids dropped
     unless ``show_ids``).
 
@@ -174,10 +175,14 @@ def formatted(frame: pd.DataFrame, *, currency: str | None = None,
         ``frame.attrs["base_currency"]`` or the frame's single ``currency``.
     show_ids
         Keep ``id`` and ``import_id``.
+    shares
+        More columns to show as percents (those of ``frame.attrs["shares"]`` too):
+        a table of shares whose columns are buckets (``exposure_history``).
     """
     base = base_currency_of(frame, currency)
     columns = shown_columns(frame, show_ids)
-    return pd.DataFrame({c: _column_text(frame, c, base) for c in columns},
+    shares = {*shares, *frame.attrs.get("shares", ())}
+    return pd.DataFrame({c: _column_text(frame, c, base, shares) for c in columns},
                         index=frame.index, columns=columns)
 
 
@@ -188,10 +193,10 @@ def numeric_columns(frame: pd.DataFrame) -> list:
 
 
 def to_html(frame: pd.DataFrame, *, currency: str | None = None, show_ids: bool = False,
-            table_class: str = "folio-table") -> str:
+            shares: Iterable[Any] = (), table_class: str = "folio-table") -> str:
     """An HTML table of ``frame`` formatted by meaning, numbers right-aligned,
     no index; styled by the theme's ``.folio-table`` rules (``widgets.theme``)."""
-    text = formatted(frame, currency=currency, show_ids=show_ids)
+    text = formatted(frame, currency=currency, show_ids=show_ids, shares=shares)
     right = set(numeric_columns(frame))
     head = "".join(f"<th class='{'num' if c in right else ''}'>{html.escape(str(c))}</th>"
                    for c in text.columns)
@@ -225,9 +230,16 @@ class Frame(pd.DataFrame):
     def _constructor(self):
         return Frame
 
-    def _text(self) -> str:
+    def _shown(self) -> tuple[pd.DataFrame, int, dict]:
         shown, hidden = _shown_rows(self)
-        text = formatted(pd.DataFrame(shown)).to_string(index=False, justify="right")
+        # Taken from attrs here: the plain frame drawn from the rows does not keep them.
+        rules = {"currency": self.attrs.get("base_currency"),
+                 "shares": self.attrs.get("shares", ())}
+        return pd.DataFrame(shown), hidden, rules
+
+    def _text(self) -> str:
+        shown, hidden, rules = self._shown()
+        text = formatted(shown, **rules).to_string(index=False, justify="right")
         more = f"\n[{len(self):,} rows; {hidden:,} not shown]" if hidden else ""
         return text + more if len(self.columns) else f"Empty frame, {len(self):,} rows"
 
@@ -235,14 +247,14 @@ class Frame(pd.DataFrame):
         return self._text()
 
     def _repr_html_(self) -> str:
-        shown, hidden = _shown_rows(self)
+        shown, hidden, rules = self._shown()
         more = (f"<p class='folio-more'>{len(self):,} rows; {hidden:,} not shown "
                 "(folio.widgets.Table pages through them)</p>") if hidden else ""
-        return to_html(pd.DataFrame(shown)) + more
+        return to_html(shown, **rules) + more
 
 
 def readable(frame: pd.DataFrame, *, currency: str | None = None,
-             drop: Iterable[str] = ()) -> Frame:
+             shares: Iterable[Any] | bool = (), drop: Iterable[str] = ()) -> Frame:
     """``frame`` with clean dtypes (``clean``) as a ``Frame`` that displays well.
 
     Parameters
@@ -251,6 +263,8 @@ def readable(frame: pd.DataFrame, *, currency: str | None = None,
         A plain frame.
     currency
         The base currency of its base amounts, kept in ``attrs``.
+    shares
+        More columns shown as percents; ``True`` for every numeric one.
     drop
         Columns to leave out.
     """
@@ -258,5 +272,9 @@ def readable(frame: pd.DataFrame, *, currency: str | None = None,
     out.attrs.update(frame.attrs)
     if currency:
         out.attrs["base_currency"] = currency
+    if shares is True:
+        shares = numeric_columns(out)
+    if shares:
+        out.attrs["shares"] = list(shares)
     return out
 
