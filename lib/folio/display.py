@@ -250,7 +250,9 @@ class Frame(pd.DataFrame):
         shown, hidden, rules = self._shown()
         more = (f"<p class='folio-more'>{len(self):,} rows; {hidden:,} not shown "
                 "(folio.widgets.Table pages through them)</p>") if hidden else ""
-        return to_html(shown, **rules) + more
+        from folio.widgets.theme import CSS  # the one stylesheet; a notebook has ipywidgets
+
+        return f"<style>{CSS}</style>" + to_html(shown, **rules) + more
 
 
 def readable(frame: pd.DataFrame, *, currency: str | None = None,
