@@ -12,8 +12,9 @@ import pytest
 
 import folio
 from folio import display
+from folio.display import issue_counts
 from folio.errors import NotFound, PathNotAllowed
-from folio.widgets.tables import IssuesView, Table, issue_counts
+from folio.widgets.tables import IssuesView, Table
 
 
 def test_amounts_follow_their_currency_and_shares_read_as_percent():
@@ -121,6 +122,10 @@ def test_issues_csv_is_written_by_the_store_under_the_output_roots(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text("\n".join(rows) + "\n")
     result = folio.import_file(path, "P", via="local")
+    page = result._repr_html_()  # the count by code and column first, the rows folded
+    counts = page[:page.index("<details>")]
+    assert "<td class=''>invalid_number</td><td class=''>quantity</td><td class='num'>250</td>" \
+        in counts and counts.count("<tr>") == 2  # header + one line for 250 issues
     written = export_issues(result.import_id)
     settings = folio.get_settings()
     assert written.parent == settings.output_roots[0].resolve()

@@ -208,6 +208,20 @@ def to_html(frame: pd.DataFrame, *, currency: str | None = None, show_ids: bool 
     return f"<table class='{table_class}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def issue_counts(issues: pd.DataFrame) -> pd.DataFrame:
+    """Issues counted by code and column, most first, with the first row and value seen."""
+    if issues.empty:
+        return pd.DataFrame({"code": [], "column": [], "count": [], "first_row": [],
+                             "example": []})
+    keys = ["code", "column"]
+    grouped = issues.assign(column=issues["column"].fillna(MISSING)).groupby(
+        keys, sort=False, dropna=False)
+    out = grouped.agg(count=("code", "size"), first_row=("row", "min"),
+                      example=("value", "first")).reset_index()
+    return out.sort_values(["count", "first_row"], ascending=[False, True],
+                           kind="stable").reset_index(drop=True)
+
+
 # --------------------------------------------------------------------- Frame
 
 

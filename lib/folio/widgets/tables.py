@@ -141,20 +141,6 @@ class Table(w.VBox):
         self.view.value = f"<div class='folio-scroll'>{table}</div>"
 
 
-def issue_counts(issues: pd.DataFrame) -> pd.DataFrame:
-    """Issues counted by code and column, most first, with the first row and value seen."""
-    if issues.empty:
-        return pd.DataFrame({"code": [], "column": [], "count": [], "first_row": [],
-                             "example": []})
-    keys = ["code", "column"]
-    grouped = issues.assign(column=issues["column"].fillna(display.MISSING)).groupby(
-        keys, sort=False, dropna=False)
-    out = grouped.agg(count=("code", "size"), first_row=("row", "min"),
-                      example=("value", "first")).reset_index()
-    return out.sort_values(["count", "first_row"], ascending=[False, True],
-                           kind="stable").reset_index(drop=True)
-
-
 class IssuesView(w.VBox):
     """An import's issues: the count by code and column, rows on demand, a CSV export.
 
@@ -173,7 +159,7 @@ class IssuesView(w.VBox):
     def __init__(self, issues: pd.DataFrame, *, export: Callable[[], Path] | None = None,
                  total: int | None = None) -> None:
         self.issues = issues
-        self.counts = issue_counts(issues)
+        self.counts = display.issue_counts(issues)
         self.export = export
         self.path: Path | None = None
         self.total = max(len(issues), total or 0)
