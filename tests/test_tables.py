@@ -80,12 +80,12 @@ def test_table_pages_sorts_and_filters():
     table.sort_by.value = "value"
     table.descending.value = True
     assert table.page.value == 1 and table.page_rows["name"].iloc[0] == "name 044"
-    assert "44,000.00" in table.view.value and "<th class=''>id</th>" not in table.view.value
+    assert "44,000.00" in table.view.value and ">id</th>" not in table.view.value
     table.search.value = "NAME 01"
     assert table.rows["name"].tolist() == [f"name 01{i}" for i in range(9, -1, -1)]
     assert table.status.value == "rows 1–10 of 10 (filtered from 45)"
     table.show_ids.value = True
-    assert "<th class='num'>id</th>" in table.view.value
+    assert "<th class='folio-num'>id</th>" in table.view.value
     table.search.value = "nothing like this"
     assert table.rows.empty and table.status.value == "no rows (filtered from 45)"
 
@@ -124,8 +124,8 @@ def test_issues_csv_is_written_by_the_store_under_the_output_roots(tmp_path):
     result = folio.import_file(path, "P", via="local")
     page = result._repr_html_()  # the count by code and column first, the rows folded
     counts = page[:page.index("<details>")]
-    assert "<td class=''>invalid_number</td><td class=''>quantity</td><td class='num'>250</td>" \
-        in counts and counts.count("<tr>") == 2  # header + one line for 250 issues
+    assert "<td>invalid_number</td><td>quantity</td><td class='folio-num'>250</td>" in counts \
+        and counts.count("<tr>") == 2  # header + one line for 250 issues
     written = export_issues(result.import_id)
     settings = folio.get_settings()
     assert written.parent == settings.output_roots[0].resolve()

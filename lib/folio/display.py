@@ -193,19 +193,20 @@ def numeric_columns(frame: pd.DataFrame) -> list:
 
 
 def to_html(frame: pd.DataFrame, *, currency: str | None = None, show_ids: bool = False,
-            shares: Iterable[Any] = (), table_class: str = "folio-table") -> str:
+            shares: Iterable[Any] = ()) -> str:
     """An HTML table of ``frame`` formatted by meaning, numbers right-aligned,
     no index; styled by the theme's ``.folio-table`` rules (``widgets.theme``)."""
     text = formatted(frame, currency=currency, show_ids=show_ids, shares=shares)
     right = set(numeric_columns(frame))
-    head = "".join(f"<th class='{'num' if c in right else ''}'>{html.escape(str(c))}</th>"
-                   for c in text.columns)
-    classes = ["num" if c in right else "" for c in text.columns]
+    kinds = [" class='folio-num'" if c in right else "" for c in text.columns]
+    head = "".join(f"<th{k}>{html.escape(str(c))}</th>"
+                   for k, c in zip(kinds, text.columns, strict=True))
     body = "".join(
-        "<tr>" + "".join(f"<td class='{k}'>{html.escape(v)}</td>"
-                         for k, v in zip(classes, row, strict=True)) + "</tr>"
+        "<tr>" + "".join(f"<td{k}>{html.escape(v)}</td>"
+                         for k, v in zip(kinds, row, strict=True)) + "</tr>"
         for row in text.itertuples(index=False, name=None))
-    return f"<table class='{table_class}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return (f"<div class='folio-table'><table><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody></table></div>")
 
 
 def issue_counts(issues: pd.DataFrame) -> pd.DataFrame:

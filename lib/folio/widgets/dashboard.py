@@ -199,8 +199,7 @@ class Dashboard(w.VBox):
             f"{_money(totals.get('value'))} {base} clean, {_money(totals.get('dirty_value'))} "
             f"dirty; {_money(totals.get('flagged_value'))} {base} "
             f"({_pct(totals.get('flagged_share'))}) carries a data-quality flag.</p>"
-            + ("<p><b>Flagged positions</b></p><div class='folio-scroll'>"
-               + display.to_html(flagged, currency=base) + "</div>"
+            + ("<p><b>Flagged positions</b></p>" + display.to_html(flagged, currency=base)
                if len(flagged) else "<p>No flagged positions.</p>"))
         self._chart("history", plots.plot_history(self.everything))
         self._table("positions", shown, base)

@@ -137,8 +137,8 @@ class Table(w.VBox):
                              if total else f"no rows{of_all}")
         self.previous.disabled = self.page.value <= 1
         self.following.disabled = self.page.value >= self.pages
-        table = display.to_html(shown, currency=self.currency, show_ids=self.show_ids.value)
-        self.view.value = f"<div class='folio-scroll'>{table}</div>"
+        self.view.value = display.to_html(shown, currency=self.currency,
+                                          show_ids=self.show_ids.value)
 
 
 class IssuesView(w.VBox):

@@ -36,6 +36,10 @@ CSS = """
 .folio-table td { border-bottom: 1px solid var(--jp-border-color3); padding: 2px 8px;
   white-space: nowrap; }
 .folio-table td.folio-num { text-align: right; font-variant-numeric: tabular-nums; }
+.folio-table th.folio-num { text-align: right; }
+.folio-table td { max-width: 28em; overflow: hidden; text-overflow: ellipsis; }
+.folio-table tbody tr:hover { background: var(--jp-layout-color2); }
+.folio-more { color: var(--jp-ui-font-color2); font-size: var(--jp-ui-font-size0); }
 """
 
 
