@@ -59,6 +59,11 @@ def test_frame_repr_has_no_scientific_notation_nor_ids():
     # still a DataFrame for everything else, and what it derives stays readable
     assert frame["market_value"].sum() == pytest.approx(2_001_830_516.0)
     assert isinstance(frame[frame["market_value"] > 0], display.Frame)
+    # an index that means something is shown; the default 0..n is not
+    summed = frame.groupby("currency")[["market_value"]].sum()
+    assert [line.split() for line in repr(summed).splitlines()] == [
+        ["currency", "market_value"], ["XOF", "2,001,830,516"]]
+    assert "\n0 " not in "\n" + repr(frame)
 
 
 def _numbers(n):

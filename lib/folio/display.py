@@ -227,10 +227,19 @@ def issue_counts(issues: pd.DataFrame) -> pd.DataFrame:
 
 
 def _shown_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    if len(frame) <= ROWS_SHOWN:
-        return frame, 0
-    half = ROWS_SHOWN // 2
-    return pd.concat([frame.head(half), frame.tail(half)]), len(frame) - ROWS_SHOWN
+    if len(frame) > ROWS_SHOWN:
+        half = ROWS_SHOWN // 2
+        frame, hidden = pd.concat([frame.head(half), frame.tail(half)]), len(frame) - ROWS_SHOWN
+    else:
+        hidden = 0
+    # An unnamed row-number index (0..n, or what a filter left of it) says nothing
+    # and is left out; any other (a groupby's keys, a history's dates) is shown.
+    numbered = all(n is None for n in frame.index.names) and \
+        pd.api.types.is_integer_dtype(frame.index.dtype)
+    if not numbered:
+        frame = pd.DataFrame(frame).reset_index(
+            names=[n if n is not None else "" for n in frame.index.names])
+    return frame, hidden
 
 
 class Frame(pd.DataFrame):
