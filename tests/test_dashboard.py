@@ -33,8 +33,12 @@ def test_dashboard_is_a_widget_with_a_chart_and_table_per_tab(board):
     box = w.VBox([board])  # a real container: no TraitError
     assert box.children[0] is board
     assert set(board.figures) == {"history", "exposure", "concentration", "stress", "changes"}
-    for name, image in board.charts.items():
-        assert image.value[:8] == b"\x89PNG\r\n\x1a\n", name
+    # a chart is drawn when its tab is shown: the first now, the others on demand
+    assert board.charts["history"].value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert board.charts["stress"].value == b""
+    for index, name in enumerate(board.charts):
+        board.tabs.selected_index = index
+        assert board.charts[name].value[:8] == b"\x89PNG\r\n\x1a\n", name
     for name in ("positions", "exposure", "stress", "changes"):
         assert isinstance(board.tables[name].children[0], Table), name
     text = _html(board)
@@ -106,3 +110,8 @@ def test_changes_waterfall_in_the_tab_adds_up(board):
     moved = board.tables["changes"].children[0].rows
     assert (moved["status"] != "unchanged").all()
     assert isinstance(moved, pd.DataFrame)
+
+
+def test_an_unknown_portfolio_is_named(board):
+    with pytest.raises(folio.NotFound, match="no portfolio 'PENSION-XX'; portfolios: GLOBAL-EUR"):
+        Dashboard("PENSION-XX")
