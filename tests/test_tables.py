@@ -118,7 +118,7 @@ def test_issues_are_counted_by_code_and_column_first():
     assert view.rows_box.children == ()
 
 
-def test_issues_csv_is_written_by_the_store_under_the_output_roots(tmp_path):
+def test_issues_csv_is_written_by_the_store_under_the_output_roots(tmp_path, store):
     from folio.catalog import export_issues
 
     rows = ["identifier,quantity,market_value,currency,as_of"]
@@ -148,7 +148,7 @@ def test_issues_csv_is_written_by_the_store_under_the_output_roots(tmp_path):
         export_issues("0" * 32)
 
 
-def test_positions_frame_has_clean_dtypes(tmp_path):
+def test_positions_frame_has_clean_dtypes(tmp_path, store):
     path = tmp_path / "h.csv"
     path.write_text("identifier,name,quantity,market_value,currency,as_of\n"
                     "CM0000CMR290,Republic of Cameroon,1000,2000000000,XAF,2024-03-31\n"
