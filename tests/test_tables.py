@@ -166,3 +166,4 @@ def test_positions_frame_has_clean_dtypes(tmp_path, store):
     assert frame["import_id"].notna().all()  # hidden from view, not from the data
     listed = folio.imports("P")
     assert pd.api.types.is_datetime64_any_dtype(listed["created_at"])
+    assert listed["id"].iloc[0] in repr(listed)  # an import's id is what get_import takes

@@ -128,8 +128,8 @@ def positions(portfolio: str, as_of: date | str | None = None, *,
 
 def imports(portfolio: str | None = None, *, settings: Settings | None = None) -> pd.DataFrame:
     """The history of imports, oldest first, optionally for one portfolio (a
-    ``folio.display.Frame``, its ``id`` column hidden when shown)."""
-    return readable(queries.list_imports(_engine(settings), portfolio))
+    ``folio.display.Frame``; its ``id`` is shown: it is what ``get_import`` takes)."""
+    return readable(queries.list_imports(_engine(settings), portfolio), show_ids=True)
 
 
 def get_import(import_id: str, *, settings: Settings | None = None) -> ImportResult:

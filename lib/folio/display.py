@@ -258,7 +258,8 @@ class Frame(pd.DataFrame):
         shown, hidden = _shown_rows(self)
         # Taken from attrs here: the plain frame drawn from the rows does not keep them.
         rules = {"currency": self.attrs.get("base_currency"),
-                 "shares": self.attrs.get("shares", ())}
+                 "shares": self.attrs.get("shares", ()),
+                 "show_ids": bool(self.attrs.get("show_ids"))}
         return pd.DataFrame(shown), hidden, rules
 
     def _text(self) -> str:
@@ -280,7 +281,8 @@ class Frame(pd.DataFrame):
 
 
 def readable(frame: pd.DataFrame, *, currency: str | None = None,
-             shares: Iterable[Any] | bool = (), drop: Iterable[str] = ()) -> Frame:
+             shares: Iterable[Any] | bool = (), show_ids: bool = False,
+             drop: Iterable[str] = ()) -> Frame:
     """``frame`` with clean dtypes (``clean``) as a ``Frame`` that displays well.
 
     Parameters
@@ -291,6 +293,8 @@ def readable(frame: pd.DataFrame, *, currency: str | None = None,
         The base currency of its base amounts, kept in ``attrs``.
     shares
         More columns shown as percents; ``True`` for every numeric one.
+    show_ids
+        Show ``id``/``import_id`` (where the id is what the frame lists: imports).
     drop
         Columns to leave out.
     """
@@ -298,6 +302,8 @@ def readable(frame: pd.DataFrame, *, currency: str | None = None,
     out.attrs.update(frame.attrs)
     if currency:
         out.attrs["base_currency"] = currency
+    if show_ids:
+        out.attrs["show_ids"] = True
     if shares is True:
         shares = numeric_columns(out)
     if shares:
