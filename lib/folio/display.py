@@ -5,7 +5,8 @@ Owns the one set of display rules every table follows (the ``Frame`` repr, the
 their currency's minor units (none for XAF, XOF, JPY...), shares as percents,
 dates as dates, one marker for every kind of missing value, internal ids hidden.
 The rules are data (column names to meanings), the frames stay numbers: only
-their drawing turns into text. Nothing here imports ipywidgets.
+their drawing turns into text. Nothing here imports ipywidgets when loaded (a
+Frame's HTML, drawn only in a notebook, borrows the widgets' one stylesheet).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ BASE_AMOUNTS = frozenset({"value", "dirty_value", "flagged_value", "before", "af
                           "value_after", "unvalued", "total", "limit_value"})
 PRICES = frozenset({"price", "fx_rate", "rate", "price_before", "price_after"})
 QUANTITIES = frozenset({"quantity", "quantity_before", "quantity_after"})
-SHARES = frozenset({"share", "weight", "limit", "excess", "coupon", "unvalued_share",
+SHARES = frozenset({"share", "weight", "limit", "excess", "unvalued_share",
                     "flagged_share", "change_share", "top_1", "top_5", "top_10"})
 
 
