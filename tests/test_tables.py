@@ -160,6 +160,7 @@ def test_positions_frame_has_clean_dtypes(tmp_path, store):
     assert pd.api.types.is_datetime64_any_dtype(frame["as_of"])
     assert pd.api.types.is_float_dtype(frame["market_value"])
     assert pd.api.types.is_string_dtype(frame["identifier"])
+    assert frame["name"].dtype == frame["currency"].dtype  # one text dtype, one missing value
     text = repr(frame)
     assert "2,000,000,000 " in text + " " and "2000000000" not in text and "e+09" not in text
     assert "import_id" not in text and "None" not in text and "NaN" not in text

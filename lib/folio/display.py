@@ -25,6 +25,10 @@ from folio.ingest.currencies import minor_units
 MISSING = "–"  # one marker for None, NaN, NaT and <NA> alike
 HIDDEN = ("id", "import_id")  # internal keys: shown only when asked for
 ROWS_SHOWN = 20  # rows a Frame's repr draws (first and last half)
+try:  # the text dtype pandas 3 reads strings as (missing is NaN): one dtype for all text
+    TEXT = pd.StringDtype(na_value=np.nan)
+except TypeError:  # pandas before 2.3
+    TEXT = pd.StringDtype()
 
 # What a column means, by name. Amounts in the row's own currency (column
 # ``currency``) and amounts in the base currency (the frame's ``attrs``).
@@ -77,7 +81,7 @@ def clean(frame: pd.DataFrame) -> pd.DataFrame:
             else:
                 kind = pd.api.types.infer_dtype(column, skipna=True)
                 if kind in ("string", "empty"):
-                    column = column.astype("string")
+                    column = column.astype(TEXT)
                 elif kind in ("integer", "floating", "mixed-integer-float", "decimal"):
                     column = pd.to_numeric(column, errors="coerce")
                 elif kind == "boolean":
