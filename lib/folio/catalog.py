@@ -11,6 +11,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
@@ -170,14 +171,22 @@ def export_issues(import_id: str, path: str | Path | None = None, *,
     from folio.execution.staging import open_output
 
     settings = settings or get_settings()
-    engine = _engine(settings)
-    queries.get_import(engine, import_id)  # NotFound, naming the id, for an unknown one
+    queries.get_import(_engine(settings), import_id)  # NotFound before any file is made
     target = Path(path) if path else Path(settings.output_roots[0]) / f"issues-{import_id}.csv"
     with open_output(target, settings) as opened:
         os.ftruncate(opened.fd, 0)  # a file written before is replaced, not overlaid
         with open(os.dup(opened.fd), "w", encoding="utf-8", newline="") as out:
-            queries.write_issues_csv(engine, import_id, out)
+            write_issues(import_id, out, settings=settings)
     return opened.real
+
+
+def write_issues(import_id: str, out: IO[str], *, settings: Settings | None = None) -> int:
+    """Stream every issue of an import into ``out`` as a spreadsheet-safe CSV (a
+    part at a time: there may be millions); return how many were written.
+    ``NotFound`` for an unknown import."""
+    engine = _engine(settings)
+    queries.get_import(engine, import_id)
+    return queries.write_issues_csv(engine, import_id, out)
 
 
 def save_mapping(name: str, mapping: Mapping[str, str], *, header: Sequence[str] | None = None,
