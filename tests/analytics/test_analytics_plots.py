@@ -100,3 +100,25 @@ def test_history_lines_follow_the_snapshots():
     lines = {line.get_label(): list(line.get_ydata()) for line in bottom.lines}
     assert lines["EUR"] == pytest.approx([0.75, 0.5]) and lines["USD"] == pytest.approx([0.25, 0.5])
 
+
+
+def test_analytics_and_frames_load_without_widgets_or_matplotlib():
+    """The analytics and the display rules import neither ipywidgets nor Celery, and
+    matplotlib only once a chart is drawn (a worker or a script pays for none)."""
+    import subprocess
+    import sys
+
+    script = ("import sys, folio.analytics, folio.display, folio.catalog\n"
+              "print(sorted(m for m in ('ipywidgets', 'celery', 'matplotlib') if m in sys.modules))\n"
+              "import pandas as pd\n"
+              "from folio import analytics\n"
+              "v = analytics.value_positions(pd.DataFrame({'identifier': ['A'], 'quantity': [1.0],"
+              " 'market_value': [1.0], 'currency': ['EUR'], 'as_of': '2024-01-31'}), "
+              "base_currency='EUR')\n"
+              "analytics.plot_exposure(v, 'currency')\n"
+              "print(sorted(m for m in ('ipywidgets', 'matplotlib', 'matplotlib.pyplot') "
+              "if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines() == ["[]", "['matplotlib']"]
