@@ -14,6 +14,7 @@ import re
 from datetime import date
 
 import ipywidgets as w
+import pandas as pd
 import pytest
 
 import folio
@@ -192,8 +193,8 @@ def test_mapping_step_maps_an_unknown_file_end_to_end(tmp_path):
     assert panel.mapping is None and panel.step.children == ()
     stored = folio.positions("BANQUE-X")
     assert stored[["as_of", "identifier", "quantity", "market_value", "currency"]] \
-        .values.tolist() == [[date(2024, 6, 30), TOTAL, 120.0, 6000.0, "XOF"],
-                             [date(2024, 6, 30), ORANGE, 300.0, 3150.0, "XOF"]]
+        .values.tolist() == [[pd.Timestamp(2024, 6, 30), TOTAL, 120.0, 6000.0, "XOF"],
+                             [pd.Timestamp(2024, 6, 30), ORANGE, 300.0, 3150.0, "XOF"]]
     # The next file with this header is read with the preset, no step needed.
     later = unknown_file(tmp_path / "positions_2024-07-31.csv", [f"{BNP};BNP;10;60,00;600,00"])
     panel.run(later, "BANQUE-X")
