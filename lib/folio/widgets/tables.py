@@ -174,6 +174,7 @@ class IssuesView(w.VBox):
         self.rows_box = w.VBox()
         super().__init__([style(), self.summary, self.by_code,
                           w.HBox([self.show_rows, self.write_csv, self.written]), self.rows_box])
+        self.add_class("folio-issues")
         self.show_rows.observe(lambda _: self._toggle_rows(), names="value")
         self.write_csv.on_click(lambda _: self.write())
         shown = "" if self.total == len(issues) else f" ({len(issues):,} shown here)"
