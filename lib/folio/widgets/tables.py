@@ -130,6 +130,9 @@ class Table(w.VBox):
     # ---------------------------------------------------------------- drawing
     def _draw(self) -> None:
         shown = self.page_rows
+        # The rows before the words about them: a browser that reads "rows 21-40" has them.
+        self.view.value = display.to_html(shown, currency=self.currency,
+                                          show_ids=self.show_ids.value)
         first = (self.page.value - 1) * self.page_size + 1 if len(shown) else 0
         total = len(self.rows)
         of_all = "" if total == len(self.frame) else f" (filtered from {len(self.frame):,})"
@@ -137,8 +140,6 @@ class Table(w.VBox):
                              if total else f"no rows{of_all}")
         self.previous.disabled = self.page.value <= 1
         self.following.disabled = self.page.value >= self.pages
-        self.view.value = display.to_html(shown, currency=self.currency,
-                                          show_ids=self.show_ids.value)
 
 
 class IssuesView(w.VBox):
