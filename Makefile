@@ -32,7 +32,7 @@ lab: $(STAMP)
 # the Redis and PostgreSQL measurements.
 bench: $(STAMP)
 	@for b in benchmarks/bench_roundtrip.py benchmarks/bench_analytics.py benchmarks/bench_excel.py \
-			benchmarks/import_bench.py benchmarks/bench_reference.py; do \
+			benchmarks/bench_tables.py benchmarks/import_bench.py benchmarks/bench_reference.py; do \
 		echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

@@ -8,6 +8,7 @@ browser; .ci/run installs chromium and sets it, so in CI this runs.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -114,11 +115,14 @@ def test_panel_in_jupyterlab(chromium, lab, tmp_path):
             bar = page.locator(".widget-hprogress .progress-bar").first
             page.wait_for_function("el => el.style.width === '100%'", arg=bar.element_handle(),
                                    timeout=60_000)
-            table = page.locator(".widget-html-content table").first
-            text = table.inner_text()
+            issues = page.locator(".folio-issues").first  # counted by code and column
+            issues.wait_for(timeout=30_000)
+            text = issues.inner_text()
             for code in ("mv_mismatch", "invalid_date", "missing_value", "invalid_number"):
                 assert code in text
-            assert "31/02/2024" in text
+            issues.locator("button", has_text="Show rows").click()  # the rows on demand
+            page.wait_for_function("el => el.innerText.includes('31/02/2024')",
+                                   arg=issues.element_handle(), timeout=30_000)
             button.scroll_into_view_if_needed()
         finally:
             page.screenshot(path=str(tmp_path / "jupyterlab-panel.png"), full_page=True)
@@ -336,3 +340,114 @@ def test_celery_import_progress_bar_is_monotone_in_jupyterlab(chromium, lab, tmp
     assert any("checking" in t for t in words) or any("writing" in t for t in words), words[:5]
     assert any("rows/s" in t and "ETA" in t for t in words), set(words)
     assert words[-1].startswith("imported 600,000 rows")
+
+
+DASHBOARD_CELLS = [
+    """import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import folio
+from folio.widgets import Dashboard, Table
+
+holdings = Path(folio.config.PROJECT_DATA) / "holdings"
+folio.load_reference()
+for entry in csv.DictReader(open(holdings / "manifest.csv", encoding="utf-8")):
+    if entry["base_currency"]:
+        folio.create_portfolio(entry["portfolio"], entry["base_currency"])
+    folio.import_file(holdings / entry["file"], entry["portfolio"], as_of=entry["as_of"] or None,
+                      via="local")""",
+    """big = pd.DataFrame({"identifier": [f"XS{i:010d}" for i in range(1000)],
+                    "market_value": np.arange(1000) * 2_000_000.0 + 1_830_516.0,
+                    "currency": ["XAF"] * 1000})
+Table(big)""",
+    """Dashboard("PENSION-CM")""",
+]
+
+
+def _luminance(css: str) -> float:
+    """0 (black) to 255 (white) for a CSS ``rgb(...)`` colour."""
+    r, g, b = (float(x) for x in re.findall(r"[\d.]+", css)[:3])
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_dashboard_and_tables_in_jupyterlab(chromium, lab, tmp_path):
+    """Tables page and show no scientific notation; every Dashboard tab draws a chart."""
+    import nbformat
+    from playwright.sync_api import sync_playwright
+
+    base, token = lab
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in DASHBOARD_CELLS])
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                   "language": "python"}
+    nbformat.write(book, tmp_path / "lab" / "dashboard_check.ipynb")
+    shots = os.environ.get("FOLIO_TEST_SCREENSHOTS_DIR")  # README pictures, when set
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        try:
+            open_and_run(page, base, token, "dashboard_check.ipynb")
+            board = page.locator(".folio-dashboard").first
+            board.wait_for(timeout=180_000)
+            # the paged table: 1,000 rows, 20 drawn, numbers with separators
+            table = page.locator(".folio-table-widget").first
+            table.wait_for(timeout=60_000)
+            page.wait_for_function("el => el.innerText.includes('rows 1–20 of 1,000')",
+                                   arg=table.element_handle(), timeout=30_000)
+            assert table.locator(".folio-table tbody tr").count() == 20
+            table.locator("button", has_text="›").click()
+            page.wait_for_function(
+                "el => el.innerText.includes('rows 21–40 of 1,000')",
+                arg=table.element_handle(), timeout=30_000)
+            page.wait_for_function("el => el.innerText.includes('XS0000000020')",
+                                   arg=table.element_handle(), timeout=30_000)
+            text = table.locator(".folio-table").inner_text()
+            assert "41,830,516" in text  # row 20: 1,830,516 + 20 x 2,000,000
+            assert not re.search(r"\de[+-]\d", text)
+            for tab in ("Valuation", "Exposures", "Concentration", "Stress", "Changes"):
+                title = board.locator(".lm-TabBar-tab", has_text=tab).first
+                title.click()
+                page.wait_for_function("el => el.classList.contains('lm-mod-current')",
+                                       arg=title.element_handle(), timeout=30_000)
+                panel = board.locator(
+                    ".widget-tab-contents > .lm-Widget:not(.lm-mod-hidden)").first
+                chart = panel.locator("img").first
+                chart.wait_for(state="visible", timeout=30_000)
+                page.wait_for_function("img => img.complete && img.naturalWidth > 100",
+                                       arg=chart.element_handle(), timeout=30_000)
+                if tab == "Exposures":
+                    page.wait_for_function(
+                        "el => el.innerText.includes('Republic of Cameroon')",
+                        arg=panel.element_handle(), timeout=30_000)
+                    assert "53.3%" in panel.inner_text()  # its share, shown as a percent
+                shown = panel.inner_text()
+                assert not re.search(r"\d\.\d+e[+-]\d", shown), (tab, shown[:500])
+            board.locator(".lm-TabBar-tab", has_text="Exposures").first.click()
+            board.scroll_into_view_if_needed()
+            if shots:
+                page.add_style_tag(content=".Toastify { display: none !important; }")  # news toast
+                Path(shots).mkdir(parents=True, exist_ok=True)
+                board.screenshot(path=str(Path(shots) / "dashboard.png"))
+            # The tables follow JupyterLab's theme: switch to dark, the text turns light.
+            cell = board.locator(".folio-table td").first
+            colour = "el => getComputedStyle(el).color"
+            theme_text = ("() => getComputedStyle(document.body)"
+                          ".getPropertyValue('--jp-ui-font-color1').trim()")
+            light = cell.evaluate(colour)
+            page.locator(".lm-MenuBar-itemLabel", has_text="Settings").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Theme").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="JupyterLab Dark").first.click()
+            page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'",
+                                   timeout=30_000)
+            page.wait_for_function(f"([el, old]) => ({colour})(el) !== old",
+                                   arg=[cell.element_handle(), light], timeout=30_000)
+            dark = cell.evaluate(colour)
+            assert _luminance(dark) > _luminance(light)  # light text on a dark page
+            assert page.evaluate(theme_text) != ""
+            if shots:
+                board.screenshot(path=str(Path(shots) / "dashboard-dark.png"))
+        finally:
+            page.screenshot(path=str(tmp_path / "jupyterlab-dashboard.png"), full_page=True)
+            browser.close()

@@ -5,15 +5,14 @@ Expected figures are worked out by hand from the files each test writes.
 
 from __future__ import annotations
 
-import base64
 import csv
 import hashlib
 import html
-import io
 import re
 from datetime import date
 
 import ipywidgets as w
+import pandas as pd
 import pytest
 
 import folio
@@ -78,9 +77,14 @@ def test_panel_imports_and_shows_issues(tmp_path):
     assert "as of 2024-01-31" in plain(panel.counts)
     assert panel.issues[["row", "code"]].values.tolist() == [[8, "invalid_isin"],
                                                              [9, "invalid_number"]]
-    assert "invalid_isin" in panel.table.value and "FR0000120272" in panel.table.value
-    payload = re.search(r"base64,([A-Za-z0-9+/=]+)", panel.download.value).group(1)
-    rows = list(csv.DictReader(io.StringIO(base64.b64decode(payload).decode())))
+    view = panel.issues_view  # counted by code first, the rows on demand
+    assert view.counts[["code", "count"]].values.tolist() == [["invalid_isin", 1],
+                                                              ["invalid_number", 1]]
+    assert view.rows is None
+    view.show_rows.value = True
+    assert "FR0000120272" in view.rows.view.value
+    with open(view.write(), newline="", encoding="utf-8") as f:  # written by the store
+        rows = list(csv.DictReader(f))
     assert [r["value"] for r in rows] == [BAD_ISIN, "'=1+1"]  # formula escaped
     assert not panel.button.disabled and not panel.dry_button.disabled
 
@@ -101,20 +105,19 @@ def test_again_reads_already_imported_and_a_dry_run_says_would_import(tmp_path):
 
 def test_panel_shows_a_page_of_many_issues_and_says_where_the_rest_are(tmp_path, monkeypatch):
     from folio.ingest import pipeline, validate
-    from folio.widgets import import_panel
 
     rows = [fr_row(BAD_ISIN, f"Clé fausse {i}", "10", "1,00", "10,00") for i in range(8)]
     path = french_csv(tmp_path / "faux.csv", rows + [fr_row(TOTAL, "Total", "1", "1,00", "1,00")])
-    monkeypatch.setattr(import_panel, "SHOWN_ISSUES", 3)
     for module in (validate, pipeline):
         monkeypatch.setattr(module, "MAX_RESULT_ISSUES", 5)
     panel = ImportPanel()
     job = panel.run(path, "TRESO-SN", as_of="2024-01-31")
     assert job.result().issues_total == 8 and len(panel.issues) == 5
-    assert panel.table.value.count("invalid_isin") == 3
-    assert f"the first 5 of 8; all: folio issues {job.id} --csv" in panel.download.value
-    payload = re.search(r"base64,([A-Za-z0-9+/=]+)", panel.download.value).group(1)
-    assert len(list(csv.DictReader(io.StringIO(base64.b64decode(payload).decode())))) == 5
+    view = panel.issues_view
+    assert "8 issues" in view.summary.value and "(5 shown here)" in view.summary.value
+    assert view.by_code.rows["code"].tolist() == ["invalid_isin"]  # one line, not 8 rows
+    with open(view.write(), newline="", encoding="utf-8") as f:
+        assert len(list(csv.DictReader(f))) == 8  # the store's export has every issue
 
 
 def test_panel_reports_errors_in_its_status(tmp_path):
@@ -192,8 +195,8 @@ def test_mapping_step_maps_an_unknown_file_end_to_end(tmp_path):
     assert panel.mapping is None and panel.step.children == ()
     stored = folio.positions("BANQUE-X")
     assert stored[["as_of", "identifier", "quantity", "market_value", "currency"]] \
-        .values.tolist() == [[date(2024, 6, 30), TOTAL, 120.0, 6000.0, "XOF"],
-                             [date(2024, 6, 30), ORANGE, 300.0, 3150.0, "XOF"]]
+        .values.tolist() == [[pd.Timestamp(2024, 6, 30), TOTAL, 120.0, 6000.0, "XOF"],
+                             [pd.Timestamp(2024, 6, 30), ORANGE, 300.0, 3150.0, "XOF"]]
     # The next file with this header is read with the preset, no step needed.
     later = unknown_file(tmp_path / "positions_2024-07-31.csv", [f"{BNP};BNP;10;60,00;600,00"])
     panel.run(later, "BANQUE-X")

@@ -77,3 +77,30 @@ def test_folio_without_extras_imports_through_a_worker(fresh_python, tmp_path, b
     assert (result["reader"]["encoding"], result["reader"]["delimiter"]) == ("cp1252", ";")
     assert out["report_value"] > 0
     assert "pip install 'folio[excel]'" in out["excel"], out["excel"]
+
+
+CHART_SCRIPT = """
+import pandas as pd
+from folio import analytics
+from folio.widgets import Table
+v = analytics.value_positions(pd.DataFrame({
+    "identifier": ["A1", "B1"], "quantity": [1.0, 1.0], "market_value": [300.0, 100.0],
+    "currency": ["EUR", "EUR"], "issuer": ["Alpha", "Beta"], "as_of": "2024-03-31"}),
+    base_currency="EUR")
+fig = analytics.plot_exposure(v, "issuer")
+print([float(round(p.get_width(), 2)) for p in fig.axes[0].patches], analytics.plots.png(fig)[:4],
+      Table(analytics.exposure(v, "issuer")).status.value)
+"""
+
+
+@pytest.mark.slow
+def test_charts_and_tables_need_no_extras(fresh_python, tmp_path):
+    """matplotlib is a dependency of folio itself: the Dashboard's charts draw without extras."""
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("FOLIO_", "PYTHON", "VIRTUAL_ENV", "MPL"))}
+    env["FOLIO_HOME"] = str(tmp_path / "home")
+    done = subprocess.run([str(fresh_python), "-c", CHART_SCRIPT], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # shares 300/400 and 100/400 (no unvalued bar: none is unvalued); the table has 3 rows
+    assert done.stdout.strip() == "[0.75, 0.25] b'\\x89PNG' rows 1–3 of 3"

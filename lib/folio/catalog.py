@@ -6,13 +6,17 @@ arguments, use the settings in force, and return DataFrames or results.
 
 from __future__ import annotations
 
+import os
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
+from pathlib import Path
+from typing import IO
 
 import pandas as pd
 
 from folio.config import Settings, get_settings
+from folio.display import readable
 from folio.errors import ConfigError, MappingError
 from folio.ingest.columns import FIELDS
 from folio.ingest.parse import check_currencies
@@ -102,21 +106,31 @@ def set_base_currency(name: str, base_currency: str, *,
 
 
 def portfolios(*, settings: Settings | None = None) -> pd.DataFrame:
-    """Every portfolio with its base currency, number of snapshots and latest date."""
-    return queries.list_portfolios(_engine(settings))
+    """Every portfolio with its base currency, number of snapshots and latest date.
+
+    A ``folio.display.Frame``: a DataFrame with clean dtypes that reads well as it is.
+    """
+    return readable(queries.list_portfolios(_engine(settings)))
 
 
 def positions(portfolio: str, as_of: date | str | None = None, *,
               settings: Settings | None = None) -> pd.DataFrame:
-    """The stored positions of a portfolio, one snapshot or all of them."""
+    """The stored positions of a portfolio, one snapshot or all of them.
+
+    A ``folio.display.Frame`` (a DataFrame): numbers as numbers, dates as
+    ``datetime64``, text as strings; it shows amounts in each row's currency
+    (no decimals for XAF/XOF), and hides the internal ``id``/``import_id``
+    columns it still holds.
+    """
     if isinstance(as_of, str):
         as_of = date.fromisoformat(as_of)
-    return queries.read_positions(_engine(settings), portfolio, as_of)
+    return readable(queries.read_positions(_engine(settings), portfolio, as_of))
 
 
 def imports(portfolio: str | None = None, *, settings: Settings | None = None) -> pd.DataFrame:
-    """The history of imports, oldest first, optionally for one portfolio."""
-    return queries.list_imports(_engine(settings), portfolio)
+    """The history of imports, oldest first, optionally for one portfolio (a
+    ``folio.display.Frame``; its ``id`` is shown: it is what ``get_import`` takes)."""
+    return readable(queries.list_imports(_engine(settings), portfolio), show_ids=True)
 
 
 def get_import(import_id: str, *, settings: Settings | None = None) -> ImportResult:
@@ -136,6 +150,43 @@ def issue_frames(import_id: str, size: int = 100_000, *,
     engine = _engine(settings)
     queries.get_import(engine, import_id)  # NotFound, naming the id, for an unknown one
     yield from queries.issue_frames(engine, import_id, size)
+
+
+def export_issues(import_id: str, path: str | Path | None = None, *,
+                  settings: Settings | None = None) -> Path:
+    """Write every issue of an import to a spreadsheet-safe CSV file; return its path.
+
+    Parameters
+    ----------
+    import_id
+        The import (``NotFound`` for an unknown one).
+    path
+        Where to write, under the output roots (``FOLIO_OUTPUT_ROOTS``);
+        default ``issues-<import_id>.csv`` in the first root. A path outside
+        the roots is refused (``PathNotAllowed``).
+
+    The store streams the issues into the file a part at a time, so an import
+    with a million issues writes the same way as one with ten.
+    """
+    from folio.execution.staging import open_output
+
+    settings = settings or get_settings()
+    queries.get_import(_engine(settings), import_id)  # NotFound before any file is made
+    target = Path(path) if path else Path(settings.output_roots[0]) / f"issues-{import_id}.csv"
+    with open_output(target, settings) as opened:
+        os.ftruncate(opened.fd, 0)  # a file written before is replaced, not overlaid
+        with open(os.dup(opened.fd), "w", encoding="utf-8", newline="") as out:
+            write_issues(import_id, out, settings=settings)
+    return opened.real
+
+
+def write_issues(import_id: str, out: IO[str], *, settings: Settings | None = None) -> int:
+    """Stream every issue of an import into ``out`` as a spreadsheet-safe CSV (a
+    part at a time: there may be millions); return how many were written.
+    ``NotFound`` for an unknown import."""
+    engine = _engine(settings)
+    queries.get_import(engine, import_id)
+    return queries.write_issues_csv(engine, import_id, out)
 
 
 def save_mapping(name: str, mapping: Mapping[str, str], *, header: Sequence[str] | None = None,

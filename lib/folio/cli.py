@@ -25,7 +25,7 @@ from folio.cli_help import EPILOG, PROLOG, for_terminal, parser_options
 from folio.config import PROJECT_DATA, configure, get_settings
 from folio.errors import FolioError
 from folio.execution.submit import submit_import
-from folio.result import ImportResult, safe_csv
+from folio.result import ImportResult
 from folio.store.reference import load_reference
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -159,8 +159,7 @@ def cmd_status(args) -> int:
 
 def cmd_issues(args) -> int:
     if args.csv:  # every issue, a part at a time: there may be millions
-        for index, part in enumerate(catalog.issue_frames(args.import_id)):
-            sys.stdout.write(safe_csv(part, header=index == 0))
+        catalog.write_issues(args.import_id, sys.stdout)
         return EXIT_OK
     result = catalog.get_import(args.import_id)
     if result.issues.empty:

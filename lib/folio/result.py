@@ -336,9 +336,17 @@ class ImportResult:
             parts.append(f"<div style='color:var(--jp-error-color1, #cf222e)'>"
                          f"{esc(self.error)}</div>")
         if not self.issues.empty:
-            parts.append(self.issues.head(50).to_html(index=False, escape=True))
+            from folio.display import issue_counts, to_html
+
+            # The count by code and column first: 500 rows failing one way are one line.
+            carried = "" if self.issues_total <= len(self.issues) else \
+                f" (of the first {len(self.issues):,} of {self.issues_total:,})"
+            parts.append(f"<div>issues by code and column{carried}</div>"
+                         + to_html(issue_counts(self.issues)))
+            parts.append(f"<details><summary>the first {min(50, len(self.issues))} rows"
+                         "</summary>" + to_html(self.issues.head(50)) + "</details>")
             if self.issues_total > 50:
-                parts.append(f"<div><small>the first 50 of {self.issues_total} issues"
-                             + (f"; all: <code>folio issues {esc(self.import_id)} --csv</code>"
+                parts.append(f"<div><small>all {self.issues_total:,} issues"
+                             + (f": <code>folio issues {esc(self.import_id)} --csv</code>"
                                 if self.import_id else "") + "</small></div>")
         return "\n".join(parts)

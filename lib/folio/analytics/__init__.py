@@ -19,11 +19,16 @@ Grouped API::
     # changes between two snapshots, history over all dates
     compare_snapshots(v_before, v_after).summary(); history(v_all); exposure_history(v_all, "country")
 
+    # charts (matplotlib Figures; the Dashboard draws the same)
+    plot_exposure(v, "issuer"); plot_concentration(v, "issuer", limit=0.10)
+    plot_stress(stress(v, "cfa_peg_break"), "currency"); plot_changes(changes); plot_history(v_all, "currency")
+
     # the store and the report (``folio report``)
     value_snapshot("PENSION-CM", "2024-03-31"); report("PENSION-CM"); format_report(report(...))
     report("PENSION-CM").to_excel("pension.xlsx")   # the excel extra: openpyxl, babel
 
-Nothing here imports Celery or ipywidgets; only ``data`` (and ``report()``) read the store.
+Nothing here imports Celery or ipywidgets (matplotlib only when a chart is drawn); only
+``data`` (and ``report()``) read the store.
 """
 
 from folio.analytics.changes import Changes, compare_snapshots
@@ -53,6 +58,13 @@ from folio.analytics.exposures import (
 from folio.analytics.fx import lookup_fx
 from folio.analytics.history import exposure_history, history
 from folio.analytics.pegs import read_pegs, shipped_pegs
+from folio.analytics.plots import (
+    plot_changes,
+    plot_concentration,
+    plot_exposure,
+    plot_history,
+    plot_stress,
+)
 from folio.analytics.report import build_report, format_report, report
 from folio.analytics.scenarios import (
     Scenario,
@@ -82,6 +94,8 @@ __all__ = [
     "compare_snapshots", "Changes", "history", "exposure_history",
     # the store
     "load_snapshot", "value_snapshot", "snapshot_dates", "snapshot_changes", "Snapshot",
+    # charts
+    "plot_exposure", "plot_concentration", "plot_stress", "plot_changes", "plot_history",
     # report
     "report", "build_report", "format_report",
 ]

@@ -20,3 +20,20 @@ ISO_4217: frozenset[str] = frozenset(
     XDR XOF XPD XPF XPT XSU XUA YER ZAR ZMW ZWG ZWL
     """.split()
 )
+
+# ISO 4217 minor units where they are not 2 (amounts are shown with this many
+# decimals: a CFA franc amount has none). Precious metals and funds have none.
+MINOR_UNITS: dict[str, int] = {
+    **dict.fromkeys("BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF "
+                    "XAG XAU XPD XPT XDR XBA XBB XBC XBD XSU XUA".split(), 0),
+    **dict.fromkeys("BHD IQD JOD KWD LYD OMR TND".split(), 3),
+    **dict.fromkeys("CLF UYW".split(), 4),
+}
+
+
+def minor_units(code: object, default: int = 2) -> int:
+    """The decimals of an amount in ``code`` (``default`` for an unknown code)."""
+    text = str(code).strip().upper() if isinstance(code, str) else ""
+    if text not in ISO_4217:
+        return default
+    return MINOR_UNITS.get(text, 2)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, insert, literal, select, text, update
@@ -227,6 +227,18 @@ def issue_frames(engine: Engine, import_id: str, size: int = 100_000) -> Iterato
             yield _issues_frame(part)
         if empty:
             yield _issues_frame([])
+
+
+def write_issues_csv(engine: Engine, import_id: str, out: IO[str], size: int = 100_000) -> int:
+    """Stream every issue of an import into ``out`` as a spreadsheet-safe CSV,
+    ``size`` rows at a time (never all in memory); return how many were written."""
+    from folio.result import safe_csv
+
+    written = 0
+    for index, part in enumerate(issue_frames(engine, import_id, size)):
+        out.write(safe_csv(part, header=index == 0))
+        written += len(part)
+    return written
 
 
 def count_issues(engine: Engine, import_id: str) -> int:

@@ -5,7 +5,8 @@ kept under ``FOLIO_HOME/uploads`` and shown by the file's own name), the
 options the CLI has (sheet, preset, base currency, as-of, where to run, dry
 run), what the file states before importing (its sheets, its as-of date),
 submitting the job and following it from a thread, the outcome in words,
-the issues table and a spreadsheet-safe CSV download, and, when folio cannot
+the issues counted by code and column with their rows on demand and a CSV the
+store writes (``tables.IssuesView``), and, when folio cannot
 map the file's columns, the mapping step (``mapping_step``). ``ImportPanel``
 is an ipywidgets ``VBox``; its state is in the widgets' values and in
 ``job``, ``result``, ``issues``, ``message`` (the status line as text) and
@@ -16,7 +17,6 @@ browser.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import threading
 import time
@@ -26,19 +26,20 @@ from pathlib import Path
 import ipywidgets as w
 import pandas as pd
 
+from folio.catalog import export_issues
 from folio.config import PROJECT_DATA, Settings, get_settings
 from folio.errors import ConfigError, FileTooLarge, FolioError, MappingError
 from folio.execution import uploads
 from folio.execution.jobs import ImportJob
 from folio.execution.submit import submit_import
-from folio.result import ImportResult, safe_csv
+from folio.result import ImportResult
 from folio.widgets import theme
 from folio.widgets.mapping_step import MappingState, MappingStep
 from folio.widgets.panel_text import file_facts, outcome, worker_text
 from folio.widgets.progress import POLL_S, describe
+from folio.widgets.tables import IssuesView
 from folio.widgets.upload import Upload
 
-SHOWN_ISSUES = 500  # rows of the issues table; the download has every issue the result holds
 AUTOMATIC = ""  # the sheet or preset folio chooses itself
 
 
@@ -117,7 +118,8 @@ class ImportPanel(w.VBox):
         self.ident = w.HTML("")  # the import id: secondary, for `folio status ID`
         self.step = w.VBox([])  # the mapping step, when a file needs one
         self.table = w.HTML("")
-        self.download = w.HTML("")
+        self.issues_view: IssuesView | None = None  # the last import's issues, when it had some
+        self.issues_box = w.VBox([])
         self.upload.observe(self._on_upload, names=["state", "received"])
         self.path.observe(lambda _: self._new_file(), names="value")
         self.sheet.observe(lambda _: self._inspect(sheets=False), names="value")
@@ -129,7 +131,7 @@ class ImportPanel(w.VBox):
             w.HBox([self.sheet, self.preset]),
             w.HBox([self.portfolio, self.as_of, self.base_currency]),
             w.HBox([self.via, self.worker]), w.HBox([self.dry_button, self.button]),
-            self.bar, self.status, self.counts, self.ident, self.step, self.download,
+            self.bar, self.status, self.counts, self.ident, self.step, self.issues_box,
             self.table,
         ], **kwargs)
         self.add_class("folio-widget")
@@ -209,7 +211,8 @@ class ImportPanel(w.VBox):
     def start(self, dry_run: bool = False) -> ImportJob | None:
         """Submit what the form says; progress and results follow in the widgets."""
         self.issues, self.result = pd.DataFrame(), None
-        self.table.value = self.counts.value = self.download.value = self.ident.value = ""
+        self.table.value = self.counts.value = self.ident.value = ""
+        self.issues_view, self.issues_box.children = None, ()
         self.bar.value, self.bar.bar_style = 0, ""
         options = self.mapping.submit_options() if self.mapping is not None else {}
         if self.preset.value and "preset" not in options:
@@ -308,16 +311,13 @@ class ImportPanel(w.VBox):
             self.step.children = ()
         self.issues = result.issues.copy()
         if not self.issues.empty:
-            shown = self.issues[["row", "column", "code", "severity", "value", "message"]]
-            # A page of HTML, not a hundred thousand rows of it.
-            self.table.value = theme.table(shown, SHOWN_ISSUES)
-            payload = base64.b64encode(safe_csv(self.issues).encode("utf-8")).decode("ascii")
-            part = (f" (the first {len(self.issues)} of {result.issues_total}; all: folio "
-                    f"issues {result.import_id} --csv)"
-                    if result.issues_total > len(self.issues) else "")
-            self.download.value = (f"<a download='issues-{job.id}.csv' "
-                                   f"href='data:text/csv;base64,{payload}'>Download issues as "
-                                   f"CSV</a>" + theme.text(part, "muted"))
+            # Counted by code and column, the rows on demand; the CSV is written by the
+            # store (every issue, streamed), not built here. A dry run stored none.
+            import_id, settings = result.import_id, self.settings
+            self.issues_view = IssuesView(
+                self.issues, total=result.issues_total,
+                export=(lambda: export_issues(import_id, settings=settings)) if import_id else None)
+            self.issues_box.children = [self.issues_view]
 
     def _failed(self, job: ImportJob, error: BaseException) -> None:
         found = getattr(error, "found", None)

@@ -10,10 +10,11 @@ message, ``table`` for a small frame).
 from __future__ import annotations
 
 import html
-from datetime import date
 
 import ipywidgets as w
 import pandas as pd
+
+from folio import display
 
 # The kinds of message a widget shows, each a class of the sheet below.
 KINDS = ("error", "warn", "ok", "info", "muted", "title")
@@ -36,6 +37,10 @@ CSS = """
 .folio-table td { border-bottom: 1px solid var(--jp-border-color3); padding: 2px 8px;
   white-space: nowrap; }
 .folio-table td.folio-num { text-align: right; font-variant-numeric: tabular-nums; }
+.folio-table th.folio-num { text-align: right; }
+.folio-table td { max-width: 28em; overflow: hidden; text-overflow: ellipsis; }
+.folio-table tbody tr:hover { background: var(--jp-layout-color2); }
+.folio-more { color: var(--jp-ui-font-color2); font-size: var(--jp-ui-font-size0); }
 """
 
 
@@ -55,24 +60,8 @@ def text(message: str, kind: str = "", *, bold: str = "") -> str:
 
 
 def table(frame: pd.DataFrame, max_rows: int = 10) -> str:
-    """A small frame (a preview) as themed HTML: numbers right-aligned with
-    thousands separators, missing cells empty."""
-    shown = frame.head(max_rows)
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
-    numeric = [pd.api.types.is_numeric_dtype(t) and not pd.api.types.is_bool_dtype(t)
-               for t in shown.dtypes]
-    rows = ["<tr>" + "".join(_cell(v, n) for v, n in zip(record, numeric, strict=True))
-            + "</tr>" for record in shown.itertuples(index=False)]
-    return (f"<div class='folio-table'><table><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></div>")
-
-
-def _cell(value: object, number: bool) -> str:
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return "<td></td>"
-    if number:
-        shown = f"{int(value):,}" if float(value).is_integer() else f"{value:,.10g}"
-        return f"<td class='folio-num'>{shown}</td>"
-    if isinstance(value, date):  # a Timestamp too: dates are shown as dates
-        value = value.isoformat()[:10]
-    return f"<td>{html.escape(str(value))}</td>"
+    """A small frame (a preview) as themed HTML, by the one set of display rules
+    every folio table follows (``folio.display``): numbers right-aligned with
+    thousands separators and their currency's decimals, dates as dates, one
+    missing marker."""
+    return display.to_html(frame.head(max_rows))
