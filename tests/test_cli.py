@@ -185,6 +185,7 @@ def test_imports_lists_ids_and_statuses(tmp_path, home):
     assert len(lines) == 3 and "OTHER" not in listed.stdout  # a header and two imports
     assert first["import_id"] in lines[1] and "partially_succeeded" in lines[1]
     assert "1 of 2" in lines[1]
+    assert lines[1].split()[1] == first["as_of"][:10]  # a date, as the file states it
     assert again["import_id"] in lines[2] and "unchanged" in lines[2]
     rows = json.loads(folio_cmd("imports", "--json", home=home).stdout)
     assert [(r["portfolio"], r["status"]) for r in rows] == [

@@ -118,3 +118,24 @@ def test_report_xlsx_from_the_command_line(tmp_path, home):
         min_row=2, values_only=True))
     assert [(r[0], r[3]) for r in stress] == [
         ("CFA franc peg break (XAF and XOF -20% vs EUR)", pytest.approx(-200))]
+
+
+def test_text_tables_follow_the_display_rules(tmp_path, home):
+    """A XAF portfolio's amounts print with no decimals (XAF has no minor unit), zero
+    as 0 and a missing figure as the one missing marker, as every folio table does."""
+    path = english_csv(tmp_path / "h.csv", [
+        (TOTAL, "Total", 1, 600, 600, "EUR", "2024-01-31"),
+        ("CM0000000018", "SOCAPALM", 1, 655_957, 655_957, "XAF", "2024-01-31")])
+    run = folio_cmd("import", path, "--portfolio", "CMX", "--base-currency", "XAF", home=home)
+    assert run.returncode == 0, run.stderr
+    # 600 EUR x 655.957 = 393,574.2 XAF, plus 655,957 XAF: 1,049,531.2
+    history = folio_cmd("history", "CMX", home=home).stdout.splitlines()
+    row = history[2].split()
+    assert row[:3] == ["2024-01-31", "2", "1,049,531"] and row[-1] == "0", history
+    stress = folio_cmd("stress", "CMX", "cfa_peg_break", home=home).stdout
+    # The peg break moves the EUR line by +25% in XAF: 393,574.2 x 0.25 = 98,393.55
+    assert "change 98,394 (9.4%)" in stress, stress
+    xaf = next(line for line in stress.splitlines() if line.strip().startswith("XAF"))
+    assert xaf.split()[1:4] == ["655,957", "655,957", "0"], xaf
+    unvalued = next(line for line in stress.splitlines() if line.strip().startswith("unvalued"))
+    assert unvalued.split()[1:5] == ["–"] * 4, unvalued

@@ -135,7 +135,7 @@ def cmd_imports(args) -> int:
         return EXIT_OK
     shown = pd.DataFrame({
         "portfolio": frame["portfolio"],
-        "as of": frame["as_of"].map(lambda d: d.isoformat() if pd.notna(d) else ""),
+        "as of": frame["as_of"].map(lambda d: f"{d:%Y-%m-%d}" if pd.notna(d) else ""),
         "file": frame["file_name"], "status": frame["status"],
         "rows imported": [f"{i:,} of {t:,}" for i, t in
                           zip(frame["rows_imported"], frame["rows_total"], strict=True)],

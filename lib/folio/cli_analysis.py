@@ -15,6 +15,8 @@ import math
 from typing import Any
 
 from folio.cli_help import parser_options
+from folio.display import MISSING, formatted
+from folio.ingest.currencies import minor_units
 
 EXIT_OK = 0
 TOP_CHANGES = 20  # positions a text ``changes`` lists; --json lists them all
@@ -39,22 +41,20 @@ def _records(frame) -> list[dict[str, Any]]:
     return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
-def _money(x: Any) -> str:
-    return "n/a" if x is None or x != x else f"{x:,.0f}" if abs(x) >= 1000 else f"{x:,.2f}"
+def _money(x: Any, currency: str | None = None) -> str:
+    """One amount as the tables show it: thousands separators, the currency's minor units."""
+    if x is None or x != x:
+        return MISSING
+    return f"{x:,.{minor_units(currency, default=2)}f}"
 
 
 def _pct(x: Any) -> str:
-    return "n/a" if x is None or x != x else f"{100 * x:.1f}%"
+    return MISSING if x is None or x != x else f"{x:.1%}"
 
 
-def _show(frame, money: tuple[str, ...] = (), shares: tuple[str, ...] = ()) -> str:
-    """A table as text, amounts with thousands separators and shares as percentages."""
-    shown = frame.copy()
-    for column in money:
-        shown[column] = shown[column].map(_money)
-    for column in shares:
-        shown[column] = shown[column].map(_pct)
-    return shown.to_string(index=False)
+def _show(frame, currency: str | None, shares: tuple[str, ...] = ()) -> str:
+    """A table as text by the display rules every folio table follows (folio.display)."""
+    return formatted(frame, currency=currency, shares=shares).to_string(index=False)
 
 
 def cmd_stress(args) -> int:
@@ -73,8 +73,8 @@ def cmd_stress(args) -> int:
         return EXIT_OK
     ccy = totals["base_currency"]
     print(f"{args.portfolio} as of {valuation.as_of}: {totals['scenario']} (values in {ccy})")
-    print(f"  before {_money(totals['before'])}  after {_money(totals['after'])}  "
-          f"change {_money(totals['change'])} ({_pct(totals['change_share'])})")
+    print(f"  before {_money(totals['before'], ccy)}  after {_money(totals['after'], ccy)}  "
+          f"change {_money(totals['change'], ccy)} ({_pct(totals['change_share'])})")
     if totals["unvalued_positions"]:
         print(f"  {totals['unvalued_positions']} unvalued position(s): in no figure, "
               "their move unknown")
@@ -83,7 +83,7 @@ def cmd_stress(args) -> int:
               "from the maturity")
     for dim, table in tables.items():
         print(f"\nBy {dim}")
-        print(_show(table, money=("before", "after", "change"), shares=("change_share",)))
+        print(_show(table, ccy))
     return EXIT_OK
 
 
@@ -101,9 +101,11 @@ def cmd_changes(args) -> int:
     ccy = summary["base_currency"]
     print(f"{args.portfolio}: {summary['as_of_before']} -> {summary['as_of_after']} "
           f"(values in {ccy})")
-    print(f"  value {_money(summary['value_before'])} -> {_money(summary['value_after'])}: "
-          f"change {_money(summary['change'])} = quantity {_money(summary['quantity_effect'])}"
-          f" + price {_money(summary['price_effect'])} + FX {_money(summary['fx_effect'])}")
+    money = {k: _money(summary[k], ccy) for k in ("value_before", "value_after", "change",
+                                                  "quantity_effect", "price_effect", "fx_effect")}
+    print(f"  value {money['value_before']} -> {money['value_after']}: "
+          f"change {money['change']} = quantity {money['quantity_effect']}"
+          f" + price {money['price_effect']} + FX {money['fx_effect']}")
     counts = ", ".join(f"{summary[s]} {s.replace('_', ' ')}" for s in
                        ("added", "removed", "changed", "unchanged", "rejected",
                         "removed_or_rejected") if summary[s])
@@ -114,14 +116,12 @@ def cmd_changes(args) -> int:
     for side in ("before", "after"):
         if summary[f"incomplete_{side}"]:
             print(f"  INCOMPLETE {side}: {summary[f'rejected_rows_{side}']} row(s) rejected at "
-                  f"import, carrying {_money(summary[f'rejected_value_{side}'])} {ccy}")
+                  f"import, carrying {_money(summary[f'rejected_value_{side}'], ccy)} {ccy}")
     moved = changes.positions.head(args.top)
     if len(moved):
         print()
         print(_show(moved[["identifier", "currency", "status", "value_before", "value_after",
-                           "change", "quantity_effect", "price_effect", "fx_effect"]],
-                    money=("value_before", "value_after", "change", "quantity_effect",
-                           "price_effect", "fx_effect")))
+                           "change", "quantity_effect", "price_effect", "fx_effect"]], ccy))
         if len(changes.positions) > args.top:
             print(f"... and {len(changes.positions) - args.top} more (--top N, or --json)")
     return EXIT_OK
@@ -142,11 +142,12 @@ def cmd_history(args) -> int:
     print(f"{args.portfolio} (values in {valuation.base_currency})")
     print(_show(table[["as_of", "positions", "value", "unvalued_positions", "unvalued_share",
                        "flagged_share", "incomplete", "rejected_rows", "rejected_value"]],
-                money=("value", "rejected_value"), shares=("unvalued_share", "flagged_share")))
+                valuation.base_currency))
     if shares is not None:
         print(f"\nShare of value by {args.by}")
         shown = shares.reset_index()
-        print(_show(shown, shares=tuple(c for c in shown.columns if c != "as_of")))
+        print(_show(shown, valuation.base_currency,
+                    shares=tuple(c for c in shown.columns if c != "as_of")))
     return EXIT_OK
 
 
