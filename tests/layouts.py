@@ -106,6 +106,35 @@ def write_schwab(folder: Path, total: str = "$5,776.40") -> Path:
     return _write(folder, "Individual-Positions-2025-03-14.CSV", "\n".join(lines) + "\n")
 
 
+def write_schwab_all(folder: Path) -> Path:
+    """Schwab's "All-Accounts" positions export: under one title line, a block per
+    account (the account on a line of its own, the header again, its positions,
+    cash and Account Total). The same AAPL line, cell for cell, is in both accounts."""
+    header = ",".join(f'"{c}"' for c in _SCHWAB_HEADER) + ","
+    lines = [
+        '"Positions for All-Accounts as of 04:10 PM ET, 03/14/2025"',
+        "",
+        '"Individual ...678"',
+        header,
+        _schwab_line("SCHB", "SCHWAB US BROAD MARKET ETF", "100", "$22.50", "$2,250.00",
+                     "ETFs & Closed End Funds"),
+        _schwab_line("AAPL", "APPLE INC", "12", "$210.25", "$2,523.00", "Equity"),
+        _schwab_line("Cash & Cash Investments", "--", "--", "--", "$1,003.40",
+                     "Cash and Money Market"),
+        _schwab_line("Account Total", "--", "--", "--", "$5,776.40", "--"),
+        "",
+        '"Roth Contributory IRA ...912"',
+        header,
+        _schwab_line("AAPL", "APPLE INC", "12", "$210.25", "$2,523.00", "Equity"),
+        _schwab_line("SCHB", "SCHWAB US BROAD MARKET ETF", "40", "$22.50", "$900.00",
+                     "ETFs & Closed End Funds"),
+        _schwab_line("Cash & Cash Investments", "--", "--", "--", "$50.00",
+                     "Cash and Money Market"),
+        _schwab_line("Account Total", "--", "--", "--", "$3,473.00", "--"),
+    ]
+    return _write(folder, "All-Accounts-Positions-2025-03-14.CSV", "\n".join(lines) + "\n")
+
+
 def write_fidelity(folder: Path) -> Path:
     """Fidelity's monthly statement CSV: an account summary table, then the
     holdings table with account-number and section title lines and subtotals;

@@ -59,7 +59,8 @@ def cmd_import(args) -> int:
                         mapping=args.mapping, sheet=args.sheet, preset=args.preset,
                         dry_run=args.dry_run,
                         base_currency=args.base_currency, new_portfolio=args.new_portfolio,
-                        missing_csv=args.missing_csv if args.dry_run else None)
+                        missing_csv=args.missing_csv if args.dry_run else None,
+                        portfolio_per_account=args.portfolio_per_account)
     try:
         if not args.json and not args.dry_run:
             print(f"{job.file} -> {job.portfolio} via {job.via} (import {job.id})",
@@ -297,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="create PORTFOLIO even if it differs from an existing one only by "
                         "case or accents")
     p.add_argument("--dry-run", action="store_true", help="read, map and validate; write nothing")
+    p.add_argument("--portfolio-per-account", action="store_true",
+                   help="write each account the file names to its own portfolio, "
+                        "PORTFOLIO-ACCOUNT (all or nothing)")
     p.add_argument("--missing-csv", metavar="PATH",
                    help="with --dry-run: write instruments missing from the reference here")
     p.add_argument("--json", action="store_true", help="print one JSON object")

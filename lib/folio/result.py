@@ -132,6 +132,10 @@ class ImportResult:
     # for, the portfolio's own, or chosen by value converted for a new one).
     base_currency: str | None = None
     base_currency_reason: str | None = None
+    # The accounts the file names (account -> positions), and with
+    # ``portfolio_per_account`` the portfolios written (portfolio -> positions).
+    accounts: dict[str, int] = field(default_factory=dict)
+    portfolios: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.issues_total is None:
@@ -204,6 +208,8 @@ class ImportResult:
             "as_of_source": self.as_of_source,
             "base_currency": self.base_currency,
             "base_currency_reason": self.base_currency_reason,
+            "accounts": self.accounts,
+            "portfolios": self.portfolios,
         }
         if self.missing_instruments is not None:
             out["missing_instruments"] = self.missing_instruments["identifier"].tolist()
@@ -245,7 +251,9 @@ class ImportResult:
             row_roles=dict(data.get("row_roles") or {}), cash=dict(data.get("cash") or {}),
             totals=list(data.get("totals") or []), as_of_source=data.get("as_of_source"),
             base_currency=data.get("base_currency"),
-            base_currency_reason=data.get("base_currency_reason"), **frames)
+            base_currency_reason=data.get("base_currency_reason"),
+            accounts=dict(data.get("accounts") or {}),
+            portfolios=dict(data.get("portfolios") or {}), **frames)
 
     def summary(self) -> str:
         """A few readable lines for a terminal."""
@@ -274,6 +282,12 @@ class ImportResult:
                             else ""))
         if self.row_roles:
             lines.append("  other lines: " + ", ".join(f"{n} {r}" for r, n in self.row_roles.items()))
+        if self.portfolios:
+            lines.append("  portfolios: " + ", ".join(
+                f"{p} ({n} positions)" for p, n in self.portfolios.items()))
+        elif self.accounts:
+            lines.append("  accounts: " + ", ".join(
+                f"{a} ({n} positions)" for a, n in self.accounts.items()))
         if self.cash:
             lines.append("  cash (not positions): " + ", ".join(
                 f"{c} {v:,.2f}" for c, v in self.cash.items()))

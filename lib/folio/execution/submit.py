@@ -81,6 +81,7 @@ def submit_import(
     missing_csv: str | os.PathLike | None = None,
     file_name: str | None = None,
     new_portfolio: bool = False,
+    portfolio_per_account: bool = False,
     settings: Settings | None = None,
 ) -> ImportJob:
     """Start importing a holdings file; return an ``ImportJob`` at once.
@@ -125,6 +126,11 @@ def submit_import(
     new_portfolio
         Create ``portfolio`` even though it differs from an existing one only by
         case or accents (refused otherwise: ``did you mean TRESO-SN?``).
+    portfolio_per_account
+        Write each account the file names (an account column, or the title line
+        above each account's block) to a portfolio of its own, ``PORTFOLIO-ACCOUNT``
+        (rows with no account go to ``portfolio``), all in one transaction; the
+        result's ``portfolios`` says which.
     """
     settings = settings or get_settings()
     via = via or settings.execution
@@ -158,6 +164,7 @@ def submit_import(
         file_name=file_name or file.name, task_id=import_id if runner.remote else None,
         fallback_reason=reason,
         missing_csv=str(Path(missing_csv).expanduser().resolve()) if missing_csv else None,
+        portfolio_per_account=bool(portfolio_per_account),
     )
     if not dry_run:
         try:

@@ -31,6 +31,9 @@ FIELDS: tuple[str, ...] = (
     "country",
     "asset_class",
     "maturity_date",
+    # The broker account a position is held in (a column, or the account title
+    # line above a per-account block): one file can feed one portfolio per account.
+    "account",
 )
 REQUIRED: tuple[str, ...] = ("identifier", "quantity", "currency")
 # A position must be valued somehow: by its market value or by quantity x price.
@@ -106,6 +109,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
         "maturity", "maturity date", "expiry", "echeance", "date d'echeance",
         "date echeance", "maturite",
     ),
+    # No aliases of its own: "Account" names the portfolio in the files folio was
+    # built with; a preset or a mapping says where a file's account column is.
+    "account": (),
 }
 
 

@@ -11,6 +11,7 @@ states (title line, statement period, file name).
 
 from __future__ import annotations
 
+import csv
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -23,7 +24,7 @@ from folio.ingest.columns import NUMERIC, ColumnMapping, normalise, resolve
 from folio.ingest.parse import detect_decimal, parse_numbers
 from folio.ingest.presets import Preset
 from folio.ingest.readers import RawTable
-from folio.ingest.roles import ACCOUNT, Line, classify, classify_ragged
+from folio.ingest.roles import ACCOUNT, Line, classify, classify_ragged, line_role
 
 _MONTHS = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}"
 _TITLE_DATES = (
@@ -34,6 +35,9 @@ _TITLE_DATES = (
     r"\b(\d{4}-\d{2}-\d{2})\b",
 )
 _FILE_DATES = (r"(\d{4}-\d{2}-\d{2})", r"(?<!\d)(\d{4}[01]\d[0-3]\d)(?!\d)")
+# The column a block gains for the account of its rows, when the file names
+# accounts in title lines rather than in a column of its own.
+ACCOUNT_COLUMN = "(account)"
 TOTAL_TOLERANCE = 0.005  # of the file's figure: a larger gap makes a result partial
 
 
@@ -107,6 +111,10 @@ class Layout:
     cash: dict[str, float] = field(default_factory=dict)
     cash_rows: dict[int, float] = field(default_factory=dict)
     decimal: str | None = None
+    # The account of the last account title line seen (it spans blocks): the
+    # positions below it are held in that account.
+    account: str | None = None
+    account_seen: bool = False
 
     @property
     def roles(self) -> dict[str, int]:
@@ -146,8 +154,9 @@ class Layout:
         found = [Line(int(table.rows[at]), role, "", frame.iloc[at].tolist())
                  for at, role in roles.items()]
         self._cash(frame, roles, kept_lines, table, fields)
-        self.lines.extend(sorted((ln for ln in found + kept_lines if ln.role != "blank"),
-                                 key=lambda line: line.row))
+        lines = sorted((ln for ln in found + kept_lines if ln.role != "blank"),
+                       key=lambda line: line.row)
+        self.lines.extend(lines)
         if roles:
             keep = np.ones(len(frame), dtype=bool)
             keep[list(roles)] = False
@@ -156,8 +165,45 @@ class Layout:
             rows = table.rows
         if self.derived:
             frame = self._derive(frame.copy() if frame is table.frame else frame)
+        if "account" not in fields:
+            # In place: the caller's block lets go of this frame below.
+            frame = self._accounts(frame, rows, [ln for ln in lines if ln.role == "account"])
         table.frame = table.frame.iloc[:0]  # the caller's block holds its rows once
         return replace(table, frame=frame, rows=rows, ragged=left)
+
+    def start_account(self, preamble: list[str], delimiter: str | None) -> None:
+        """The account of a per-account block whose account line stands just above
+        the file's header (``"Individual ...678"``), so above the table read."""
+        above = [line for line in preamble if line.strip().strip(delimiter or ",")]
+        if not above:
+            return
+        cells = next(csv.reader([above[-1]], delimiter=delimiter or ","), [])
+        filled = [c.strip() for c in cells if c.strip()]
+        # A dated title ("Positions for account ... as of 03/14/2025") names the
+        # file, not a block of it.
+        if (filled and not re.search(r"\bas of\b|\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}", above[-1], re.I)
+                and line_role(filled[0], cells, len(filled), True, True) == "account"):
+            self.account = account_name(Line(0, "account", above[-1], cells))
+            self.account_seen = True
+
+    def _accounts(self, frame: pd.DataFrame, rows: np.ndarray,
+                  lines: list[Line]) -> pd.DataFrame:
+        """Each position's account: that of the last account title line above it.
+
+        Added as the column ``ACCOUNT_COLUMN`` from the first account line of the
+        file on (a file without one costs nothing); rows above it have none.
+        """
+        if lines:
+            self.account_seen = True
+        if not self.account_seen:
+            return frame
+        starts = np.array([ln.row for ln in lines], dtype=np.int64)
+        names = np.array([self.account] + [account_name(ln) for ln in lines], dtype=object)
+        self.account = names[-1]
+        at = np.searchsorted(starts, rows)  # account lines above each row: 0 -> the carried one
+        frame[ACCOUNT_COLUMN] = pd.Series(pa.array(names[at], pa.string()),
+                                          dtype=pd.StringDtype("pyarrow"), index=frame.index)
+        return frame
 
     def _reorder(self, table: RawTable, frame: pd.DataFrame, roles: dict[int, str]) -> pd.DataFrame:
         """Rows below a repeated header in another order, put back in the first one's."""
@@ -221,8 +267,7 @@ class Layout:
 
     def accounts(self) -> list[tuple[int, str]]:
         """(row, account) of the account title lines."""
-        return [(ln.row, next((c.strip() for c in ln.cells if re.search(ACCOUNT, c.strip())),
-                              ln.text.strip())) for ln in self.lines if ln.role == "account"]
+        return [(ln.row, account_name(ln)) for ln in self.lines if ln.role == "account"]
 
     def totals(self) -> list[tuple[int, str, float | None, int | None]]:
         """(row, label, amount, record count) of the file's total lines."""
@@ -235,6 +280,14 @@ class Layout:
             if count or amount is not None:
                 out.append((line.row, label[:80], amount, int(count.group(1)) if count else None))
         return out
+
+
+def account_name(line: Line) -> str:
+    """The account an account title line names: its cell that reads as an account
+    (``Individual ...123``, ``Z98765432``), else its text."""
+    cells = [c.strip() for c in line.cells if c and c.strip()]
+    return next((c for c in cells if re.search(ACCOUNT, c)),
+                line.text.strip().strip('"') or (cells[0] if cells else ""))
 
 
 def layout_rows(layout: Layout) -> list[dict]:
@@ -313,6 +366,8 @@ def check_totals(layout: Layout, rows: np.ndarray, values: np.ndarray,
     for row, label, amount, count in layout.totals():
         above = rows < row
         segment = above & (rows > previous)
+        # An account's total holds its own cash, not the accounts' above it.
+        segment_cash = sum(v for r, v in cash if previous < r < row)
         previous = row
         if count is not None:
             got = int(counts[above].sum())
@@ -322,7 +377,7 @@ def check_totals(layout: Layout, rows: np.ndarray, values: np.ndarray,
             continue
         in_cash = sum(v for r, v in cash if r < row)
         candidates = [values[segment].sum(), values[above].sum()]
-        candidates += [c + in_cash for c in candidates]
+        candidates += [c + in_cash for c in candidates] + [candidates[0] + segment_cash]
         best = min(candidates, key=lambda c: abs(c - amount))
         if abs(best - amount) > 0.01 + 1e-9 * abs(amount):
             out.append({"row": row, "label": label, "file": amount, "folio": round(float(best), 2),

@@ -28,9 +28,17 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from folio.config import Settings, get_settings, mask_url
-from folio.errors import ClaimLost, ExecutionError, FolioError, MappingError, StoreError
+from folio.errors import (
+    ClaimLost,
+    ExecutionError,
+    FolioError,
+    MappingError,
+    StoreError,
+    ValidationError,
+)
 from folio.ingest.columns import ColumnMapping, resolve
 from folio.ingest.layout import (
+    ACCOUNT_COLUMN,
     TOTAL_TOLERANCE,
     KeptRows,
     Layout,
@@ -54,6 +62,7 @@ from folio.result import MAX_RESULT_ISSUES, ImportResult
 from folio.store import queries
 from folio.store.bulk import IssueSink, PositionSink, Progress
 from folio.store.db import get_engine, unreachable
+from folio.store.schema import portfolios
 from folio.timing import span
 
 
@@ -76,6 +85,9 @@ class ImportRequest:
     base_currency: str | None = None
     file_name: str | None = None  # as the user named it, before any staging
     missing_csv: str | None = None  # dry run: write every missing instrument here
+    # One portfolio per account the file names (``account_portfolio``), all
+    # written in one transaction; the import's record keeps ``portfolio``.
+    portfolio_per_account: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -217,6 +229,7 @@ def prepare(request: ImportRequest, settings: Settings, sink,
         else:
             mapping = resolve(first.header, explicit, file=request.display_name)
         layout = Layout(mapping, preset, derived, decimal=preset.decimal if preset else None)
+        layout.start_account(preamble, first.delimiter)
         as_of, source = request.as_of_date, None
         stated, where = file_as_of(preamble, request.display_name, preset)
         if as_of is None and "as_of" not in mapping.fields and stated is not None:
@@ -238,6 +251,8 @@ def prepare(request: ImportRequest, settings: Settings, sink,
         for index, block in enumerate(itertools.chain([first], _waited(blocks))):
             with span("check"):
                 block = layout.apply(block)
+                if layout.account_seen:
+                    checker.add_field("account", ACCOUNT_COLUMN)
                 positions = checker.check(block)
             kept.add(positions["row"].to_numpy(), positions["market_value"].to_numpy(), layout)
             encoding = block.encoding  # a later block may show the file is not UTF-8
@@ -246,7 +261,7 @@ def prepare(request: ImportRequest, settings: Settings, sink,
                 if skip_current and checker.as_of is not None and content_hash == queries.current_hash(
                         engine, request.portfolio, checker.as_of):
                     sink.counting_only = True  # the store has this snapshot: nothing to stage
-            if writing and checker.as_of is not None:
+            if writing and checker.as_of is not None and not request.portfolio_per_account:
                 sink.snapshot = (request.portfolio, checker.as_of)  # rows may stream now
             with span("stage"):
                 sink.add(positions)
@@ -481,9 +496,13 @@ def _write(request: ImportRequest, settings: Settings, engine, import_id: str, t
            skip_current: bool) -> ImportResult:
     """Read, check and write one claimed import (``run_import``'s body)."""
     prepared = prepare(request, settings, sink, progress=report, issues=issues,
-                       skip_current=skip_current)
+                       skip_current=skip_current and not request.portfolio_per_account)
     checked = prepared.checked
     report.rows_known(checked.rows_total)
+    accounts = None
+    if request.portfolio_per_account:
+        accounts = {account_portfolio(request.portfolio, a, request.display_name): a
+                    for a in sink.accounts}
     report(0, len(sink), "writing")
     status = _status(checked, prepared)
     write = queries.SnapshotWrite(
@@ -495,7 +514,7 @@ def _write(request: ImportRequest, settings: Settings, engine, import_id: str, t
                 "rows_rejected": checked.rows_rejected, "warnings": checked.warnings,
                 "rejected": checked.rejected},
         mapping=prepared.mapping.columns, mapping_name=prepared.mapping_name,
-        base_currency=request.base_currency, claim_token=token,
+        base_currency=request.base_currency, claim_token=token, accounts=accounts,
     )
     written = queries.write_snapshot(engine, write, progress=report, before_commit=before_commit)
     status = written.status
@@ -504,7 +523,33 @@ def _write(request: ImportRequest, settings: Settings, engine, import_id: str, t
     result = _result(request, prepared, import_id=import_id, status=status, error=error)
     result.base_currency = written.base_currency
     result.base_currency_reason = written.base_currency_reason
+    result.accounts = {a: n for a, n in sink.accounts.items() if a is not None}
+    if accounts is not None and status != "failed":
+        result.portfolios = {name: sink.accounts[a] for name, a in sorted(accounts.items())}
     return result
+
+
+def account_portfolio(portfolio: str, account: str | None, file: str | None = None) -> str:
+    """The portfolio an account's positions go to with ``portfolio_per_account``:
+    ``PORTFOLIO-ACCOUNT`` (``MAIN-Individual ...678``), or ``portfolio`` itself for
+    rows the file gives no account.
+
+    Raises
+    ------
+    ValidationError
+        The name would be longer than the store holds.
+    """
+    if account is None:
+        return portfolio
+    name = f"{portfolio}-{account.strip()}"
+    limit = portfolios.c.name.type.length
+    if len(name) > limit:
+        raise ValidationError(
+            f"{file or 'file'}: portfolio name {name[:40]!r}... for account {account!r} is "
+            f"{len(name)} characters, over the limit of {limit}; import without "
+            f"portfolio_per_account, or under a shorter portfolio name", file=file,
+            column="account", value=account)
+    return name
 
 
 # Failures that could not be recorded because the store itself was down, by

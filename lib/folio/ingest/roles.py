@@ -64,7 +64,7 @@ def _match(series: pd.Series, pattern: str) -> np.ndarray:
     return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
-def _line_role(text: str, cells: list[str], filled: int, qty_blank: bool,
+def line_role(text: str, cells: list[str], filled: int, qty_blank: bool,
                first: bool = True) -> str | None:
     """The role of one line from its first filled cell (``text``), or None: a position.
 
@@ -135,7 +135,7 @@ def classify(frame: pd.DataFrame, fields: dict[str, str], rules=(),
         if filled[k] == 0:
             roles[index] = "blank"  # dropped, as validation drops them, and not counted
             continue
-        role = _line_role(texts.iloc[k], [], int(filled[k]), bool(qty_blank[k]), bool(first[k]))
+        role = line_role(texts.iloc[k], [], int(filled[k]), bool(qty_blank[k]), bool(first[k]))
         if role is None and headerish[k] and _header_like(frame.iloc[index].tolist(), keys):
             role = "header"
         if role is not None:
@@ -161,7 +161,7 @@ def classify_ragged(ragged: list[tuple[int, int, str]], delimiter: str | None,
         if role is None and not filled:
             role = "section"
         elif role is None:
-            role = _line_role(filled[0], cells, len(filled), True,
+            role = line_role(filled[0], cells, len(filled), True,
                               bool(cells) and cells[0].strip() == filled[0])
             if role is None and _header_like(cells, keys):
                 role = "header"

@@ -43,7 +43,7 @@ from folio.store.schema import positions
 ISSUE_COLUMNS = ["row", "column", "code", "severity", "value", "message"]
 POSITION_COLUMNS = [
     "row", "identifier", "name", "quantity", "price", "market_value", "accrued_interest",
-    "currency", "issuer", "country", "asset_class", "maturity_date",
+    "currency", "issuer", "country", "asset_class", "maturity_date", "account",
 ]
 # A totals line: column-wise on lower-cased cells (pyarrow), and through re on
 # normalise()d text, whose separators are single spaces, which it also accepts.
@@ -335,7 +335,8 @@ class Checker:
         elif not holdings and self._holdings_seen:
             keep[:] = False  # all below the file's last holding: footers
         self._holdings_seen |= holdings
-        header_again = keep & _repeated_header(table, list(cols.values()), cols["identifier"])
+        header_again = keep & _repeated_header(table, [c for c in cols.values() if c in table.frame],
+                                                  cols["identifier"])
         keep &= ~header_again
         frame = table.frame if keep.all() else table.frame.loc[keep].reset_index(drop=True)
         rows = table.rows[keep]
@@ -385,16 +386,19 @@ class Checker:
                                     np.zeros(0, dtype="datetime64[D]"))
 
         text = {field: clean_text(frame[col], no_value=field in _NO_VALUE_FIELDS)
-                for field, col in cols.items()}
+                for field, col in cols.items() if col in frame}
         ident = text["identifier"].str.upper()
         ids = arrow_strings(ident)
         # Identical rows share their identifier: compare whole rows (raw cells) among
         # those only, before the raw rows are let go.
         same_as = np.zeros(n, dtype=np.int64)  # the file row this row repeats, 0 if none
         id_codes = _codes(ident)  # one hash pass serves both duplicate checks
+        if "account" in text:  # one instrument in two accounts is two holdings, not a repeat
+            id_codes = _instrument_codes(id_codes, _codes(text["account"]))
         shared = np.flatnonzero(np.bincount(id_codes + 1)[id_codes + 1] > 1)
         if len(shared):
-            first = shared[_first_occurrence([frame[c].iloc[shared] for c in cols.values()])]
+            first = shared[_first_occurrence([frame[c].iloc[shared] for c in cols.values()
+                                              if c in frame])]
             repeat = first != shared
             same_as[shared[repeat]] = rows[first[repeat]]
         has = ids.is_valid().to_numpy(zero_copy_only=False)
@@ -628,6 +632,11 @@ class Checker:
                          f"FCFA read as {code} ({int(franc.sum())} rows), from {why}")
         return ccy.mask(pd.Series(franc, index=ccy.index), code)
 
+    def add_field(self, name: str, column: str) -> None:
+        """Read ``name`` from ``column`` in the blocks that have it (a column a layout
+        adds once it has seen what fills it, such as the account of title lines)."""
+        self.cols.setdefault(name, column)
+
     def add_file_issues(self, found: list[dict], code: str, message) -> None:
         """Warnings about the file as a whole (its totals against folio's)."""
         for item in found:
@@ -679,7 +688,7 @@ class Checker:
             return earlier_live
         header = list(frame.columns)
         columns = []
-        for column in self.cols.values():
+        for column in (c for c in self.cols.values() if c in frame):
             at = header.index(column)
             before = pd.Series([cells[int(r)][at] if at < len(cells[int(r)]) else None
                                 for r in e_rows], dtype=pd.StringDtype("pyarrow"))
@@ -765,6 +774,12 @@ def _fingerprints(arr: pa.Array) -> np.ndarray:
     filled = lengths > 0
     out[filled] += np.add.reduceat(terms, starts[filled])
     return out
+
+
+def _instrument_codes(ids: np.ndarray, accounts: np.ndarray) -> np.ndarray:
+    """Dense codes of (identifier, account) pairs; -1 where the identifier is missing."""
+    pairs, _ = pd.factorize(ids * (int(accounts.max(initial=0)) + 2) + accounts + 1)
+    return np.where(ids < 0, -1, pairs).astype(np.int64)
 
 
 def _codes(column: pd.Series) -> np.ndarray:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Connection, Engine, delete, select, text
 
 from folio.errors import StoreError
@@ -45,13 +46,13 @@ STAGE_PREFIX = ".stage-"
 
 POSITION_FIELDS = ("row", "identifier", "name", "quantity", "price", "market_value",
                    "accrued_interest", "currency", "issuer", "country", "asset_class",
-                   "maturity_date")
+                   "maturity_date", "account")
 ISSUE_FIELDS = ("row", "column", "code", "severity", "value", "message")
 _NUMBERS = ("quantity", "price", "market_value", "accrued_interest")
 _EMPTY = pd.DataFrame({
     "row": np.zeros(0, dtype=np.int64), **{f: pd.Series(dtype=pd.StringDtype("pyarrow"))
                                            for f in ("identifier", "name", "currency", "issuer",
-                                                     "country", "asset_class")},
+                                                     "country", "asset_class", "account")},
     **{f: np.zeros(0) for f in ("quantity", "price", "market_value", "accrued_interest")},
     "maturity_date": np.zeros(0, dtype="datetime64[D]")})[list(POSITION_FIELDS)]
 
@@ -109,9 +110,28 @@ def unsend(conn: Connection, sink: PositionSink) -> None:
         conn.execute(delete(positions).where(positions.c.import_id == sink.import_id))
 
 
-def _batches(rows: pd.DataFrame | PositionSink, fields: tuple[str, ...]):
+class AccountRows:
+    """The rows of one account among a sink's (``None``: those with no account), for
+    a write of one portfolio per account: each portfolio's snapshot takes its own."""
+
+    def __init__(self, sink: PositionSink, account: str | None) -> None:
+        self.sink, self.account = sink, account
+
+    def __len__(self) -> int:
+        return self.sink.accounts.get(self.account, 0)
+
+    def batches(self):
+        for batch in self.sink.batches():
+            column = batch.column("account")
+            mine = (column.is_null() if self.account is None
+                    else pc.fill_null(pc.equal(column, self.account), False))
+            if pc.any(mine).as_py():
+                yield batch.filter(mine)
+
+
+def _batches(rows: pd.DataFrame | PositionSink | AccountRows, fields: tuple[str, ...]):
     """Rows as Arrow record batches of ``fields``, a step of the write at a time."""
-    if isinstance(rows, PositionSink):
+    if isinstance(rows, PositionSink | AccountRows):
         yield from rows.batches()
         return
     total = len(rows)
@@ -166,6 +186,9 @@ class PositionSink:
         self._frames: list[pd.DataFrame] = []
         self._held = 0
         self._value: dict[str, float] = {}
+        # Positions per account (None: rows the file gives no account), for a
+        # write of one portfolio per account.
+        self.accounts: dict[str | None, int] = {}
         self._stager: threading.Thread | None = None
         self._queue: queue.Queue | None = None
         self._error: BaseException | None = None
@@ -180,6 +203,10 @@ class PositionSink:
         self.rows += len(frame)
         if self.counting_only or frame.empty:
             return
+        if "account" in frame:
+            for account, count in frame["account"].value_counts(dropna=False).items():
+                key = None if pd.isna(account) else str(account)
+                self.accounts[key] = self.accounts.get(key, 0) + int(count)
         self._tally(frame)
         self._frames.append(frame)
         self._held += len(frame)
@@ -458,15 +485,22 @@ def batch_size(total: int) -> int:
 
 
 def insert_staged(conn: Connection, table, fixed: Mapping[str, Any], fields: tuple[str, ...],
-                  total: int, progress: Progress | None = None) -> None:
-    """Copy the attached scratch rows into ``table``, inside the transaction."""
+                  total: int, progress: Progress | None = None, *,
+                  account: tuple[str | None] | None = None) -> None:
+    """Copy the attached scratch rows into ``table``, inside the transaction.
+
+    ``account``: copy only the rows of that one account (``(None,)``: those with none).
+    """
     quote = conn.dialect.identifier_preparer.quote
     names = list(fixed) + list(fields)
     select_list = ", ".join([f":{k}" for k in fixed] + [quote(f) for f in fields])
+    only = " AND account IS :account" if account is not None else ""
     sql = text(f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
                f"SELECT {select_list} FROM {STAGE_SCHEMA}.{STAGE_TABLE} "
-               f"WHERE rowid > :lo AND rowid <= :hi ORDER BY rowid")
+               f"WHERE rowid > :lo AND rowid <= :hi{only} ORDER BY rowid")
     values = {k: v.isoformat() if isinstance(v, date) else v for k, v in fixed.items()}
+    if account is not None:
+        values["account"] = account[0]
     # In steps, so progress keeps coming (an ADBC ingest numbers rows from 1).
     for start, stop in chunks(total, batch_size(total)):
         conn.execute(sql, {**values, "lo": start, "hi": stop})

@@ -150,6 +150,7 @@ ADDED_COLUMNS = (
     ("imports", "rejected", "JSON"),
     ("imports", "base_currency", "VARCHAR(3)"),
     ("imports", "base_currency_reason", "TEXT"),
+    ("positions", "account", "VARCHAR(100)"),
 )
 
 

@@ -274,6 +274,10 @@ class SnapshotWrite:
     mapping_name: str | None
     base_currency: str | None
     claim_token: str | None = None  # the import's claim; None: no claim to check
+    # One portfolio per account: portfolio -> the account whose positions it takes
+    # (None: the rows with no account). Every snapshot is written in the one
+    # transaction, so the file goes in whole or not at all. None: ``portfolio``.
+    accounts: Mapping[str, str | None] | None = None
 
 
 class SnapshotMoved(Exception):
@@ -461,54 +465,32 @@ def current_hash(engine: Engine, portfolio: str, as_of: date) -> str | None:
             snapshots.c.portfolio == portfolio, snapshots.c.as_of == as_of)).scalar()
 
 
+def account_hash(content_hash: str, account: str | None) -> str:
+    """The content hash of one account's snapshot (a write of one portfolio per account)."""
+    return hashlib.sha256(f"{content_hash}\0{account}".encode()).hexdigest()
+
+
 def _write_snapshot(engine: Engine, write: SnapshotWrite, reason: str | None, progress,
                     before_commit, staged: Path | None) -> Written:
     begun = time.perf_counter()
     with bulk.write_transaction(engine, write.positions, staged) as conn:
         if write.claim_token is not None:
             _hold_claim(conn, write.import_id, write.claim_token)
-        _lock_snapshot(conn, write.portfolio, write.as_of)
-        current = conn.execute(
-            select(snapshots)
-            .where(snapshots.c.portfolio == write.portfolio, snapshots.c.as_of == write.as_of)
-        ).first()
-        timing.add("lock", time.perf_counter() - begun)
-        status = write.status
-        if status != "failed" and current is not None and current.content_hash == write.content_hash:
-            status = "unchanged"
-        if status not in ("failed", "unchanged") and write.positions.counting_only:
-            raise SnapshotMoved(write.import_id)
-        if status in ("failed", "unchanged"):
-            bulk.unsend(conn, write.positions)  # rows streamed before the lock showed it
-        currency, why = (None, None) if status == "failed" else _portfolio_base(
-            conn, write, reason, create=status != "unchanged")
-        if status not in ("failed", "unchanged"):
-            ranged = _ranged(conn)
-            if current is not None:
-                with timing.span("delete"):
-                    conn.execute(delete(positions).where(
-                        _rows_of(conn, current), *bulk.not_sent(write.positions)))
-            fixed = {"import_id": write.import_id, "portfolio": write.portfolio,
-                     "as_of": write.as_of}
-            # SQLite numbers new rows from the largest id + 1, and this transaction
-            # holds the write lock: the rows written here are base + 1 .. top.
-            base = _top_id(conn) if ranged else 0
-            with timing.span("copy"):
-                if staged:
-                    bulk.insert_staged(conn, positions, fixed, bulk.POSITION_FIELDS,
-                                       len(write.positions), progress)
-                else:
-                    bulk.insert_rows(conn, positions, fixed, write.positions,
-                                     bulk.POSITION_FIELDS, progress)
-            span = {"first_id": base + 1, "last_id": _top_id(conn)} if ranged else {}
-            row = {"import_id": write.import_id, "content_hash": write.content_hash, **span}
-            if current is not None:
-                conn.execute(update(snapshots).where(snapshots.c.portfolio == write.portfolio,
-                                                     snapshots.c.as_of == write.as_of)
-                             .values(**row))
-            else:
-                conn.execute(insert(snapshots).values(portfolio=write.portfolio,
-                                                      as_of=write.as_of, **row))
+        if write.accounts is None:
+            status, currency, why = _put_snapshot(
+                conn, write, reason, write.content_hash, write.positions, staged, progress,
+                begun)
+        else:
+            # In the order of their names: two such writes lock snapshots alike
+            # and so cannot each wait for the other.
+            put = [_put_snapshot(conn, replace(write, portfolio=name), reason,
+                                 account_hash(write.content_hash, account),
+                                 bulk.AccountRows(write.positions, account), staged, progress,
+                                 begun, account=(account,))
+                   for name, account in sorted(write.accounts.items())]
+            status = ("unchanged" if put and all(p[0] == "unchanged" for p in put)
+                      else write.status)
+            currency, why = put[0][1:] if put else (None, None)
         if len(write.issues):
             with timing.span("issues"):
                 bulk.insert_rows(conn, import_issues, {"import_id": write.import_id},
@@ -527,6 +509,58 @@ def _write_snapshot(engine: Engine, write: SnapshotWrite, reason: str | None, pr
         committing = time.perf_counter()
     timing.add("commit", time.perf_counter() - committing)
     return Written(status, currency, why)
+
+
+def _put_snapshot(conn: Connection, write: SnapshotWrite, reason: str | None,
+                  content_hash: str, rows, staged: Path | None, progress, begun: float, *,
+                  account: tuple[str | None] | None = None
+                  ) -> tuple[str, str | None, str | None]:
+    """Make ``rows`` the snapshot of ``write.portfolio`` on ``write.as_of`` inside the
+    write's transaction, under that snapshot's lock; return its status (``unchanged``:
+    the snapshot already holds this content, and is left as it is) and the
+    portfolio's base currency and why (``_portfolio_base``)."""
+    portfolio = write.portfolio
+    _lock_snapshot(conn, portfolio, write.as_of)
+    current = conn.execute(
+        select(snapshots)
+        .where(snapshots.c.portfolio == portfolio, snapshots.c.as_of == write.as_of)
+    ).first()
+    timing.add("lock", time.perf_counter() - begun)
+    status = write.status
+    if status != "failed" and current is not None and current.content_hash == content_hash:
+        status = "unchanged"
+    if status not in ("failed", "unchanged") and write.positions.counting_only:
+        raise SnapshotMoved(write.import_id)
+    if status in ("failed", "unchanged"):
+        bulk.unsend(conn, write.positions)  # rows streamed before the lock showed it
+    currency, why = (None, None) if status == "failed" else _portfolio_base(
+        conn, write, reason, create=status != "unchanged")
+    if status in ("failed", "unchanged"):
+        return status, currency, why
+    ranged = _ranged(conn)
+    if current is not None:
+        with timing.span("delete"):
+            conn.execute(delete(positions).where(
+                _rows_of(conn, current), *bulk.not_sent(write.positions)))
+    fixed = {"import_id": write.import_id, "portfolio": portfolio, "as_of": write.as_of}
+    # SQLite numbers new rows from the largest id + 1, and this transaction
+    # holds the write lock: the rows written here are base + 1 .. top.
+    base = _top_id(conn) if ranged else 0
+    with timing.span("copy"):
+        if staged:
+            bulk.insert_staged(conn, positions, fixed, bulk.POSITION_FIELDS,
+                               len(write.positions), progress, account=account)
+        else:
+            bulk.insert_rows(conn, positions, fixed, rows, bulk.POSITION_FIELDS, progress)
+    span = {"first_id": base + 1, "last_id": _top_id(conn)} if ranged else {}
+    row = {"import_id": write.import_id, "content_hash": content_hash, **span}
+    if current is not None:
+        conn.execute(update(snapshots).where(snapshots.c.portfolio == portfolio,
+                                             snapshots.c.as_of == write.as_of)
+                     .values(**row))
+    else:
+        conn.execute(insert(snapshots).values(portfolio=portfolio, as_of=write.as_of, **row))
+    return status, currency, why
 
 
 def snapshot_dates(engine: Engine, portfolio: str) -> list[date]:

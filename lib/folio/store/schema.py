@@ -129,6 +129,9 @@ positions = Table(
     Column("country", Text),
     Column("asset_class", Text),
     Column("maturity_date", Date),
+    # The broker account the position is held in, where the file says (an account
+    # column, or the title line above a per-account block); NULL where it does not.
+    Column("account", String(100)),
     # Reads go by snapshot. On SQLite they go by the id range on the snapshots
     # row: this index cost a third of a large import's copy into the store. An
     # index on import_id would cost every large write as much and serve no query.
