@@ -2,7 +2,7 @@
 
 Owns the reading of a small CSV whose header a preset recognises: the header
 is the first line with the preset's signature (not only within the first lines
-``readers`` scans), and for a multi-section file (``Section,Header|Data|Total,...``
+``sniff`` scans), and for a multi-section file (``Section,Header|Data|Total,...``
 as Interactive Brokers writes it) only the lines of the preset's section are
 read, each keeping the line number an editor shows.
 """
@@ -14,6 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from folio.ingest.presets import Preset
+from folio.ingest.readers.delimited import _parse_body
+from folio.ingest.readers.sniff import DELIMITERS, _decode, _mac_line_ends, _split_cells
 
 # A preset's header past this many lines is looked for only in its own section.
 SCAN_LINES = 200
@@ -40,8 +42,6 @@ def _section_starts(presets: Sequence[Preset], delimiters: Sequence[str]) -> tup
 
 
 def _find(lines: list[str], presets: Sequence[Preset]):
-    from folio.ingest.readers import DELIMITERS, _split_cells
-
     sectioned = [p for p in presets if p.section]
     # Past the first lines only a sectioned preset's header is looked for, and
     # its header line begins with its section: str.startswith passes over the
@@ -67,10 +67,8 @@ def _find(lines: list[str], presets: Sequence[Preset]):
 
 def read_preset_csv(data: bytes, name: str, presets: Sequence[Preset]):
     """A ``RawTable`` of the table a preset recognises in ``data``, or None if none does."""
-    from folio.ingest import readers
-
-    text, encoding = readers._decode(data, name)
-    if readers._mac_line_ends(text):
+    text, encoding = _decode(data, name)
+    if _mac_line_ends(text):
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     found = _find(lines, presets)
@@ -83,7 +81,7 @@ def read_preset_csv(data: bytes, name: str, presets: Sequence[Preset]):
                                                                    index)))
     preamble = [lines[i].rstrip("\r") for i in above]
     if not preset.section:
-        table = readers._parse_body("\n".join(lines[index + 1:]).encode("utf-8"), name,
+        table = _parse_body("\n".join(lines[index + 1:]).encode("utf-8"), name,
                                     encoding, index, delimiter, cells)
         table.preamble = preamble
         return table
@@ -91,7 +89,7 @@ def read_preset_csv(data: bytes, name: str, presets: Sequence[Preset]):
     kept = _section_lines(lines, preset.section, delimiter)
     kept = kept[kept > index]
     body = "\n".join(lines[i] for i in kept)
-    table = readers._parse_body(body.encode("utf-8"), name, encoding, index, delimiter, cells,
+    table = _parse_body(body.encode("utf-8"), name, encoding, index, delimiter, cells,
                                 first_line=1)
     numbers = kept + 1  # 1-based line of each kept line
     table.rows = numbers[table.rows - 1] if len(table.rows) else table.rows

@@ -1,0 +1,194 @@
+"""Sniffing a text file: its encoding, line ends, delimiter and header line.
+
+Owns what is decided from a file's head before any row is parsed: the encoding
+(BOMs, UTF-16 without one, UTF-8, else Windows text; mixed encodings refused
+naming the line), binary content, old Mac line ends, and which line of the first
+``HEADER_SCAN_LINES`` is the header, with which delimiter.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+
+import numpy as np
+
+from folio.errors import ReadError
+from folio.ingest.columns import score_header
+
+HEADER_SCAN_LINES = 64
+DELIMITERS = (";", ",", "\t", "|")
+MIN_HEADER_SCORE = 2
+# A holdings table has a dozen columns; thousands are a hostile or broken file,
+# and every column costs the parser memory per row.
+MAX_COLUMNS = 1000
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _mac_line_ends(text: str | bytes) -> bool:
+    """Whether lines end in CR alone (classic Mac OS), maybe with one final LF or CRLF
+    (a tool that appended one): no LF before the end, and a CR."""
+    cr, lf = ("\r", "\n") if isinstance(text, str) else (b"\r", b"\n")
+    end = len(text)
+    while end and text[end - 1:end] in (cr, lf):
+        end -= 1
+    # The first LF ends the search in any other file; no copy of a large text.
+    return text.find(lf, 0, end) < 0 and cr in text
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` if ``data`` looks like UTF-16 text without a BOM.
+
+    Text that is mostly ASCII or Latin-1 (as holdings are: codes, numbers, dates)
+    has a NUL high byte in every other byte, and almost no NUL in the others;
+    binary content has NULs anywhere, or none in that pattern.
+    """
+    sample = np.frombuffer(data, dtype=np.uint8, count=min(len(data), 65536) & ~1)
+    if len(sample) == 0:
+        return None
+    even, odd = sample[0::2] == 0, sample[1::2] == 0
+    for zeros, other, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        if zeros.mean() >= 0.5 and other.mean() <= 0.01:
+            return encoding
+    return None
+
+
+def _strict(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        return None
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        encoding = "utf-8-sig"
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif b"\x00" in data[:65536]:
+        encoding = _utf16_without_bom(data)
+        text = _strict(data, encoding) if encoding else None
+        if text is None or _looks_binary(text):
+            raise ReadError(f"{name}: binary content (NUL bytes), not a text CSV file",
+                            file=name)
+        return text, encoding
+    else:
+        encoding = "utf-8"
+    if encoding == "utf-8-sig" and b"\x00" in data[:65536]:
+        raise ReadError(f"{name}: binary content (NUL bytes), not a text CSV file", file=name)
+    try:
+        return data.decode(encoding), encoding
+    except UnicodeDecodeError as exc:
+        if encoding != "utf-8":
+            raise ReadError(f"{name}: not valid {encoding} text at byte {exc.start}",
+                            file=name, value=data[exc.start:exc.start + 8].hex()) from None
+        bad_at = exc.start
+    if _UTF8_MULTIBYTE.search(data):
+        raise _mixed_encodings(name, data, bad_at)
+    text, encoding = _windows_text(data)
+    if _looks_binary(text):
+        raise ReadError(f"{name}: binary content, not a text CSV file", file=name)
+    return text, encoding
+
+
+def _mixed_encodings(name: str, data: bytes, at: int, first_line: int = 1) -> ReadError:
+    """The error for text that is UTF-8 in places but not at byte ``at`` of ``data``.
+
+    Files pasted together from two systems: any single decoding would garble
+    part of the names. ``first_line`` is the line ``data`` starts on.
+    """
+    line = first_line + data.count(b"\n", 0, at)
+    return ReadError(
+        f"{name}: mixed encodings: the file is UTF-8 in places but line {line} is not "
+        f"(bytes {data[at:at + 4].hex(' ')}); save the whole file as UTF-8",
+        file=name, row=line, value=_line_at(data, at))
+
+
+def _windows_text(data: bytes, encoding: str = "cp1252") -> tuple[str, str]:
+    """Text that is not UTF-8, and its encoding: Windows exports are cp1252;
+    latin-1 is the last resort that maps every byte (cp1252 leaves five undefined)."""
+    try:
+        return data.decode(encoding), encoding
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _looks_binary(text: str) -> bool:
+    """Whether over 5% of the first 64 K characters are neither printable nor line breaks."""
+    sample = text[:65536]
+    return sum(not (c.isprintable() or c in "\r\n\t") for c in sample) > 0.05 * len(sample)
+
+
+def _line_at(data: bytes, offset: int) -> str:
+    """The line holding byte ``offset``, as text with bad bytes replaced (for messages)."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    end = data.find(b"\n", offset)
+    line = data[start:end if end >= 0 else len(data)][:200]
+    return line.decode("utf-8", errors="replace").rstrip("\r")
+
+
+def _split_cells(line: str, delimiter: str) -> list[str]:
+    try:
+        return next(csv.reader([line], delimiter=delimiter))
+    except (csv.Error, StopIteration):
+        return line.split(delimiter)
+
+
+def _find_header(lines: list[str], known: Iterable[str]) -> tuple[int, str, list[str]]:
+    best: tuple[int, int, str, list[str]] | None = None
+    for index, line in enumerate(lines):
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        for delimiter in DELIMITERS:
+            if delimiter not in line:
+                continue
+            cells = _split_cells(line, delimiter)
+            score = score_header(cells, known)
+            if score >= MIN_HEADER_SCORE and (best is None or score > best[0]):
+                best = (score, index, delimiter, cells)
+    if best is None:
+        raise ReadError("", file=None)
+    return best[1], best[2], best[3]
+
+
+def _plain_table_header(lines: list[str]) -> tuple[int, str, list[str]] | None:
+    """The first non-empty line, if it and the next one split alike into 2+ cells."""
+    filled = [(i, line.rstrip("\r")) for i, line in enumerate(lines) if line.strip()]
+    if len(filled) < 2:
+        return None
+    (index, first), (_, second) = filled[0], filled[1]
+    for delimiter in DELIMITERS:
+        cells = _split_cells(first, delimiter)
+        if len(cells) >= 2 and len(cells) == len(_split_cells(second, delimiter)):
+            return index, delimiter, cells
+    return None
+
+
+def _check_width(cells: list, name: str, row: int) -> None:
+    if len(cells) > MAX_COLUMNS:
+        raise ReadError(f"{name}: the header (row {row}) has {len(cells):,} columns, over the "
+                        f"limit of {MAX_COLUMNS:,}; is this a holdings table?",
+                        file=name, row=row, value=f"{len(cells)} columns")
+
+
+def _header(head_lines: list[str], name: str, known: Iterable[str]) -> tuple[int, str, list[str]]:
+    try:
+        header_index, delimiter, cells = _find_header(head_lines, known)
+    except ReadError:
+        found = _plain_table_header(head_lines)
+        if found is not None:
+            # A table whose header folio does not recognise: read it anyway, so
+            # the mapping step can say which columns it found and which it lacks.
+            header_index, delimiter, cells = found
+        else:
+            header_index = -1
+    if header_index < 0:
+        first = next((line.strip() for line in head_lines if line.strip()), "")
+        raise ReadError(
+            f"{name}: no header row found in the first {HEADER_SCAN_LINES} lines; expected "
+            f"columns such as ISIN, Quantity, Currency (or Code ISIN, Quantité, Devise); "
+            f"first line: {first[:120]!r}", file=name, row=1, value=first[:200],
+        ) from None
+    return header_index, delimiter, cells
