@@ -1,10 +1,12 @@
-"""Validation: typed positions and one issue record per problem, computed column-wise.
+"""Validation: typed positions and one issue record per problem, a block at a time.
 
-Owns the row rules (required values, numbers, ISIN check digits, ISO currencies,
-dates against the as-of date, portfolio, duplicates, market value against
-quantity x price), the bounds of what the store and the analytics can hold
-(text widths, amounts, dates), and what counts as data at all (blank, totals
-and trailer rows are dropped, not reported). Errors reject a row; warnings keep it.
+Owns the order of a block's checks (what counts as data at all: blank, totals
+and trailer rows are dropped, not reported; a repeated header is skipped with a
+warning; then ``rules.RULES``, one function per check), what spans blocks (the
+decimal mark and as-of date the first block settles, identifiers seen, rows
+held back until the next block shows whether they are footers), the issues
+collected (counts, and the first ones kept), and the typed positions a block
+yields. Errors reject a row; warnings keep it.
 """
 
 from __future__ import annotations
@@ -21,56 +23,31 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from folio.errors import ValidationError
+from folio.ingest import rules
 from folio.ingest.columns import DATES, NUMERIC, ColumnMapping, normalise
-from folio.ingest.parse import (
-    AMBIGUOUS_CURRENCIES,
-    arrow_strings,
-    check_currencies,
-    check_isins,
-    clean_text,
-    decide_decimal,
-    decimal_votes,
-    detect_decimal,
-    fixed_width,
-    parse_dates,
-    parse_numbers,
-)
+from folio.ingest.parse import arrow_strings, clean_text, detect_decimal
 from folio.ingest.readers import BlockSource, RawTable
 from folio.ingest.rejected import RejectedRows
+from folio.ingest.repeats import (
+    Seen,
+    _codes,
+    _fingerprints,
+    _first_occurrence,
+    _instrument_codes,
+    earlier_rows,
+)
+from folio.ingest.rules import FIRST_DATE, LAST_DATE, POSITION_COLUMNS
 from folio.result import MAX_RESULT_ISSUES
-from folio.store.schema import positions
+
+__all__ = ["Checker", "Validated", "validate", "POSITION_COLUMNS", "ISSUE_COLUMNS",
+           "_fingerprints"]
 
 ISSUE_COLUMNS = ["row", "column", "code", "severity", "value", "message"]
-POSITION_COLUMNS = [
-    "row", "identifier", "name", "quantity", "price", "market_value", "accrued_interest",
-    "currency", "issuer", "country", "asset_class", "maturity_date", "account",
-]
 # A totals line: column-wise on lower-cased cells (pyarrow), and through re on
 # normalise()d text, whose separators are single spaces, which it also accepts.
 _TOTAL_TEXT = r"^(sous[ _-]*)?(grand[ _-]*)?(total|totals|totaux|sub[ _-]?total|subtotal)\b"
 _TOTAL = re.compile(_TOTAL_TEXT)
-# Longer text is not a name or a code but a broken or hostile file; the row is
-# rejected rather than a megabyte stored per cell.
-MAX_TEXT_CHARS = 1000
 MAX_VALUE_CHARS = 200  # an issue quotes at most this much of a cell
-MESSAGE_CHARS = 40  # a message quotes at most this much of a cell
-# The store's own widths (VARCHAR(n): PostgreSQL refuses a longer value, and
-# with it the whole file's transaction, naming no row): checked here, a row at
-# a time, from the table definition so the two cannot drift apart. Not the
-# currency's: the ISO 4217 check admits three letters only, and says why.
-STORE_WIDTHS = {column.name: column.type.length for column in positions.columns
-                if column.name in POSITION_COLUMNS and column.name != "currency"
-                and getattr(column.type, "length", None)}
-# Larger amounts are not holdings but broken cells (1e308): one of them made
-# every total of the portfolio infinite. Below it, sums of millions of rows and
-# quantity x price stay exact to the cent far beyond any real book.
-MAX_AMOUNT = 1e15
-# quantity x price may be a hundred times the value (bond prices per 100).
-MAX_PRODUCT = MAX_AMOUNT * 100
-# The dates pandas can hold (nanoseconds since 1970): the analytics compute in
-# them, so a maturity of 9999-12-31 stored as it is broke every report.
-FIRST_DATE = np.datetime64(pd.Timestamp.min.ceil("D").date(), "D")
-LAST_DATE = np.datetime64(pd.Timestamp.max.floor("D").date(), "D")
 _STEPS = 8  # progress reports during validation
 
 
@@ -137,14 +114,6 @@ class _Issues:
             self.head = (head.sort_values(["row"], kind="stable").head(MAX_RESULT_ISSUES)
                          .reset_index(drop=True))
         return out
-
-
-def _quoted(cells: pd.Series) -> np.ndarray:
-    """Cells as a message quotes them: the first ``MESSAGE_CHARS`` characters, and "..."
-    when there is more."""
-    cut = cells.fillna("").str.slice(0, MESSAGE_CHARS)
-    more = (cells.str.len() > MESSAGE_CHARS).fillna(False).to_numpy(bool)
-    return (cut.to_numpy(object) + np.where(more, "...", "")).astype(object)
 
 
 def _as_list(values, n: int) -> list:
@@ -237,15 +206,6 @@ def validate(
     return checked
 
 
-@dataclass
-class _Seen:
-    """The identifiers of one earlier block, for the duplicate checks that span blocks."""
-
-    ident: pa.Array  # upper-case identifier of each row that has one
-    rows: np.ndarray  # its file row (int32: a quarter of the memory of the strings' offsets)
-    live: np.ndarray  # whether the row was kept
-    sources: list[BlockSource]
-
 
 class Checker:
     """Validation of one file, a block of rows at a time, with what spans blocks carried over.
@@ -283,7 +243,7 @@ class Checker:
         self._issues = _Issues()
         self._held: RawTable | None = None
         self._held_sources: list[BlockSource] = []
-        self._seen: list[_Seen] = []
+        self._seen: list[Seen] = []
         self._prints = np.zeros(0, dtype=np.uint64)  # of earlier identifiers, sorted
         self._holdings_seen = False
         self._file = ""
@@ -342,7 +302,6 @@ class Checker:
         rows = table.rows[keep]
         n = len(frame)
         issues = self._issues
-        rejected = np.zeros(n, dtype=bool)
         steps = iter(range(1, _STEPS + 1))
         rows_before = self.rows_total
 
@@ -353,16 +312,6 @@ class Checker:
                 # estimated, so a display's total never drifts (ingest/progress.py).
                 total = rows_before + n if table.last else 0
                 self.progress(done, total, "checking")
-
-        def error(mask: np.ndarray, field: str, code: str, messages) -> None:
-            """Reject the rows of ``mask``; ``messages`` is one text, or a function of the
-            rows' positions (messages are made for bad rows only)."""
-            if not mask.any():
-                return
-            if callable(messages):
-                messages = messages(np.flatnonzero(mask))
-            issues.add(rows[mask], cols.get(field), code, "error", text[field][mask], messages)
-            rejected[mask] = True
 
         # Ragged lines below the last holding are footers ("Document généré le ..."), not data.
         last_data_row = int(rows.max()) if len(rows) else 0
@@ -403,7 +352,8 @@ class Checker:
             same_as[shared[repeat]] = rows[first[repeat]]
         has = ids.is_valid().to_numpy(zero_copy_only=False)
         prints = _fingerprints(ids.filter(pa.array(has)))
-        earlier_live = self._earlier(ids, frame, same_as, prints)
+        earlier_live = earlier_rows(self._seen, self._prints, list(cols.values()), ids, frame,
+                                    same_as, prints)
         # From here on the cleaned columns are the rows: one copy of a large file in
         # memory, not two (the caller's table keeps its header, not its rows).
         source_table.frame = source_table.frame.iloc[:0]
@@ -411,171 +361,27 @@ class Checker:
         frame = None
         step()
 
-        for field, values in text.items():
-            if field in NUMERIC or field in DATES:
-                continue  # a long number or date is already not a number or date
-            limit = min(STORE_WIDTHS.get(field, MAX_TEXT_CHARS), MAX_TEXT_CHARS)
-            arr = arrow_strings(values)
-            if (pc.max(pc.binary_length(arr)).as_py() or 0) <= limit:
-                continue  # no cell has that many bytes, so none that many characters
-            lengths = pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
-            long = lengths > limit
-
-            def too_long(at, field=field, limit=limit, lengths=lengths):
-                counts = np.array([f" ({n:,}): " for n in lengths[at]], dtype=object)
-                return (f"{cols[field]} is longer than {limit:,} characters" + counts
-                        + _quoted(text[field].iloc[at]))
-
-            error(long, field, "too_long", too_long)
-
-        # Required values.
-        for field in ("identifier", "quantity", "currency"):
-            missing = text[field].isna().to_numpy(bool)
-            error(missing, field, "missing_value", f"{cols[field]} is empty")
-
-        step()
-        # Identifier: ISIN check digit where it looks like one.
-        _, bad_isin = check_isins(ident)
-        error(bad_isin, "identifier", "invalid_isin",
-              lambda at: "ISIN check digit is wrong: " + ident.iloc[at].fillna("")
-              + " fails the ISIN checksum")
-
-        # Numbers: the decimal mark is the file's, settled by its first rows.
-        if self.decimal is None:
-            votes = {f: decimal_votes(text[f]) for f in NUMERIC if f in text}
-            self.decimal = decide_decimal(sum(c for c, _ in votes.values()),
-                                          sum(d for _, d in votes.values()), table.delimiter)
-            for f, (comma, dot) in votes.items():
-                # A column may use its own mark (an export written by two tools).
-                self._decimals[f] = decide_decimal(comma, dot, table.delimiter, tie=None)
-        numbers: dict[str, np.ndarray] = {}
-        for field in NUMERIC:
-            if field not in text:
-                numbers[field] = np.full(n, np.nan)
-                continue
-            values, invalid = parse_numbers(text[field],
-                                            self._decimals.get(field) or self.decimal)
-            numbers[field] = values
-            error(invalid, field, "invalid_number",
-                  lambda at, field=field: cols[field] + " is not a number: "
-                  + text[field].iloc[at].fillna("").str.slice(0, 60))
-            huge = np.abs(values) > MAX_AMOUNT  # NaN (empty, invalid) compares False
-            error(huge, field, "out_of_range",
-                  lambda at, field=field: cols[field] + f" is beyond ±{MAX_AMOUNT:.0e}: "
-                  + _quoted(text[field].iloc[at]))
-        self._clean_values(numbers, rows, rejected)
-        qty, price = numbers["quantity"], numbers["price"]
-        with np.errstate(over="ignore", invalid="ignore"):  # a rejected 1e308 may: inf
-            product = np.abs(qty * price)
-        vast = ~rejected & (product > MAX_PRODUCT)
-        if vast.any():
-            error(vast, "price", "out_of_range", lambda at: [
-                f"{cols['quantity']} x {cols['price']} = {p:.3g}, beyond {MAX_PRODUCT:.0e}"
-                for p in product[at]])
-
-        step()
-        # Currency.
-        ccy = self._franc_zone(text["currency"].str.upper(), ident, rows)
-        bad_ccy = check_currencies(ccy)
-        error(bad_ccy, "currency", "invalid_currency",
-              lambda at: [AMBIGUOUS_CURRENCIES.get(v, f"{v} is not an ISO 4217 currency code")
-                          for v in ccy.iloc[at]])
-
-        step()
-        # Dates.
-        excel = table.kind == "xlsx"
-        dates: dict[str, np.ndarray] = {}
-        for field in DATES:
-            if field not in text:
-                dates[field] = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-                continue
-            values, invalid = parse_dates(text[field], excel_serials=excel,
-                                          month_first=self.date_order == "mdy")
-            error(invalid, field, "invalid_date",
-                  lambda at, field=field: cols[field] + " is not a valid date: "
-                  + text[field].iloc[at].fillna("").str.slice(0, 40))
-            outside = (values < FIRST_DATE) | (values > LAST_DATE)  # NaT compares False
-            error(outside, field, "out_of_range",
-                  lambda at, field=field: cols[field] + f" is outside {FIRST_DATE} to "
-                  f"{LAST_DATE}, the dates folio can compute with: "
-                  + _quoted(text[field].iloc[at]))
-            if outside.any():  # nor a date of the file's: an as-of of 0001-01-01 settles nothing
-                values = np.where(outside, np.datetime64("NaT"), values)
-            dates[field] = values
-
-        step()
-        self._settle_as_of(dates["as_of"])
-        if "as_of" in cols and self.as_of is not None:
-            row_dates = dates["as_of"]
-            target = np.datetime64(self.as_of, "D")
-            later = ~np.isnat(row_dates) & (row_dates > target)
-            earlier = ~np.isnat(row_dates) & (row_dates < target)
-            error(later, "as_of", "future_date",
-                  f"{cols['as_of']} is after the import's as-of date {self.as_of.isoformat()}")
-            error(earlier, "as_of", "as_of_mismatch",
-                  f"{cols['as_of']} differs from the import's as-of date {self.as_of.isoformat()}")
-
-        if "portfolio" in cols:
-            other = text["portfolio"].notna() & (text["portfolio"].str.upper() != self.portfolio.upper())
-            other = other.to_numpy(bool)
-            error(other, "portfolio", "portfolio_mismatch",
-                  f"row belongs to another portfolio than {self.portfolio}")
-
-        step()
-        # Duplicates: an identical row twice is an error (it would double count);
-        # the same instrument on two different rows (lots) is a warning.
-        id_col = cols["identifier"]
-        exact = (same_as > 0) & ~rejected
-        if exact.any():
-            error(exact, "identifier", "duplicate_row",
-                  lambda at: [f"same as row {r}" for r in same_as[at]])
-        live = ~rejected
-        same_id = np.zeros(n, dtype=bool)
-        live_rows = np.flatnonzero(live)
-        _, first_live = np.unique(id_codes[live_rows], return_index=True)
-        same_id[live_rows] = True
-        same_id[live_rows[first_live]] = False  # the first row of each instrument is not a repeat
-        same_id |= live & earlier_live  # ... unless an earlier block had it
-        same_id &= id_codes >= 0
-        if same_id.any():
-            issues.add(rows[same_id], id_col, "duplicate_instrument", "warning",
-                       text["identifier"][same_id],
-                       "the same instrument appears on an earlier row; both rows are kept")
-
-        step()
-        # Market value against quantity x price (bond prices are quoted per 100).
-        qty, price, mv = numbers["quantity"], numbers["price"], numbers["market_value"]
-        comparable = live & np.isfinite(qty) & np.isfinite(price) & np.isfinite(mv) & (mv != 0)
-        if comparable.any():
-            product = qty * price
-            with np.errstate(divide="ignore", invalid="ignore"):
-                gap = np.abs(product - mv) / np.abs(mv)
-                gap_pct = np.abs(product / 100 - mv) / np.abs(mv)
-            off = comparable & (gap > self.mv_tolerance) & (gap_pct > self.mv_tolerance)
-            if off.any():
-                mv_col = cols["market_value"]
-                best = np.where(gap_pct < gap, product / 100, product)
-                msg = pd.Series(
-                    [f"{mv_col} {m:,.2f} differs from quantity x price {b:,.2f} by {g:.1%}"
-                     for m, b, g in zip(mv[off], best[off], np.minimum(gap, gap_pct)[off],
-                                        strict=True)],
-                    dtype=object)
-                issues.add(rows[off], mv_col, "mv_mismatch", "warning", text["market_value"][off],
-                           msg)
+        block = rules.Block(self, table, rows, text, ident, id_codes, same_as, earlier_live,
+                            rejected=np.zeros(n, dtype=bool))
+        for rule, then_step in rules.RULES:
+            rule(block)
+            if then_step:
+                step()
 
         # Timsort merges the two sorted runs in one linear pass, in place.
         merged = np.concatenate([self._prints, np.sort(prints)])
         self._prints = None
         merged.sort(kind="stable")
         self._prints = merged
-        self._seen.append(_Seen(ident=ids.filter(pa.array(has)).cast(pa.string()),
-                                rows=rows[has].astype(np.int32), live=live[has], sources=sources))
-        keep_rows = ~rejected
+        rejected, mv, ccy = block.rejected, block.numbers["market_value"], block.ccy
+        self._seen.append(Seen(ident=ids.filter(pa.array(has)).cast(pa.string()),
+                               rows=rows[has].astype(np.int32), live=~rejected[has],
+                               sources=sources))
         if rejected.any():  # for the file's totals: a gap these rows explain is reported
             self.rejected_values.append((rows[rejected], np.nan_to_num(mv[rejected])))
             self.rejected.add(ident[rejected], ccy[rejected], mv[rejected])
         positions = _positions_frame({**text, "identifier": ident, "currency": ccy},
-                                     rows, keep_rows, numbers, dates["maturity_date"])
+                                     rows, ~rejected, block.numbers, block.dates["maturity_date"])
         self.rows_total += n
         self.rows_rejected += int(rejected.sum())
         step()
@@ -644,60 +450,6 @@ class Checker:
                              "warning", f"{item['file']:.2f}" if isinstance(item["file"], float)
                              else str(item["file"]), message(item))
 
-    def _earlier(self, ids: pa.Array, frame: pd.DataFrame, same_as: np.ndarray,
-                 prints: np.ndarray) -> np.ndarray:
-        """Rows whose instrument a kept row of an earlier block had; rows repeating one.
-
-        Sets ``same_as`` for rows identical (every mapped cell) to a row of an
-        earlier block, read back from the file for the few instruments seen
-        before; returns the mask of rows whose identifier an earlier kept row has.
-        """
-        n = len(ids)
-        if not self._seen or not len(prints) or not len(self._prints):
-            return np.zeros(n, dtype=bool)
-        # Most files repeat no instrument across blocks: the sorted fingerprints of
-        # all earlier identifiers say so in a binary search, where comparing the
-        # strings themselves would cost a pass over every earlier identifier per block.
-        at = np.minimum(np.searchsorted(self._prints, prints), len(self._prints) - 1)
-        if not (self._prints[at] == prints).any():
-            return np.zeros(n, dtype=bool)
-        earlier = pa.chunked_array([s.ident for s in self._seen], type=pa.string())
-        hit = pc.is_in(earlier, value_set=pc.unique(ids.cast(pa.string()))).to_numpy(
-            zero_copy_only=False)
-        if not hit.any():
-            return np.zeros(n, dtype=bool)
-        bounds = np.cumsum([0] + [len(s.ident) for s in self._seen])
-        matched: list[tuple[_Seen, np.ndarray]] = [
-            (s, np.flatnonzero(hit[lo:hi])) for s, lo, hi in zip(self._seen, bounds, bounds[1:], strict=False)]
-        matched = [(s, at) for s, at in matched if len(at)]
-        e_ident = pa.concat_arrays([s.ident.take(pa.array(at)) for s, at in matched])
-        e_rows = np.concatenate([s.rows[at] for s, at in matched]).astype(np.int64)
-        e_live = np.concatenate([s.live[at] for s, at in matched])
-        earlier_live = pc.is_in(ids, value_set=e_ident.filter(pa.array(e_live))).fill_null(
-            False).to_numpy(zero_copy_only=False)
-        # Identical rows: the earlier rows' cells, read again, against this block's.
-        candidates = np.flatnonzero(pc.is_in(ids, value_set=e_ident).fill_null(False)
-                                    .to_numpy(zero_copy_only=False))
-        cells: dict[int, list[str]] = {}
-        for s, at in matched:
-            for source in s.sources:
-                cells.update(source.cells(s.rows[at].astype(np.int64).tolist()))
-        order = np.argsort(e_rows, kind="stable")
-        e_rows = np.array([r for r in e_rows[order] if int(r) in cells], dtype=np.int64)
-        if len(e_rows) == 0 or len(candidates) == 0:
-            return earlier_live
-        header = list(frame.columns)
-        columns = []
-        for column in (c for c in self.cols.values() if c in frame):
-            at = header.index(column)
-            before = pd.Series([cells[int(r)][at] if at < len(cells[int(r)]) else None
-                                for r in e_rows], dtype=pd.StringDtype("pyarrow"))
-            columns.append(pd.concat([before, frame[column].iloc[candidates]], ignore_index=True))
-        first = _first_occurrence(columns)[len(e_rows):]
-        from_earlier = first < len(e_rows)
-        same_as[candidates[from_earlier]] = e_rows[first[from_earlier]]
-        return earlier_live
-
     def _settle_as_of(self, row_dates: np.ndarray) -> None:
         """The as-of date: given, or the one date of the file's as-of column."""
         if self._as_of_given or "as_of" not in self.cols:
@@ -747,66 +499,6 @@ _FRANC_ZONES = {
     "XOF": {"BJ", "BF", "CI", "GW", "ML", "NE", "SN", "TG"},  # UEMOA
     "XAF": {"CM", "CF", "TD", "CG", "GQ", "GA"},  # CEMAC
 }
-_PRINT_FACTOR = np.uint64(0x100000001B3)  # odd: every byte moves every higher bit
-
-
-def _fingerprints(arr: pa.Array) -> np.ndarray:
-    """A 64-bit number per string of ``arr`` (no nulls) from its bytes: equal strings,
-    equal numbers (different strings share one rarely; callers compare the strings)."""
-    if len(arr) == 0:
-        return np.zeros(0, dtype=np.uint64)
-    if pc.max(pc.binary_length(arr)).as_py() <= 16 and pc.all(pc.string_is_ascii(arr)).as_py():
-        # Codes and ISINs: the 16 padded bytes as two words, folded into one.
-        words = fixed_width(pc.utf8_rpad(arr, width=16, padding=" "), 16).view(np.uint64)
-        return words[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ words[:, 1]
-    arr = arr.cast(pa.large_string())
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
-    lengths = np.diff(offsets)
-    out = lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)  # the length counts too
-    size = int(offsets[-1] - offsets[0])
-    if size == 0:
-        return out
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
-    starts = offsets[:-1] - offsets[0]
-    position = np.arange(size) - np.repeat(starts, lengths)  # of each byte in its string
-    powers = np.cumprod(np.full(int(lengths.max()), _PRINT_FACTOR, dtype=np.uint64))
-    terms = data.astype(np.uint64) * powers[position]  # wraps modulo 2**64, as meant
-    filled = lengths > 0
-    out[filled] += np.add.reduceat(terms, starts[filled])
-    return out
-
-
-def _instrument_codes(ids: np.ndarray, accounts: np.ndarray) -> np.ndarray:
-    """Dense codes of (identifier, account) pairs; -1 where the identifier is missing."""
-    pairs, _ = pd.factorize(ids * (int(accounts.max(initial=0)) + 2) + accounts + 1)
-    return np.where(ids < 0, -1, pairs).astype(np.int64)
-
-
-def _codes(column: pd.Series) -> np.ndarray:
-    """Dense integer codes of a text column's values; -1 for missing."""
-    encoded = pc.dictionary_encode(arrow_strings(column))
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    missing = encoded.indices.is_null().to_numpy(zero_copy_only=False)
-    return np.where(missing, -1, codes).astype(np.int64)
-
-
-def _first_occurrence(columns: list[pd.Series]) -> np.ndarray:
-    """For each row, the position of the first row with the same cells in ``columns``.
-
-    Built from each column's dictionary codes (pyarrow, no Python strings), so
-    the check spans a whole large file in a few integer arrays.
-    """
-    n = len(columns[0]) if columns else 0
-    key = np.zeros(n, dtype=np.int64)
-    for column in columns:
-        codes = _codes(column) + 1  # 0 for missing
-        # Combine, then re-number densely so the key never overflows.
-        key, _ = pd.factorize(key * (int(codes.max(initial=0)) + 1) + codes)
-        key = key.astype(np.int64)
-    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-    return first[inverse]
-
-
 def _text_or_none(text: dict[str, pd.Series], field: str, keep: np.ndarray,
                   upper_codes: bool = False) -> pd.Series:
     # Arrow-backed strings, not Python objects: a million names as str objects

@@ -1,0 +1,305 @@
+"""The row rules: one function per check a block of positions goes through.
+
+Owns what each check asks of a row and the issue it raises: text widths,
+required values, ISIN check digits, numbers and amounts within bounds,
+currencies, dates, the as-of date, the portfolio, duplicates, market value
+against quantity x price. Each rule reads and writes a
+``Block`` (the cleaned cells, the numbers and dates typed so far, the rows
+rejected so far); ``RULES`` is their order, which is also the order of a row's
+issues. Errors reject a row; warnings keep it. The checks are column-wise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from folio.ingest.columns import DATES, NUMERIC
+from folio.ingest.parse import (
+    AMBIGUOUS_CURRENCIES,
+    arrow_strings,
+    check_currencies,
+    check_isins,
+    decide_decimal,
+    decimal_votes,
+    parse_dates,
+    parse_numbers,
+)
+from folio.store.schema import positions
+
+# Longer text is not a name or a code but a broken or hostile file; the row is
+# rejected rather than a megabyte stored per cell.
+MAX_TEXT_CHARS = 1000
+MESSAGE_CHARS = 40  # a message quotes at most this much of a cell
+# The store's own widths (VARCHAR(n): PostgreSQL refuses a longer value, and
+# with it the whole file's transaction, naming no row): checked here, a row at
+# a time, from the table definition so the two cannot drift apart. Not the
+# currency's: the ISO 4217 check admits three letters only, and says why.
+POSITION_COLUMNS = [
+    "row", "identifier", "name", "quantity", "price", "market_value", "accrued_interest",
+    "currency", "issuer", "country", "asset_class", "maturity_date", "account",
+]
+STORE_WIDTHS = {column.name: column.type.length for column in positions.columns
+                if column.name in POSITION_COLUMNS and column.name != "currency"
+                and getattr(column.type, "length", None)}
+# Larger amounts are not holdings but broken cells (1e308): one of them made
+# every total of the portfolio infinite. Below it, sums of millions of rows and
+# quantity x price stay exact to the cent far beyond any real book.
+MAX_AMOUNT = 1e15
+# quantity x price may be a hundred times the value (bond prices per 100).
+MAX_PRODUCT = MAX_AMOUNT * 100
+# The dates pandas can hold (nanoseconds since 1970): the analytics compute in
+# them, so a maturity of 9999-12-31 stored as it is broke every report.
+FIRST_DATE = np.datetime64(pd.Timestamp.min.ceil("D").date(), "D")
+LAST_DATE = np.datetime64(pd.Timestamp.max.floor("D").date(), "D")
+def quoted(cells: pd.Series) -> np.ndarray:
+    """Cells as a message quotes them: the first ``MESSAGE_CHARS`` characters, and "..."
+    when there is more."""
+    cut = cells.fillna("").str.slice(0, MESSAGE_CHARS)
+    more = (cells.str.len() > MESSAGE_CHARS).fillna(False).to_numpy(bool)
+    return (cut.to_numpy(object) + np.where(more, "...", "")).astype(object)
+
+
+@dataclass
+class Block:
+    """One block's rows as the rules see them, and what the rules found so far."""
+
+    checker: Any  # the ``validate.Checker``: the file's settled facts and its issues
+    table: Any  # the ``RawTable`` the rows came from (kind, delimiter)
+    rows: np.ndarray  # file row of each row
+    text: dict[str, pd.Series]  # field -> cleaned cells
+    ident: pd.Series  # upper-case identifiers
+    id_codes: np.ndarray  # dense codes of (identifier, account); -1 for none
+    same_as: np.ndarray  # the earlier file row a row repeats cell for cell, 0 if none
+    earlier_live: np.ndarray  # an earlier block kept a row of this instrument
+    rejected: np.ndarray
+    numbers: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    dates: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    ccy: pd.Series | None = None
+
+    @property
+    def cols(self) -> dict[str, str]:
+        return self.checker.cols
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def error(self, mask: np.ndarray, field: str, code: str, messages) -> None:
+        """Reject the rows of ``mask``; ``messages`` is one text, or a function of the
+        rows' positions (messages are made for bad rows only)."""
+        if not mask.any():
+            return
+        if callable(messages):
+            messages = messages(np.flatnonzero(mask))
+        self.checker._issues.add(self.rows[mask], self.cols.get(field), code, "error",
+                                 self.text[field][mask], messages)
+        self.rejected[mask] = True
+
+    def warn(self, mask: np.ndarray, field: str, code: str, messages) -> None:
+        """A warning on the rows of ``mask`` (kept)."""
+        if mask.any():
+            self.checker._issues.add(self.rows[mask], self.cols.get(field), code, "warning",
+                                     self.text[field][mask], messages)
+
+
+def too_long(block: Block) -> None:
+    """Text longer than the store's column (or ``MAX_TEXT_CHARS``) is an error."""
+    cols, text = block.cols, block.text
+    for field, values in text.items():
+        if field in NUMERIC or field in DATES:
+            continue  # a long number or date is already not a number or date
+        limit = min(STORE_WIDTHS.get(field, MAX_TEXT_CHARS), MAX_TEXT_CHARS)
+        arr = arrow_strings(values)
+        if (pc.max(pc.binary_length(arr)).as_py() or 0) <= limit:
+            continue  # no cell has that many bytes, so none that many characters
+        lengths = pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+
+        def message(at, field=field, limit=limit, lengths=lengths):
+            counts = np.array([f" ({n:,}): " for n in lengths[at]], dtype=object)
+            return (f"{cols[field]} is longer than {limit:,} characters" + counts
+                    + quoted(text[field].iloc[at]))
+
+        block.error(lengths > limit, field, "too_long", message)
+
+
+def required(block: Block) -> None:
+    """An identifier, a quantity and a currency on every row."""
+    for field in ("identifier", "quantity", "currency"):
+        missing = block.text[field].isna().to_numpy(bool)
+        block.error(missing, field, "missing_value", f"{block.cols[field]} is empty")
+
+
+def isin(block: Block) -> None:
+    """An identifier that looks like an ISIN has the right check digit."""
+    ident = block.ident
+    _, bad = check_isins(ident)
+    block.error(bad, "identifier", "invalid_isin",
+                lambda at: "ISIN check digit is wrong: " + ident.iloc[at].fillna("")
+                + " fails the ISIN checksum")
+
+
+def numbers(block: Block) -> None:
+    """Numbers parse with the file's decimal mark (settled by its first rows, a column
+    may have its own) and stay within ``MAX_AMOUNT``."""
+    checker, text, cols = block.checker, block.text, block.cols
+    delimiter = block.table.delimiter
+    if checker.decimal is None:
+        votes = {f: decimal_votes(text[f]) for f in NUMERIC if f in text}
+        checker.decimal = decide_decimal(sum(c for c, _ in votes.values()),
+                                         sum(d for _, d in votes.values()), delimiter)
+        for f, (comma, dot) in votes.items():
+            # A column may use its own mark (an export written by two tools).
+            checker._decimals[f] = decide_decimal(comma, dot, delimiter, tie=None)
+    for field in NUMERIC:
+        if field not in text:
+            block.numbers[field] = np.full(len(block), np.nan)
+            continue
+        values, invalid = parse_numbers(text[field],
+                                        checker._decimals.get(field) or checker.decimal)
+        block.numbers[field] = values
+        block.error(invalid, field, "invalid_number",
+                    lambda at, field=field: cols[field] + " is not a number: "
+                    + text[field].iloc[at].fillna("").str.slice(0, 60))
+        huge = np.abs(values) > MAX_AMOUNT  # NaN (empty, invalid) compares False
+        block.error(huge, field, "out_of_range",
+                    lambda at, field=field: cols[field] + f" is beyond ±{MAX_AMOUNT:.0e}: "
+                    + quoted(text[field].iloc[at]))
+
+
+def clean_values(block: Block) -> None:
+    """A market value that includes accrued interest is stored clean (see ``Checker``)."""
+    block.checker._clean_values(block.numbers, block.rows, block.rejected)
+
+
+def product_range(block: Block) -> None:
+    """quantity x price within ``MAX_PRODUCT``."""
+    cols = block.cols
+    with np.errstate(over="ignore", invalid="ignore"):  # a rejected 1e308 may: inf
+        product = np.abs(block.numbers["quantity"] * block.numbers["price"])
+    vast = ~block.rejected & (product > MAX_PRODUCT)
+    if vast.any():
+        block.error(vast, "price", "out_of_range", lambda at: [
+            f"{cols['quantity']} x {cols['price']} = {p:.3g}, beyond {MAX_PRODUCT:.0e}"
+            for p in product[at]])
+
+
+def currency(block: Block) -> None:
+    """An ISO 4217 code (FCFA settled as XOF or XAF where the file's evidence decides)."""
+    ccy = block.checker._franc_zone(block.text["currency"].str.upper(), block.ident, block.rows)
+    block.ccy = ccy
+    block.error(check_currencies(ccy), "currency", "invalid_currency",
+                lambda at: [AMBIGUOUS_CURRENCIES.get(v, f"{v} is not an ISO 4217 currency code")
+                            for v in ccy.iloc[at]])
+
+
+def dates(block: Block) -> None:
+    """Dates parse (Excel serials in a workbook; month first where the file is US) and
+    fall within the dates folio can compute with."""
+    checker, text, cols = block.checker, block.text, block.cols
+    excel = block.table.kind == "xlsx"
+    for field in DATES:
+        if field not in text:
+            block.dates[field] = np.full(len(block), np.datetime64("NaT"), dtype="datetime64[D]")
+            continue
+        values, invalid = parse_dates(text[field], excel_serials=excel,
+                                      month_first=checker.date_order == "mdy")
+        block.error(invalid, field, "invalid_date",
+                    lambda at, field=field: cols[field] + " is not a valid date: "
+                    + text[field].iloc[at].fillna("").str.slice(0, 40))
+        outside = (values < FIRST_DATE) | (values > LAST_DATE)  # NaT compares False
+        block.error(outside, field, "out_of_range",
+                    lambda at, field=field: cols[field] + f" is outside {FIRST_DATE} to "
+                    f"{LAST_DATE}, the dates folio can compute with: "
+                    + quoted(text[field].iloc[at]))
+        if outside.any():  # nor a date of the file's: an as-of of 0001-01-01 settles nothing
+            values = np.where(outside, np.datetime64("NaT"), values)
+        block.dates[field] = values
+
+
+def as_of(block: Block) -> None:
+    """Each row's as-of date (where the file has a column) is the import's."""
+    checker, cols = block.checker, block.cols
+    checker._settle_as_of(block.dates["as_of"])
+    if "as_of" in cols and checker.as_of is not None:
+        row_dates = block.dates["as_of"]
+        target = np.datetime64(checker.as_of, "D")
+        later = ~np.isnat(row_dates) & (row_dates > target)
+        earlier = ~np.isnat(row_dates) & (row_dates < target)
+        day = checker.as_of.isoformat()
+        block.error(later, "as_of", "future_date",
+                    f"{cols['as_of']} is after the import's as-of date {day}")
+        block.error(earlier, "as_of", "as_of_mismatch",
+                    f"{cols['as_of']} differs from the import's as-of date {day}")
+
+
+def portfolio(block: Block) -> None:
+    """A row that names a portfolio names the import's."""
+    if "portfolio" in block.cols:
+        name = block.checker.portfolio
+        cells = block.text["portfolio"]
+        other = (cells.notna() & (cells.str.upper() != name.upper())).to_numpy(bool)
+        block.error(other, "portfolio", "portfolio_mismatch",
+                    f"row belongs to another portfolio than {name}")
+
+
+def duplicates(block: Block) -> None:
+    """An identical row twice is an error (it would double count); the same instrument
+    in the same account on two different rows (lots) is a warning."""
+    exact = (block.same_as > 0) & ~block.rejected
+    if exact.any():
+        same_as = block.same_as
+        block.error(exact, "identifier", "duplicate_row",
+                    lambda at: [f"same as row {r}" for r in same_as[at]])
+    live, id_codes = ~block.rejected, block.id_codes
+    same_id = np.zeros(len(block), dtype=bool)
+    live_rows = np.flatnonzero(live)
+    _, first_live = np.unique(id_codes[live_rows], return_index=True)
+    same_id[live_rows] = True
+    same_id[live_rows[first_live]] = False  # the first row of each instrument is not a repeat
+    same_id |= live & block.earlier_live  # ... unless an earlier block had it
+    same_id &= id_codes >= 0
+    block.warn(same_id, "identifier", "duplicate_instrument",
+               "the same instrument appears on an earlier row; both rows are kept")
+
+
+def _scales(block: Block) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """quantity x price, and its gap to the market value read per unit and per 100,
+    on the rows where all three are there (``comparable``)."""
+    qty, price, mv = (block.numbers[f] for f in ("quantity", "price", "market_value"))
+    comparable = (~block.rejected & np.isfinite(qty) & np.isfinite(price) & np.isfinite(mv)
+                  & (mv != 0))
+    product = qty * price
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        gap = np.abs(product - mv) / np.abs(mv)
+        gap_pct = np.abs(product / 100 - mv) / np.abs(mv)
+    return comparable, product, gap, gap_pct
+
+
+def mv_mismatch(block: Block) -> None:
+    """The market value agrees with quantity x price (per unit or per 100)."""
+    comparable, product, gap, gap_pct = _scales(block)
+    tolerance = block.checker.mv_tolerance
+    off = comparable & (gap > tolerance) & (gap_pct > tolerance)
+    if off.any():
+        mv_col, mv = block.cols["market_value"], block.numbers["market_value"]
+        best = np.where(gap_pct < gap, product / 100, product)
+        msg = pd.Series(
+            [f"{mv_col} {m:,.2f} differs from quantity x price {b:,.2f} by {g:.1%}"
+             for m, b, g in zip(mv[off], best[off], np.minimum(gap, gap_pct)[off], strict=True)],
+            dtype=object)
+        block.warn(off, "market_value", "mv_mismatch", msg)
+
+
+# (rule, whether a progress step follows it), in the order a row's issues come.
+RULES: tuple[tuple[Callable[[Block], None], bool], ...] = (
+    (too_long, False), (required, True), (isin, False), (numbers, False),
+    (clean_values, False), (product_range, True), (currency, True), (dates, True),
+    (as_of, False), (portfolio, True), (duplicates, True), (mv_mismatch, False),
+)
+
