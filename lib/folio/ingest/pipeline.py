@@ -241,7 +241,8 @@ def prepare(request: ImportRequest, settings: Settings, sink,
                           date_order=preset.date_order if preset else None,
                           mv_dirty=(preset.values.get("market_value") == "dirty") if preset
                           and "market_value" in preset.values else None,
-                          base_currency=request.base_currency)
+                          base_currency=request.base_currency,
+                          price_per_100=bool(preset and preset.values.get("price") == "per_100"))
         if request.as_of_date and stated and stated != request.as_of_date:
             checker.add_file_issues(
                 [{"row": first.header_row, "file": stated.isoformat()}], "as_of_mismatch",

@@ -3,7 +3,8 @@
 Owns what each check asks of a row and the issue it raises: text widths,
 required values, ISIN check digits, numbers and amounts within bounds,
 currencies, dates, the as-of date, the portfolio, duplicates, market value
-against quantity x price. Each rule reads and writes a
+against quantity x price, and a price that reads per 100 of nominal where
+nothing says the row is a bond (or the reverse). Each rule reads and writes a
 ``Block`` (the cleaned cells, the numbers and dates typed so far, the rows
 rejected so far); ``RULES`` is their order, which is also the order of a row's
 issues. Errors reject a row; warnings keep it. The checks are column-wise.
@@ -58,6 +59,12 @@ MAX_PRODUCT = MAX_AMOUNT * 100
 # them, so a maturity of 9999-12-31 stored as it is broke every report.
 FIRST_DATE = np.datetime64(pd.Timestamp.min.ceil("D").date(), "D")
 LAST_DATE = np.datetime64(pd.Timestamp.max.floor("D").date(), "D")
+# A row is a bond quoted per 100 of nominal when its asset class says so (as
+# the analytics' per-100 rule reads it), it has a maturity, its price cell
+# carries "%", or the file's preset says prices are per 100.
+BOND_CLASS = r"bond|oblig|fixed income|treasur|govt|gilt|debt|note"
+
+
 def quoted(cells: pd.Series) -> np.ndarray:
     """Cells as a message quotes them: the first ``MESSAGE_CHARS`` characters, and "..."
     when there is more."""
@@ -296,10 +303,56 @@ def mv_mismatch(block: Block) -> None:
         block.warn(off, "market_value", "mv_mismatch", msg)
 
 
+def _per_100(block: Block, at: np.ndarray) -> np.ndarray:
+    """Which rows of ``at`` are marked as quoted per 100 of nominal (see ``BOND_CLASS``)."""
+    if block.checker.price_per_100:
+        return np.ones(len(at), dtype=bool)
+    marked = ~np.isnat(block.dates["maturity_date"][at])
+    for field, pattern in (("asset_class", BOND_CLASS), ("price", "%")):
+        if field in block.text:
+            cells = arrow_strings(block.text[field].iloc[at])
+            marked |= pc.fill_null(pc.match_substring_regex(cells, pattern, ignore_case=True),
+                                   False).to_numpy(zero_copy_only=False)
+    return marked
+
+
+def price_scale(block: Block) -> None:
+    """Warn where the value agrees with quantity x price only at a scale the row does
+    not explain: per 100 of nominal on a row nothing marks as a bond (a bond's price
+    read as a unit price, or a unit price 100 times too large), or per unit on a row
+    marked as a bond quoted per 100 (valued from its price it would be 100 times off)."""
+    comparable, product, gap, gap_pct = _scales(block)
+    tolerance = block.checker.mv_tolerance
+    hundredfold = comparable & (gap_pct <= tolerance) & (gap > tolerance)
+    unit = comparable & (gap <= tolerance) & (gap_pct > tolerance)
+    at = np.flatnonzero(hundredfold | unit)
+    if len(at) == 0:
+        return
+    bond = np.zeros(len(block), dtype=bool)
+    bond[at] = _per_100(block, at)
+    cols, (qty, price, mv) = block.cols, (block.numbers[f] for f in
+                                          ("quantity", "price", "market_value"))
+    names = f"{cols['quantity']} x {cols['price']}"
+    for mask, says in (
+        (hundredfold & ~bond, "is 100 x {mv_col} {m:,.2f}: {price_col} {p:,.4g} reads as a "
+         "price per 100 of nominal, but nothing marks the row as a bond (asset class, "
+         "maturity, '%'); check {price_col} and {mv_col}"),
+        (unit & bond, "equals {mv_col} {m:,.2f}: {price_col} {p:,.4g} reads as a unit price, "
+         "but the row is marked as a bond quoted per 100 (asset class, maturity or '%'); "
+         "valued from its price it would be 100 times too small"),
+    ):
+        if mask.any():
+            block.warn(mask, "price", "price_scale", [
+                f"{names} = {q * p:,.2f} " + says.format(mv_col=cols["market_value"],
+                                                          price_col=cols["price"], m=m, p=p)
+                for q, p, m in zip(qty[mask], price[mask], mv[mask], strict=True)])
+
+
 # (rule, whether a progress step follows it), in the order a row's issues come.
 RULES: tuple[tuple[Callable[[Block], None], bool], ...] = (
     (too_long, False), (required, True), (isin, False), (numbers, False),
     (clean_values, False), (product_range, True), (currency, True), (dates, True),
     (as_of, False), (portfolio, True), (duplicates, True), (mv_mismatch, False),
+    (price_scale, False),
 )
 

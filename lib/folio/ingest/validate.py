@@ -222,11 +222,14 @@ class Checker:
                  mv_tolerance: float = 0.01,
                  progress: Callable[[int, int, str], None] | None = None,
                  decimal: str | None = None, date_order: str | None = None,
-                 mv_dirty: bool | None = None, base_currency: str | None = None) -> None:
+                 mv_dirty: bool | None = None, base_currency: str | None = None,
+                 price_per_100: bool = False) -> None:
         self.cols = mapping.fields  # field -> file column
         # A preset's conventions: the decimal mark, day or month first, and whether
         # the file's market value includes accrued interest (None: folio judges).
         self.date_order, self.mv_dirty = date_order, mv_dirty
+        # A preset's word that its prices are per 100 of nominal (``values: {price: per_100}``).
+        self.price_per_100 = price_per_100
         self.base_currency = base_currency
         self._decimals: dict[str, str] = {}
         self.rejected_values: list[tuple[np.ndarray, np.ndarray]] = []
