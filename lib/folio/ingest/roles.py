@@ -6,7 +6,8 @@ column-wise: a regex over the identifier column picks the few suspect rows, and
 only those are looked at further, so a million plain positions cost one pass.
 Lines the CSV parser set aside for their cell count (``RawTable.ragged``:
 account and section titles, subtotals wider than the header) get a role too;
-what is left of them stays an error.
+what is left of them stays an error. Validation's own cut of what is data
+(``data_rows``: no blank, totals or trailer rows; ``repeated_header``) is here too.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pyarrow.compute as pc
 
 from folio.ingest.columns import ALIASES, normalise
 from folio.ingest.parse import arrow_strings
+from folio.ingest.readers import RawTable
 
 TOTAL = (r"^\s*(sous[ -]?tota(?:l|ux)|sub[ -]?totals?|grand[ -]?total|totals?|totaux|"
          r"account total|total portefeuille|record count|nombre de (lignes|titres|positions))\b")
@@ -33,6 +35,10 @@ ACCOUNT = r"(\d{5,}|X{3,}[-\d]*\d|\.\.\.\d{3,}|^[A-Z]{1,3}\d{4,}$)"
 SUSPECT = "|".join((TOTAL, CASH, FOOTER))
 _EMPTY_QTY = ("", "--", "-", "n/a", "na", "n.d.", "nd")
 ISIN = r"^[A-Z]{2}[A-Z0-9]{9}[0-9]$"
+# A totals line: column-wise on lower-cased cells (pyarrow), and through re on
+# normalise()d text, whose separators are single spaces, which it also accepts.
+_TOTAL_TEXT = r"^(sous[ _-]*)?(grand[ _-]*)?(total|totals|totaux|sub[ _-]?total|subtotal)\b"
+TOTAL_LINE = re.compile(_TOTAL_TEXT)
 
 
 @dataclass
@@ -173,3 +179,54 @@ def classify_ragged(ragged: list[tuple[int, int, str]], delimiter: str | None,
         else:
             lines.append(Line(row, role, text, cells))
     return lines, left
+
+
+def repeated_header(table: RawTable, columns: list[str], id_col: str) -> np.ndarray:
+    """Mask of rows that repeat the header (files pasted together, page breaks)."""
+    frame = table.frame
+    out = np.zeros(len(frame), dtype=bool)
+    # Only rows whose identifier cell reads as the header's are candidates.
+    suspects = np.flatnonzero(
+        (frame[id_col].str.strip().str.lower() == id_col.strip().lower()).fillna(False)
+        .to_numpy(bool))
+    if len(suspects):
+        same = np.zeros(len(suspects), dtype=np.int64)
+        for column in columns:
+            cells = frame[column].iloc[suspects].str.strip().str.lower()
+            same += (cells == column.strip().lower()).fillna(False).to_numpy(bool)
+        out[suspects] = same >= min(2, len(columns))
+    return out
+
+
+def data_rows(table: RawTable, id_col: str) -> tuple[np.ndarray, np.ndarray]:
+    """Masks of rows that are data (not blank, not totals, not below the data) and that
+    have an identifier."""
+    frame = table.frame
+    n = len(frame)
+    ident = frame[id_col].str.strip().fillna("")
+    has_id = (ident != "").to_numpy(bool)
+    id_total_like = ident.str.slice(0, 40).str.lower().str.match(_TOTAL_TEXT).fillna(False)
+    # A row with an identifier that is not "Total..." is data whatever else it
+    # holds: only the other rows (blank, totals, notes) need a look at every cell.
+    suspects = np.flatnonzero(~has_id | id_total_like.to_numpy(bool))
+    keep = np.ones(n, dtype=bool)
+    if len(suspects):
+        part = frame.iloc[suspects]
+        blank = np.ones(len(part), dtype=bool)
+        total_like = np.zeros(len(part), dtype=bool)
+        for column in part.columns:
+            s = part[column].str.strip()
+            blank &= (s == "").fillna(True).to_numpy(bool)
+            head = s.fillna("").str.slice(0, 40).str.lower()
+            # "TotalEnergies" is a name, not a totals line (no word break after "total").
+            total_like |= head.str.match(_TOTAL_TEXT).fillna(False).to_numpy(bool)
+        # A totals line has no instrument of its own (or "Total" stands in its place).
+        id_is_total = np.array([bool(TOTAL_LINE.match(normalise(v))) for v in ident.iloc[suspects]],
+                               dtype=bool)
+        total_like &= ~has_id[suspects] | id_is_total
+        keep[suspects] = ~blank & ~total_like
+    if has_id.any():
+        last = np.flatnonzero(has_id & keep)
+        if len(last):
+            keep[last[-1] + 1:] = False  # footers below the last holding
+    return keep, has_id

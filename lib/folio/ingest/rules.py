@@ -22,6 +22,15 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from folio.ingest.columns import DATES, NUMERIC
+from folio.ingest.evidence import (
+    FIRST_DATE,
+    LAST_DATE,
+    franc_zone,
+    settle_as_of,
+)
+from folio.ingest.evidence import (
+    clean_values as settle_clean_values,
+)
 from folio.ingest.parse import (
     AMBIGUOUS_CURRENCIES,
     arrow_strings,
@@ -55,10 +64,6 @@ STORE_WIDTHS = {column.name: column.type.length for column in positions.columns
 MAX_AMOUNT = 1e15
 # quantity x price may be a hundred times the value (bond prices per 100).
 MAX_PRODUCT = MAX_AMOUNT * 100
-# The dates pandas can hold (nanoseconds since 1970): the analytics compute in
-# them, so a maturity of 9999-12-31 stored as it is broke every report.
-FIRST_DATE = np.datetime64(pd.Timestamp.min.ceil("D").date(), "D")
-LAST_DATE = np.datetime64(pd.Timestamp.max.floor("D").date(), "D")
 # A row is a bond quoted per 100 of nominal when its asset class says so (as
 # the analytics' per-100 rule reads it), it has a maturity, its price cell
 # carries "%", or the file's preset says prices are per 100.
@@ -181,7 +186,7 @@ def numbers(block: Block) -> None:
 
 def clean_values(block: Block) -> None:
     """A market value that includes accrued interest is stored clean (see ``Checker``)."""
-    block.checker._clean_values(block.numbers, block.rows, block.rejected)
+    settle_clean_values(block.checker, block.numbers, block.rows, block.rejected)
 
 
 def product_range(block: Block) -> None:
@@ -198,7 +203,7 @@ def product_range(block: Block) -> None:
 
 def currency(block: Block) -> None:
     """An ISO 4217 code (FCFA settled as XOF or XAF where the file's evidence decides)."""
-    ccy = block.checker._franc_zone(block.text["currency"].str.upper(), block.ident, block.rows)
+    ccy = franc_zone(block.checker, block.text["currency"].str.upper(), block.ident, block.rows)
     block.ccy = ccy
     block.error(check_currencies(ccy), "currency", "invalid_currency",
                 lambda at: [AMBIGUOUS_CURRENCIES.get(v, f"{v} is not an ISO 4217 currency code")
@@ -232,7 +237,7 @@ def dates(block: Block) -> None:
 def as_of(block: Block) -> None:
     """Each row's as-of date (where the file has a column) is the import's."""
     checker, cols = block.checker, block.cols
-    checker._settle_as_of(block.dates["as_of"])
+    settle_as_of(checker, block.dates["as_of"])
     if "as_of" in cols and checker.as_of is not None:
         row_dates = block.dates["as_of"]
         target = np.datetime64(checker.as_of, "D")

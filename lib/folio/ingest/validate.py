@@ -12,7 +12,6 @@ yields. Errors reject a row; warnings keep it.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -22,9 +21,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from folio.errors import ValidationError
 from folio.ingest import rules
 from folio.ingest.columns import DATES, NUMERIC, ColumnMapping, normalise
+from folio.ingest.evidence import check_as_of, resolve_as_of
 from folio.ingest.parse import arrow_strings, clean_text, detect_decimal
 from folio.ingest.readers import BlockSource, RawTable
 from folio.ingest.rejected import RejectedRows
@@ -36,17 +35,14 @@ from folio.ingest.repeats import (
     _instrument_codes,
     earlier_rows,
 )
-from folio.ingest.rules import FIRST_DATE, LAST_DATE, POSITION_COLUMNS
+from folio.ingest.roles import TOTAL_LINE, data_rows, repeated_header
+from folio.ingest.rules import POSITION_COLUMNS
 from folio.result import MAX_RESULT_ISSUES
 
 __all__ = ["Checker", "Validated", "validate", "POSITION_COLUMNS", "ISSUE_COLUMNS",
            "_fingerprints"]
 
 ISSUE_COLUMNS = ["row", "column", "code", "severity", "value", "message"]
-# A totals line: column-wise on lower-cased cells (pyarrow), and through re on
-# normalise()d text, whose separators are single spaces, which it also accepts.
-_TOTAL_TEXT = r"^(sous[ _-]*)?(grand[ _-]*)?(total|totals|totaux|sub[ _-]?total|subtotal)\b"
-_TOTAL = re.compile(_TOTAL_TEXT)
 MAX_VALUE_CHARS = 200  # an issue quotes at most this much of a cell
 _STEPS = 8  # progress reports during validation
 
@@ -123,57 +119,6 @@ def _as_list(values, n: int) -> list:
     return [None if v is None or v is pd.NA or v == "" or (isinstance(v, float) and np.isnan(v))
             else str(v)[:MAX_VALUE_CHARS]
             for v in (values.tolist() if hasattr(values, "tolist") else list(values))]
-
-
-def _repeated_header(table: RawTable, columns: list[str], id_col: str) -> np.ndarray:
-    """Mask of rows that repeat the header (files pasted together, page breaks)."""
-    frame = table.frame
-    out = np.zeros(len(frame), dtype=bool)
-    # Only rows whose identifier cell reads as the header's are candidates.
-    suspects = np.flatnonzero(
-        (frame[id_col].str.strip().str.lower() == id_col.strip().lower()).fillna(False)
-        .to_numpy(bool))
-    if len(suspects):
-        same = np.zeros(len(suspects), dtype=np.int64)
-        for column in columns:
-            cells = frame[column].iloc[suspects].str.strip().str.lower()
-            same += (cells == column.strip().lower()).fillna(False).to_numpy(bool)
-        out[suspects] = same >= min(2, len(columns))
-    return out
-
-
-def _data_rows(table: RawTable, id_col: str) -> tuple[np.ndarray, np.ndarray]:
-    """Masks of rows that are data (not blank, not totals, not below the data) and that
-    have an identifier."""
-    frame = table.frame
-    n = len(frame)
-    ident = frame[id_col].str.strip().fillna("")
-    has_id = (ident != "").to_numpy(bool)
-    id_total_like = ident.str.slice(0, 40).str.lower().str.match(_TOTAL_TEXT).fillna(False)
-    # A row with an identifier that is not "Total..." is data whatever else it
-    # holds: only the other rows (blank, totals, notes) need a look at every cell.
-    suspects = np.flatnonzero(~has_id | id_total_like.to_numpy(bool))
-    keep = np.ones(n, dtype=bool)
-    if len(suspects):
-        part = frame.iloc[suspects]
-        blank = np.ones(len(part), dtype=bool)
-        total_like = np.zeros(len(part), dtype=bool)
-        for column in part.columns:
-            s = part[column].str.strip()
-            blank &= (s == "").fillna(True).to_numpy(bool)
-            head = s.fillna("").str.slice(0, 40).str.lower()
-            # "TotalEnergies" is a name, not a totals line (no word break after "total").
-            total_like |= head.str.match(_TOTAL_TEXT).fillna(False).to_numpy(bool)
-        # A totals line has no instrument of its own (or "Total" stands in its place).
-        id_is_total = np.array([bool(_TOTAL.match(normalise(v))) for v in ident.iloc[suspects]],
-                               dtype=bool)
-        total_like &= ~has_id[suspects] | id_is_total
-        keep[suspects] = ~blank & ~total_like
-    if has_id.any():
-        last = np.flatnonzero(has_id & keep)
-        if len(last):
-            keep[last[-1] + 1:] = False  # footers below the last holding
-    return keep, has_id
 
 
 def validate(
@@ -288,17 +233,17 @@ class Checker:
         cols = self.cols
         self._file, self._delimiter = table.file, table.delimiter
         if self._as_of_given:
-            _check_as_of(self.as_of, self._file)
+            check_as_of(self.as_of, self._file)
         source_table = table
         table, sources = self._join_held(table)
-        keep, has_id = _data_rows(table, cols["identifier"])
+        keep, has_id = data_rows(table, cols["identifier"])
         holdings = bool((keep & has_id).any())
         if not table.last:
             table, keep = self._hold_tail(table, keep, has_id)
         elif not holdings and self._holdings_seen:
             keep[:] = False  # all below the file's last holding: footers
         self._holdings_seen |= holdings
-        header_again = keep & _repeated_header(table, [c for c in cols.values() if c in table.frame],
+        header_again = keep & repeated_header(table, [c for c in cols.values() if c in table.frame],
                                                   cols["identifier"])
         keep &= ~header_again
         frame = table.frame if keep.all() else table.frame.loc[keep].reset_index(drop=True)
@@ -321,7 +266,7 @@ class Checker:
         for row, cells, line in table.ragged:
             if row > last_data_row:
                 continue
-            if line.strip() and not _TOTAL.match(normalise(line.strip(table.delimiter or ";"))):
+            if line.strip() and not TOTAL_LINE.match(normalise(line.strip(table.delimiter or ";"))):
                 issues.add(np.array([row]), None, "wrong_cell_count", "error", line[:200],
                            f"row has {cells} cells, the header has {len(table.header)}")
 
@@ -390,57 +335,6 @@ class Checker:
         step()
         return positions
 
-    def _clean_values(self, numbers: dict[str, np.ndarray], rows: np.ndarray,
-                      rejected: np.ndarray) -> None:
-        """Store the clean market value where the file's includes accrued interest.
-
-        A preset says so (``values: {market_value: dirty}``); otherwise the first
-        block decides: most rows with quantity, price, value and accrued agree with
-        value = quantity x price (/100) + accrued, and not without it.
-        """
-        qty, price = numbers["quantity"], numbers["price"]
-        mv, accrued = numbers["market_value"], numbers["accrued_interest"]
-        has = ~rejected & np.isfinite(mv) & np.isfinite(accrued) & (accrued != 0)
-        if self.mv_dirty is None:
-            ok = has & np.isfinite(qty) & np.isfinite(price) & (mv != 0)
-            if not ok.any():
-                return
-            with np.errstate(divide="ignore", invalid="ignore"):
-                clean = np.minimum(np.abs(qty * price - mv), np.abs(qty * price / 100 - mv))
-                dirty = np.minimum(np.abs(qty * price + accrued - mv),
-                                   np.abs(qty * price / 100 + accrued - mv))
-            tol = 1e-4 * np.abs(mv) + 0.01
-            votes = ok & (dirty <= tol) & (clean > tol)
-            self.mv_dirty = bool(votes.sum() > 0.5 * ok.sum())
-            if self.mv_dirty:
-                self._issues.add(rows[:1], self.cols.get("market_value"), "dirty_value",
-                                 "warning", "", f"{self.cols.get('market_value')} includes "
-                                 f"{self.cols.get('accrued_interest')} (value = quantity x price "
-                                 f"+ accrued on {int(votes.sum())} rows): folio stores the clean "
-                                 f"value, {self.cols.get('market_value')} - accrued")
-        if self.mv_dirty:
-            numbers["market_value"] = np.where(has, np.round(mv - accrued, 2), mv)
-
-    def _franc_zone(self, ccy: pd.Series, ident: pd.Series, rows: np.ndarray) -> pd.Series:
-        """``FCFA`` as XOF or XAF, where the ISINs' countries (or the base currency) decide."""
-        franc = pc.is_in(arrow_strings(ccy), value_set=pa.array(_FRANC)).fill_null(
-            False).to_numpy(zero_copy_only=False)
-        if not franc.any():
-            return ccy
-        countries = set(ident[franc].fillna("").str.slice(0, 2))
-        zones = {z for z, members in _FRANC_ZONES.items() if countries & members}
-        if len(zones) == 1 and all(c in _FRANC_ZONES[next(iter(zones))] or not c
-                                   for c in countries):
-            code, why = next(iter(zones)), "the ISINs' countries"
-        elif self.base_currency in _FRANC_ZONES:
-            code, why = self.base_currency, "the portfolio's base currency"
-        else:
-            return ccy  # nothing decides: the currency check says why
-        self._issues.add(rows[franc][:1], self.cols.get("currency"), "currency_resolved",
-                         "warning", ccy[franc].iloc[0],
-                         f"FCFA read as {code} ({int(franc.sum())} rows), from {why}")
-        return ccy.mask(pd.Series(franc, index=ccy.index), code)
-
     def add_field(self, name: str, column: str) -> None:
         """Read ``name`` from ``column`` in the blocks that have it (a column a layout
         adds once it has seen what fills it, such as the account of title lines)."""
@@ -453,22 +347,10 @@ class Checker:
                              "warning", f"{item['file']:.2f}" if isinstance(item["file"], float)
                              else str(item["file"]), message(item))
 
-    def _settle_as_of(self, row_dates: np.ndarray) -> None:
-        """The as-of date: given, or the one date of the file's as-of column."""
-        if self._as_of_given or "as_of" not in self.cols:
-            if self.as_of is None:
-                _resolve_as_of(None, row_dates, None, self._file)  # raises: no column
-            return
-        found = np.unique(row_dates[~np.isnat(row_dates)])
-        if self.as_of is not None:
-            found = np.unique(np.append(found, np.datetime64(self.as_of, "D")))
-        if len(found):
-            self.as_of = _resolve_as_of(None, found, self.cols["as_of"], self._file)
-
     def finish(self) -> Validated:
         """What the whole file came to (``positions`` are the caller's: each block's)."""
         if self.as_of is None:
-            _resolve_as_of(None, np.zeros(0, dtype="datetime64[D]"), self.cols.get("as_of"),
+            resolve_as_of(None, np.zeros(0, dtype="datetime64[D]"), self.cols.get("as_of"),
                            self._file)
         decimal = self.decimal or detect_decimal([], self._delimiter)
         self._issues.drain()  # what the caller did not take: counted and kept in the head
@@ -497,11 +379,6 @@ def _positions_frame(text: dict[str, pd.Series], rows: np.ndarray, keep: np.ndar
 
 
 _NO_VALUE_FIELDS = (*NUMERIC, *DATES, "currency")
-_FRANC = ("FCFA", "CFA", "F CFA", "F.CFA", "XFA")
-_FRANC_ZONES = {
-    "XOF": {"BJ", "BF", "CI", "GW", "ML", "NE", "SN", "TG"},  # UEMOA
-    "XAF": {"CM", "CF", "TD", "CG", "GQ", "GA"},  # CEMAC
-}
 def _text_or_none(text: dict[str, pd.Series], field: str, keep: np.ndarray,
                   upper_codes: bool = False) -> pd.Series:
     # Arrow-backed strings, not Python objects: a million names as str objects
@@ -513,32 +390,3 @@ def _text_or_none(text: dict[str, pd.Series], field: str, keep: np.ndarray,
     if upper_codes:
         kept = pc.if_else(pc.less_equal(pc.utf8_length(kept), 3), pc.utf8_upper(kept), kept)
     return pd.Series(pd.arrays.ArrowStringArray(kept))
-
-
-def _check_as_of(given: date, file: str) -> None:
-    """Refuse an as-of date (``as_of=``) the analytics cannot compute with."""
-    if not FIRST_DATE <= np.datetime64(given, "D") <= LAST_DATE:
-        raise ValidationError(
-            f"{file}: as-of date {given.isoformat()} is outside {FIRST_DATE} to {LAST_DATE}, "
-            f"the dates folio can compute with; pass the statement's date",
-            file=file, column=None, value=given.isoformat())
-
-
-def _resolve_as_of(given: date | None, row_dates: np.ndarray, column: str | None,
-                   file: str) -> date:
-    if given is not None:
-        return given
-    if column is None:
-        raise ValidationError(
-            f"{file}: no as-of date: the file has no as-of column; pass as_of= "
-            f"(or --as-of YYYY-MM-DD)", file=file, column=None)
-    found = np.unique(row_dates[~np.isnat(row_dates)])
-    if len(found) == 0:
-        raise ValidationError(f"{file}: column {column!r} holds no valid date; pass as_of=",
-                              file=file, column=column)
-    if len(found) > 1:
-        shown = ", ".join(str(d) for d in found[:5]) + (" ..." if len(found) > 5 else "")
-        raise ValidationError(
-            f"{file}: column {column!r} holds {len(found)} as-of dates ({shown}); pass "
-            f"as_of= to import one of them", file=file, column=column, value=shown)
-    return found[0].astype(object)
