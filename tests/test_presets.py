@@ -177,3 +177,26 @@ def test_dry_run_of_an_unknown_file_prints_the_guessed_mapping_roles_and_preview
     assert "guessed mapping: " in out and "'Nb titres' -> quantity" in out
     assert "other lines: 1 total" in out
     assert "preview:" in out and "SN0000000019" in out
+
+
+def test_dry_run_of_a_file_naming_no_currency_previews_its_positions(tmp_path, home):
+    path = _custodian(tmp_path / "releve.csv")  # no currency column, no currency anywhere
+    run = folio_cmd("import", path, "-p", "P", "--as-of", "2025-10-31", "--dry-run", home=home)
+    assert run.returncode == 1  # nothing saved: the user gives the currency, then saves
+    out = run.stdout
+    assert "the file names no currency: shown as XXX" in out
+    assert "--constant currency=CODE" in out
+    # One warning says so; no row is rejected for it, and the preview shows them.
+    assert "currency_unknown" in out and "invalid_currency" not in out
+    assert "2 read, 2 imported, 0 rejected, 1 warnings" in out
+    preview = out[out.index("preview:"):]
+    assert "SN0000000019" in preview and "CI0000000014" in preview
+    assert preview.count("XXX") == 2
+
+
+def test_the_no_currency_stand_in_is_still_refused_by_an_import(tmp_path):
+    path = _custodian(tmp_path / "releve.csv")
+    result = folio.import_file(path, "P", as_of="2025-10-31", via="local", mapping=CUSTODIAN,
+                               constants={"currency": "XXX"})
+    assert result.status == "failed"
+    assert set(result.issues["code"]) == {"invalid_currency"}

@@ -84,16 +84,17 @@ def cmd_import(args) -> int:
 def _dry_run_guessed(args, exc: FolioError) -> int:
     """A dry run of a file folio cannot map: its guesses, and what they would read."""
     from folio.ingest.columns import missing_fields
+    from folio.ingest.pipeline import PLACEHOLDER_CURRENCY
 
     print(exc.message)
     left = missing_fields(exc.guesses.values())
-    # XXX is ISO 4217's "no currency": enough to preview, never a guess to store.
-    constants = {"currency": "XXX"} if left == ["currency"] else {}
+    # ISO 4217's "no currency": enough to preview, never a guess to store.
+    constants = {"currency": PLACEHOLDER_CURRENCY} if left == ["currency"] else {}
     if left and not constants:
         return EXIT_FAILED  # the guesses are not enough to read positions with
-    print("\nread with the guessed mapping" + (" (the file names no currency: XXX here; "
-                                                "say yours with --constant)" if constants
-                                                else "") + ":")
+    print("\nread with the guessed mapping" + (
+        f" (the file names no currency: shown as {PLACEHOLDER_CURRENCY}; give yours with "
+        f"--constant currency=CODE when you save the mapping)" if constants else "") + ":")
     try:
         result = submit_import(args.file, args.portfolio, as_of=args.as_of, via="local",
                                mapping=exc.guesses, constants=constants, sheet=args.sheet,

@@ -135,7 +135,11 @@ class Prepared:
         return any(t["gap"] > TOTAL_TOLERANCE for t in self.totals or ())
 
 
-GIVEN = "(mapping given)"  # the preset a one-off mapping with constants reads as
+GIVEN = "(mapping given)"
+# ISO 4217's "no currency": a dry run given it as the currency constant (a guessed
+# mapping of a file naming none) shows the positions and says the currency is
+# missing; an import rejects it as ever.
+PLACEHOLDER_CURRENCY = "XXX"  # the preset a one-off mapping with constants reads as
 
 
 def _saved_mappings(engine) -> dict[str, dict]:
@@ -242,7 +246,9 @@ def prepare(request: ImportRequest, settings: Settings, sink,
                           mv_dirty=(preset.values.get("market_value") == "dirty") if preset
                           and "market_value" in preset.values else None,
                           base_currency=request.base_currency,
-                          price_per_100=bool(preset and preset.values.get("price") == "per_100"))
+                          price_per_100=bool(preset and preset.values.get("price") == "per_100"),
+                          placeholder_currency=PLACEHOLDER_CURRENCY if not writing and preset
+                          and preset.constants.get("currency") == PLACEHOLDER_CURRENCY else None)
         if request.as_of_date and stated and stated != request.as_of_date:
             checker.add_file_issues(
                 [{"row": first.header_row, "file": stated.isoformat()}], "as_of_mismatch",

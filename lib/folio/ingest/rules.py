@@ -205,7 +205,23 @@ def currency(block: Block) -> None:
     """An ISO 4217 code (FCFA settled as XOF or XAF where the file's evidence decides)."""
     ccy = franc_zone(block.checker, block.text["currency"].str.upper(), block.ident, block.rows)
     block.ccy = ccy
-    block.error(check_currencies(ccy), "currency", "invalid_currency",
+    bad = check_currencies(ccy)
+    placeholder = block.checker.placeholder_currency
+    if placeholder:
+        # A dry run of a file naming no currency: its positions are shown, once
+        # said so, rather than every row rejected for want of one.
+        shown = (ccy == placeholder).fillna(False).to_numpy(bool)
+        bad &= ~shown
+        if shown.any() and not block.checker.placeholder_said:
+            block.checker.placeholder_said = True
+            block.checker._issues.add(
+                block.rows[shown][:1], block.cols.get("currency"), "currency_unknown",
+                "warning", placeholder,
+                f"the file names no currency: {placeholder} (ISO 4217's 'no currency') stands "
+                f"in for it in this preview, and an import would reject every row; give it as "
+                f"a constant when you save the mapping (folio mapping save NAME ... --constant "
+                f"currency=EUR), or in Python constants={{'currency': 'EUR'}}")
+    block.error(bad, "currency", "invalid_currency",
                 lambda at: [AMBIGUOUS_CURRENCIES.get(v, f"{v} is not an ISO 4217 currency code")
                             for v in ccy.iloc[at]])
 

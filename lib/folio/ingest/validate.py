@@ -168,13 +168,15 @@ class Checker:
                  progress: Callable[[int, int, str], None] | None = None,
                  decimal: str | None = None, date_order: str | None = None,
                  mv_dirty: bool | None = None, base_currency: str | None = None,
-                 price_per_100: bool = False) -> None:
+                 price_per_100: bool = False, placeholder_currency: str | None = None) -> None:
         self.cols = mapping.fields  # field -> file column
         # A preset's conventions: the decimal mark, day or month first, and whether
         # the file's market value includes accrued interest (None: folio judges).
         self.date_order, self.mv_dirty = date_order, mv_dirty
         # A preset's word that its prices are per 100 of nominal (``values: {price: per_100}``).
         self.price_per_100 = price_per_100
+        # A dry run's stand-in for a currency the file does not name (``PLACEHOLDER_CURRENCY``).
+        self.placeholder_currency, self.placeholder_said = placeholder_currency, False
         self.base_currency = base_currency
         self._decimals: dict[str, str] = {}
         self.rejected_values: list[tuple[np.ndarray, np.ndarray]] = []
