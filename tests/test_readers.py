@@ -128,3 +128,42 @@ def test_record_starts_and_line_numbers(parts):
         return
     starts, lines = _record_starts(data)
     assert list(zip(starts.tolist(), lines.tolist(), strict=True)) == _records_by_hand(data)
+
+
+# Names a custodian in Moscow, Tokyo or Riyadh writes: every character has a
+# non-zero high byte in UTF-16, so the file's NULs are only those of its ASCII
+# (codes, digits, delimiters, line breaks), under half of its characters.
+NON_LATIN = {
+    "ru": "Государственная облигация федерального займа с постоянным купонным доходом",
+    "ja": "東京証券取引所上場株式会社日本電信電話株式会社普通株式額面金額五十円",
+    "ar": "صكوك حكومية طويلة الأجل صادرة عن وزارة المالية بعائد ثابت نصف سنوي",
+}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+@pytest.mark.parametrize("language", sorted(NON_LATIN))
+def test_utf16_without_bom_of_non_latin_text(tmp_path, encoding, language):
+    name = NON_LATIN[language] * 2
+    text = (f"ISIN;Name;Quantity;Currency\nFR0000120271;{name};10;EUR\n"
+            f"US0378331005;{name[::-1]};5;USD\n")
+    raw = text.encode(encoding)
+    # Most UTF-16 code units here have a non-zero high byte: the Latin-text rule
+    # (NULs in half the bytes) cannot see it.
+    assert raw[1::2].count(0) + raw[0::2].count(0) < len(raw) / 4
+    path = tmp_path / "positions.csv"
+    path.write_bytes(raw)
+    table = read_table(path)
+    assert table.encoding == encoding
+    assert table.header == ["ISIN", "Name", "Quantity", "Currency"]
+    assert table.frame["Name"].tolist() == [name, name[::-1]]
+    assert table.rows.tolist() == [2, 3]
+
+
+def test_binary_with_nuls_on_one_side_is_still_refused(tmp_path):
+    # Bytes that are not text at all: NULs at odd offsets only, but no UTF-16 text.
+    data = bytes((0xD8 if i % 4 == 0 else 0x41 + i % 7) if i % 2 == 0 else 0 if i % 6 == 1
+                 else 0xDC for i in range(4096))
+    path = tmp_path / "blob.csv"
+    path.write_bytes(data)
+    with pytest.raises(folio.ReadError, match="binary"):
+        read_table(path)

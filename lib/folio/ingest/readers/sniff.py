@@ -42,7 +42,10 @@ def _utf16_without_bom(data: bytes) -> str | None:
 
     Text that is mostly ASCII or Latin-1 (as holdings are: codes, numbers, dates)
     has a NUL high byte in every other byte, and almost no NUL in the others;
-    binary content has NULs anywhere, or none in that pattern.
+    binary content has NULs anywhere, or none in that pattern. Text of mostly
+    other scripts (Cyrillic, CJK, Arabic names) has few NULs, but its line breaks
+    and delimiters are ASCII, so those few still fall on one side only: then the
+    bytes must also decode as that UTF-16, into printable lines.
     """
     sample = np.frombuffer(data, dtype=np.uint8, count=min(len(data), 65536) & ~1)
     if len(sample) == 0:
@@ -51,6 +54,12 @@ def _utf16_without_bom(data: bytes) -> str | None:
     for zeros, other, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
         if zeros.mean() >= 0.5 and other.mean() <= 0.01:
             return encoding
+    for zeros, other, encoding in ((odd, even, "utf-16-le"), (even, odd, "utf-16-be")):
+        # A line break and a delimiter a line at least; the other side next to none.
+        if zeros.sum() >= 4 and other.sum() * 20 <= zeros.sum():
+            text = _strict(data, encoding)
+            if text is not None and "\n" in text[:32768] and not _looks_binary(text):
+                return encoding
     return None
 
 
