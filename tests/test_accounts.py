@@ -172,3 +172,14 @@ def test_too_long_account_portfolio_name_is_an_error(store, tmp_path):
     assert caught.value.fields["value"] == IND
     assert "over the limit of 100" in caught.value.message
     assert pd.Series(folio.portfolios().get("name", [])).tolist() == []
+
+
+@pytest.mark.parametrize(("write", "accounts"), [
+    (layouts.write_ibkr_flex, ["U7654321", "U7654321"]),  # ClientAccountID, SUMMARY rows
+    (layouts.write_prime_broker_bonds, ["ACC001"] * 3),  # Account ID
+])
+def test_presets_read_the_account_column(tmp_path, write, accounts):
+    result = folio.import_file(write(tmp_path), "P", via="local")
+    assert result.ok, result.summary()
+    assert folio.positions("P")["account"].tolist() == accounts
+    assert result.accounts == {accounts[0]: len(accounts)}
