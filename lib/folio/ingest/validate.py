@@ -39,8 +39,7 @@ from folio.ingest.roles import TOTAL_LINE, data_rows, repeated_header
 from folio.ingest.rules import POSITION_COLUMNS
 from folio.result import MAX_RESULT_ISSUES
 
-__all__ = ["Checker", "Validated", "validate", "POSITION_COLUMNS", "ISSUE_COLUMNS",
-           "_fingerprints"]
+__all__ = ["Checker", "Validated", "validate", "POSITION_COLUMNS", "ISSUE_COLUMNS"]
 
 ISSUE_COLUMNS = ["row", "column", "code", "severity", "value", "message"]
 MAX_VALUE_CHARS = 200  # an issue quotes at most this much of a cell
