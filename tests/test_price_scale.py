@@ -80,3 +80,12 @@ def test_a_preset_says_its_prices_are_per_100(tmp_path, home):
     told = folio.import_file(path, "B2", as_of="2025-06-30", via="local")
     assert told.preset == "my-bonds"
     assert told.issues.empty, told.issues
+
+
+def test_a_maturity_alone_does_not_make_a_unit_price_suspect(tmp_path):
+    # 10 x 60 = 600 = the value: a unit price; the row has a maturity but no bond class.
+    path = tmp_path / "dated.csv"
+    path.write_text("ISIN,Name,Quantity,Price,Market Value,Currency,Maturity\n"
+                    "FR0000120271,Dated fund,10,60,600,EUR,2031-06-15\n", encoding="utf-8")
+    result = folio.import_file(path, "D", as_of="2024-01-31", via="local")
+    assert result.status == "succeeded" and result.issues.empty, result.issues

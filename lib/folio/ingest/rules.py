@@ -324,11 +324,12 @@ def mv_mismatch(block: Block) -> None:
         block.warn(off, "market_value", "mv_mismatch", msg)
 
 
-def _per_100(block: Block, at: np.ndarray) -> np.ndarray:
-    """Which rows of ``at`` are marked as quoted per 100 of nominal (see ``BOND_CLASS``)."""
+def _per_100(block: Block, at: np.ndarray, maturity: bool = True) -> np.ndarray:
+    """Which rows of ``at`` are marked as quoted per 100 of nominal (see ``BOND_CLASS``);
+    ``maturity``: whether a maturity date alone marks a row."""
     if block.checker.price_per_100:
         return np.ones(len(at), dtype=bool)
-    marked = ~np.isnat(block.dates["maturity_date"][at])
+    marked = ~np.isnat(block.dates["maturity_date"][at]) if maturity else np.zeros(len(at), bool)
     for field, pattern in (("asset_class", BOND_CLASS), ("price", "%")):
         if field in block.text:
             cells = arrow_strings(block.text[field].iloc[at])
@@ -341,7 +342,8 @@ def price_scale(block: Block) -> None:
     """Warn where the value agrees with quantity x price only at a scale the row does
     not explain: per 100 of nominal on a row nothing marks as a bond (a bond's price
     read as a unit price, or a unit price 100 times too large), or per unit on a row
-    marked as a bond quoted per 100 (valued from its price it would be 100 times off)."""
+    whose asset class, '%' or preset says it is quoted per 100 (valued from its price
+    it would be 100 times off)."""
     comparable, product, gap, gap_pct = _scales(block)
     tolerance = block.checker.mv_tolerance
     hundredfold = comparable & (gap_pct <= tolerance) & (gap > tolerance)
@@ -349,8 +351,11 @@ def price_scale(block: Block) -> None:
     at = np.flatnonzero(hundredfold | unit)
     if len(at) == 0:
         return
-    bond = np.zeros(len(block), dtype=bool)
+    # A maturity explains a price per 100 (dated paper is quoted so), but alone it
+    # does not make a unit price suspect: funds and notes with a term have one too.
+    bond, said = np.zeros(len(block), dtype=bool), np.zeros(len(block), dtype=bool)
     bond[at] = _per_100(block, at)
+    said[at] = _per_100(block, at, maturity=False)
     cols, (qty, price, mv) = block.cols, (block.numbers[f] for f in
                                           ("quantity", "price", "market_value"))
     names = f"{cols['quantity']} x {cols['price']}"
@@ -358,8 +363,8 @@ def price_scale(block: Block) -> None:
         (hundredfold & ~bond, "is 100 x {mv_col} {m:,.2f}: {price_col} {p:,.4g} reads as a "
          "price per 100 of nominal, but nothing marks the row as a bond (asset class, "
          "maturity, '%'); check {price_col} and {mv_col}"),
-        (unit & bond, "equals {mv_col} {m:,.2f}: {price_col} {p:,.4g} reads as a unit price, "
-         "but the row is marked as a bond quoted per 100 (asset class, maturity or '%'); "
+        (unit & said, "equals {mv_col} {m:,.2f}: {price_col} {p:,.4g} reads as a unit price, "
+         "but the row is marked as a bond quoted per 100 (asset class, '%' or preset); "
          "valued from its price it would be 100 times too small"),
     ):
         if mask.any():
