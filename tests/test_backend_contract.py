@@ -19,6 +19,7 @@ import pandas as pd
 import pytest
 
 import folio
+import layouts
 from folio.config import get_settings
 from folio.execution.submit import BACKENDS
 from folio.execution.worker import start_worker
@@ -49,6 +50,9 @@ def files(tmp_path) -> list[tuple[str, object, str]]:
     french = french_statement(tmp_path / "releve.csv")
     return [
         ("french", french, "FR"),
+        # One portfolio per account: the option, and the accounts and portfolios the
+        # result names, travel to a worker and back like the rest.
+        ("accounts", layouts.write_schwab_all(tmp_path), "ACC"),
         ("tolerance", tolerance_file(tmp_path), "TOL"),
         ("treso-jan", HOLDINGS / "treso_sn_2024-01-31.csv", "TRESO-SN"),
         ("treso-feb", HOLDINGS / "treso_sn_2024-02-29.csv", "TRESO-SN"),
@@ -71,10 +75,11 @@ def run_everything(tmp_path, via: str) -> tuple[dict, dict, dict]:
     for name, path, portfolio in files(tmp_path):
         for dry_run in (True, False):
             key = f"{name}{' (dry run)' if dry_run else ''}"
-            result = folio.import_file(path, portfolio, via=via, dry_run=dry_run, timeout=120)
+            result = folio.import_file(path, portfolio, via=via, dry_run=dry_run, timeout=120,
+                                       portfolio_per_account=name == "accounts")
             assert result.via == via, key
             results[key], issues[key] = comparable(result), result.issues
-    for portfolio in {p for _, _, p in files(tmp_path)}:
+    for portfolio in sorted(folio.portfolios()["name"]):
         frame = folio.positions(portfolio)
         if not frame.empty:
             stored[portfolio] = frame.drop(columns=["import_id"]).sort_values(
@@ -108,6 +113,9 @@ def test_every_backend_gives_the_same_whole_result_and_store(tmp_path, monkeypat
     assert local_results["all-rejected"]["status"] == "failed"
     assert local_results["french"]["rows_rejected"] == 1
     assert local_results["treso-feb (dry run)"]["preview_frame"]["data"]
+    assert local_results["accounts"]["portfolios"] == {
+        "ACC-Individual ...678": 2, "ACC-Roth Contributory IRA ...912": 2}
+    assert {"ACC-Individual ...678", "ACC-Roth Contributory IRA ...912"} <= set(local_store)
     for via, (results, issues, stored) in runs.items():
         assert list(results) == list(local_results)
         for key, expected in local_results.items():
