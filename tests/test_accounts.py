@@ -183,3 +183,21 @@ def test_presets_read_the_account_column(tmp_path, write, accounts):
     assert result.ok, result.summary()
     assert folio.positions("P")["account"].tolist() == accounts
     assert result.accounts == {accounts[0]: len(accounts)}
+
+
+def test_a_store_without_the_account_column_gains_it(store, tmp_path):
+    """A store an earlier folio made has no positions.account: its first use adds it,
+    its positions read back with none, and a per-account import writes into it."""
+    from folio.store.db import dispose_all
+
+    folio.import_file(layouts.write_degiro(tmp_path, "nl"), "OLD", as_of="2025-06-30",
+                      via="local")
+    engine = get_engine(get_settings())
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE positions DROP COLUMN account")
+    dispose_all()
+    assert folio.positions("OLD")["account"].isna().all()  # upgraded on first use
+    result = folio.import_file(layouts.write_schwab_all(tmp_path), "MAIN", via="local",
+                               portfolio_per_account=True)
+    assert result.status == "succeeded"
+    assert _held(f"MAIN-{ROTH}", SCHWAB_DAY) == SCHWAB_ALL[2:]

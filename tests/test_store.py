@@ -91,6 +91,7 @@ def downgrade(engine) -> None:
         for column in ("first_id", "last_id"):
             conn.exec_driver_sql(f"ALTER TABLE snapshots DROP COLUMN {column}")
         conn.exec_driver_sql("ALTER TABLE imports DROP COLUMN rejected")
+        conn.exec_driver_sql("ALTER TABLE positions DROP COLUMN account")
         conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {SNAPSHOT_INDEX} "
                              f"ON positions (portfolio, as_of)")
     dispose_all()
@@ -105,6 +106,7 @@ def test_a_store_made_by_an_earlier_folio_is_upgraded_on_first_use(tmp_path, mon
     columns = {c["name"] for c in sa.inspect(engine).get_columns("snapshots")}
     assert {"first_id", "last_id"} <= columns
     assert "rejected" in {c["name"] for c in sa.inspect(engine).get_columns("imports")}
+    assert "account" in {c["name"] for c in sa.inspect(engine).get_columns("positions")}
     indexes = [i["name"] for i in sa.inspect(engine).get_indexes("positions")]
     assert indexes == ([] if store == "sqlite" else [SNAPSHOT_INDEX])
     # And it takes new writes and replacements as a new store does.
