@@ -201,3 +201,16 @@ def test_a_store_without_the_account_column_gains_it(store, tmp_path):
                                portfolio_per_account=True)
     assert result.status == "succeeded"
     assert _held(f"MAIN-{ROTH}", SCHWAB_DAY) == SCHWAB_ALL[2:]
+
+
+def test_a_dry_run_names_the_portfolios_it_would_write(tmp_path):
+    result = folio.import_file(layouts.write_schwab_all(tmp_path), "MAIN", via="local",
+                               portfolio_per_account=True, dry_run=True)
+    assert result.status == "dry_run"
+    assert result.portfolios == {f"MAIN-{IND}": 2, f"MAIN-{ROTH}": 2}
+    assert result.preview["account"].tolist() == [IND, IND, ROTH, ROTH]
+    assert folio.portfolios().empty  # nothing written
+    # And a plain re-import of a file already stored still names its accounts.
+    folio.import_file(layouts.write_schwab_all(tmp_path), "ONE", via="local")
+    again = folio.import_file(layouts.write_schwab_all(tmp_path), "ONE", via="local")
+    assert again.status == "unchanged" and again.accounts == {IND: 2, ROTH: 2}

@@ -381,6 +381,7 @@ def preflight(request: ImportRequest, settings: Settings | None = None) -> Impor
         result.preview = pd.concat(preview.head, ignore_index=True).head(10)
         result.missing_instruments = preview.missing
         result.missing_total = preview.missing_total
+        _accounts_into(result, request, preview.accounts)
         if request.missing_csv:
             preview.write_csv(request.missing_csv)
     finally:
@@ -530,10 +531,20 @@ def _write(request: ImportRequest, settings: Settings, engine, import_id: str, t
     result = _result(request, prepared, import_id=import_id, status=status, error=error)
     result.base_currency = written.base_currency
     result.base_currency_reason = written.base_currency_reason
-    result.accounts = {a: n for a, n in sink.accounts.items() if a is not None}
-    if accounts is not None and status != "failed":
-        result.portfolios = {name: sink.accounts[a] for name, a in sorted(accounts.items())}
+    if status != "failed":
+        _accounts_into(result, request, sink.accounts)
     return result
+
+
+def _accounts_into(result: ImportResult, request: ImportRequest,
+                   counts: dict[str | None, int]) -> None:
+    """The result's accounts (account -> positions) and, one portfolio per account,
+    the portfolios written (or a dry run's: those it would write)."""
+    result.accounts = {a: n for a, n in counts.items() if a is not None}
+    if request.portfolio_per_account:
+        result.portfolios = dict(sorted(
+            (account_portfolio(request.portfolio, a, request.display_name), n)
+            for a, n in counts.items()))
 
 
 def account_portfolio(portfolio: str, account: str | None, file: str | None = None) -> str:

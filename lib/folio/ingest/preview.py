@@ -33,6 +33,7 @@ class Preview:
     def __init__(self, engine) -> None:
         self.engine = engine
         self.rows = 0
+        self.accounts: dict[str | None, int] = {}  # positions per account, as a sink counts
         self.head: list[pd.DataFrame] = []
         self._head_rows = 0
         self._missing: list[pd.DataFrame] = []  # the first MAX_RESULT_MISSING, in order
@@ -47,6 +48,7 @@ class Preview:
 
     def add(self, positions: pd.DataFrame) -> None:
         self.rows += len(positions)
+        bulk.tally_accounts(self.accounts, positions)
         if self._head_rows < 10:
             self.head.append(positions.head(10))
             self._head_rows += len(self.head[-1])

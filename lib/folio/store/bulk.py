@@ -57,6 +57,14 @@ _EMPTY = pd.DataFrame({
     "maturity_date": np.zeros(0, dtype="datetime64[D]")})[list(POSITION_FIELDS)]
 
 
+def tally_accounts(counts: dict[str | None, int], frame: pd.DataFrame) -> None:
+    """Add a block's positions per account to ``counts`` (None: rows with no account)."""
+    if "account" in frame:
+        for account, count in frame["account"].value_counts(dropna=False).items():
+            key = None if pd.isna(account) else str(account)
+            counts[key] = counts.get(key, 0) + int(count)
+
+
 def chunks(n: int, size: int):
     """(start, stop) of consecutive slices of ``size`` over ``n`` items."""
     for start in range(0, n, size):
@@ -201,12 +209,9 @@ class PositionSink:
     def add(self, frame: pd.DataFrame) -> None:
         """Take one block's positions."""
         self.rows += len(frame)
+        tally_accounts(self.accounts, frame)  # kept or not: the result names the accounts
         if self.counting_only or frame.empty:
             return
-        if "account" in frame:
-            for account, count in frame["account"].value_counts(dropna=False).items():
-                key = None if pd.isna(account) else str(account)
-                self.accounts[key] = self.accounts.get(key, 0) + int(count)
         self._tally(frame)
         self._frames.append(frame)
         self._held += len(frame)
