@@ -28,14 +28,8 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from folio.config import Settings, get_settings, mask_url
-from folio.errors import (
-    ClaimLost,
-    ExecutionError,
-    FolioError,
-    MappingError,
-    StoreError,
-    ValidationError,
-)
+from folio.errors import ClaimLost, ExecutionError, FolioError, MappingError, StoreError
+from folio.ingest.accounts import account_portfolio, accounts_into
 from folio.ingest.columns import ColumnMapping, resolve
 from folio.ingest.layout import (
     ACCOUNT_COLUMN,
@@ -62,7 +56,6 @@ from folio.result import MAX_RESULT_ISSUES, ImportResult
 from folio.store import queries
 from folio.store.bulk import IssueSink, PositionSink, Progress
 from folio.store.db import get_engine, unreachable
-from folio.store.schema import portfolios
 from folio.timing import span
 
 
@@ -381,7 +374,8 @@ def preflight(request: ImportRequest, settings: Settings | None = None) -> Impor
         result.preview = pd.concat(preview.head, ignore_index=True).head(10)
         result.missing_instruments = preview.missing
         result.missing_total = preview.missing_total
-        _accounts_into(result, request, preview.accounts)
+        accounts_into(result, request.portfolio, request.portfolio_per_account,
+                      preview.accounts, request.display_name)
         if request.missing_csv:
             preview.write_csv(request.missing_csv)
     finally:
@@ -532,42 +526,9 @@ def _write(request: ImportRequest, settings: Settings, engine, import_id: str, t
     result.base_currency = written.base_currency
     result.base_currency_reason = written.base_currency_reason
     if status != "failed":
-        _accounts_into(result, request, sink.accounts)
+        accounts_into(result, request.portfolio, request.portfolio_per_account,
+                      sink.accounts, request.display_name)
     return result
-
-
-def _accounts_into(result: ImportResult, request: ImportRequest,
-                   counts: dict[str | None, int]) -> None:
-    """The result's accounts (account -> positions) and, one portfolio per account,
-    the portfolios written (or a dry run's: those it would write)."""
-    result.accounts = {a: n for a, n in counts.items() if a is not None}
-    if request.portfolio_per_account:
-        result.portfolios = dict(sorted(
-            (account_portfolio(request.portfolio, a, request.display_name), n)
-            for a, n in counts.items()))
-
-
-def account_portfolio(portfolio: str, account: str | None, file: str | None = None) -> str:
-    """The portfolio an account's positions go to with ``portfolio_per_account``:
-    ``PORTFOLIO-ACCOUNT`` (``MAIN-Individual ...678``), or ``portfolio`` itself for
-    rows the file gives no account.
-
-    Raises
-    ------
-    ValidationError
-        The name would be longer than the store holds.
-    """
-    if account is None:
-        return portfolio
-    name = f"{portfolio}-{account.strip()}"
-    limit = portfolios.c.name.type.length
-    if len(name) > limit:
-        raise ValidationError(
-            f"{file or 'file'}: portfolio name {name[:40]!r}... for account {account!r} is "
-            f"{len(name)} characters, over the limit of {limit}; import without "
-            f"portfolio_per_account, or under a shorter portfolio name", file=file,
-            column="account", value=account)
-    return name
 
 
 # Failures that could not be recorded because the store itself was down, by
