@@ -188,7 +188,7 @@ def test_dry_run_of_a_file_naming_no_currency_previews_its_positions(tmp_path, h
     assert "--constant currency=CODE" in out
     # One warning says so; no row is rejected for it, and the preview shows them.
     assert "currency_unknown" in out and "invalid_currency" not in out
-    assert "2 read, 2 imported, 0 rejected, 1 warnings" in out
+    assert "2 read, 2 to import, 0 rejected, 1 warnings" in out
     preview = out[out.index("preview:"):]
     assert "SN0000000019" in preview and "CI0000000014" in preview
     assert preview.count("XXX") == 2
