@@ -71,8 +71,8 @@ def test_panel_imports_and_shows_issues(tmp_path):
     assert job.result().status == "partially_succeeded"
     assert panel.bar.value == 100 and panel.bar.bar_style == "warning"
     # 4 rows: a bad ISIN and a formula for a quantity are rejected.
-    assert panel.message == "releve.csv: partially succeeded: 2 of 4 rows imported, " \
-                                  "2 rejected"
+    assert panel.message == "releve.csv: imported 2 of 4 rows, 2 rejected"
+    assert "folio-warn" in panel.status.value  # partial: in the warning colour
     assert job.id not in panel.status.value and plain(panel.ident) == f"import id {job.id}"
     assert "as of 2024-01-31" in plain(panel.counts)
     assert panel.issues[["row", "code"]].values.tolist() == [[8, "invalid_isin"],
@@ -297,7 +297,7 @@ def test_upload_in_pieces_is_shown_by_its_own_name(tmp_path):
     panel.as_of.value = date(2024, 1, 31)
     panel.start()
     panel.wait(60)
-    assert panel.message.startswith("relevé.csv: partially succeeded: 2 of 4 rows")
+    assert panel.message == "relevé.csv: imported 2 of 4 rows, 2 rejected"
     assert folio.imports()["file_name"].tolist() == ["relevé.csv"]
     assert not list(folio.get_settings().uploads.glob(".*.part"))
 
@@ -374,3 +374,38 @@ def test_two_columns_of_one_meaning_open_the_step_with_one_chosen(tmp_path):
     panel.wait(60)
     # Nombre's 12, not Quantité's 10: the column chosen, the other ignored
     assert folio.positions("P")[["quantity", "price"]].values.tolist() == [[12.0, 5.0]]
+
+
+def test_the_panel_draws_the_job_from_its_one_watcher(tmp_path, monkeypatch):
+    """The panel reads no job itself: every poll is the shared watcher's, and a
+    bar drawn elsewhere for the same job shows the same state."""
+    import threading
+
+    from folio.execution.jobs import ImportJob
+    from folio.widgets.progress import JobBar
+    from folio.widgets.watcher import watch
+
+    polled_by: list[str] = []
+    real_poll = ImportJob.poll
+
+    def poll(job):
+        polled_by.append(threading.current_thread().name)
+        return real_poll(job)
+
+    monkeypatch.setattr(ImportJob, "poll", poll)
+    panel = ImportPanel()
+    job = panel.run(big_english_csv(tmp_path / "big.csv", 3000), "BIG", as_of="2024-01-31",
+                    via="local")
+    assert job.result().rows_imported == 3000
+    watcher = watch(job)
+    assert watcher.finished and panel.bar.value == 100
+    assert panel.bar.bar_style == watcher.style == "success"
+    # The watcher polls once at its creation (in the panel's thread), then only in
+    # its own thread; the panel never runs a loop of its own.
+    assert polled_by and all(name.startswith("folio-watch-") for name in polled_by[1:])
+    assert polled_by[0] == threading.current_thread().name
+    other = JobBar(job)  # a second view: the same watcher, no new poll
+    count = len(polled_by)
+    assert other.watcher is watcher and other.bar.value == 100
+    assert len(polled_by) == count
+    assert panel.message == "big.csv: imported 3,000 rows"

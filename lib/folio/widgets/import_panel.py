@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from datetime import date
 from pathlib import Path
 
@@ -35,12 +34,15 @@ from folio.execution.submit import submit_import
 from folio.result import ImportResult
 from folio.widgets import theme
 from folio.widgets.mapping_step import MappingState, MappingStep
-from folio.widgets.panel_text import file_facts, outcome, worker_text
-from folio.widgets.progress import POLL_S, describe
+from folio.widgets.panel_text import file_facts, worker_text
 from folio.widgets.tables import IssuesView
 from folio.widgets.upload import Upload
+from folio.widgets.watcher import JobWatcher, watch
 
 AUTOMATIC = ""  # the sheet or preset folio chooses itself
+# The status line's colour (``theme.text`` kinds) by an import's final status.
+KINDS = {"succeeded": "ok", "partially_succeeded": "warn", "unchanged": "info",
+         "dry_run": "info", "failed": "error"}
 
 
 def save_upload(name: str, content: bytes, settings: Settings | None = None) -> Path:
@@ -92,7 +94,8 @@ class ImportPanel(w.VBox):
         self.uploaded: Path | None = None
         # The files offered by name: uploads (kept under a hashed name) and samples.
         self.files: dict[str, Path] = sample_files()
-        self._watcher: threading.Thread | None = None
+        self._shown: threading.Event | None = None  # set once a job's outcome is shown
+        self._unobserve = lambda: None
         s = self._settings()
         self.upload = Upload(settings=self._settings)
         self.path = w.Combobox(options=list(self.files), placeholder="a sample, an upload or a path",
@@ -232,10 +235,8 @@ class ImportPanel(w.VBox):
             return None
         self._running(True)
         self._say(f"{'dry run of' if dry_run else 'importing'} {name} via "
-                                       f"{self.job.via}", "muted")
-        self._watcher = threading.Thread(target=self._follow, daemon=True,
-                                         name=f"folio-panel-{self.job.id}")
-        self._watcher.start()
+                  f"{self.job.via}", "muted")
+        self._follow(self.job)
         return self.job
 
     def run(self, path: str | Path, portfolio: str, as_of: date | str | None = None,
@@ -255,30 +256,44 @@ class ImportPanel(w.VBox):
 
     def wait(self, timeout: float | None = None) -> None:
         """Until the running import's outcome is shown (or ``timeout`` seconds)."""
-        if self._watcher is not None:
-            self._watcher.join(timeout)
+        if self._shown is not None:
+            self._shown.wait(timeout)
 
     # ----------------------------------------------------------------- drawing
-    def _follow(self) -> None:
-        job = self.job
+    def _follow(self, job: ImportJob) -> None:
+        """Draw ``job`` from its one watcher (``watch``): the watcher polls it
+        once per tick for every view (a ``JobBar``, ``folio.progress``, this
+        panel), and the panel only observes its traits."""
+        watcher = watch(job)
+        shown = self._shown = threading.Event()
+        once = threading.Lock()
+
+        def draw(change=None) -> None:
+            if watcher.finished:
+                if once.acquire(blocking=False):  # the observer and the check below race
+                    self._finished(job, watcher, shown)
+                return
+            # The watcher's count only goes up and its total is fixed: so does the bar.
+            self.bar.value = max(self.bar.value, watcher.percent)
+            self._say(f"{job.file}: {watcher.text}", "muted")
+
+        watcher.observe(draw, names=["text", "done", "total", "finished"])
+        self._unobserve = lambda: watcher.unobserve(draw, names=["text", "done", "total",
+                                                                   "finished"])
+        draw()  # it may have finished before the observer was in place
+
+    def _finished(self, job: ImportJob, watcher: JobWatcher, shown: threading.Event) -> None:
         try:
-            while True:
-                finished = job.done()
-                pct, style, text = describe(job)
-                self.bar.value, self.bar.bar_style = pct, style
-                if not finished:
-                    self._say(f"{job.file}: {text}", "muted")
-                    time.sleep(POLL_S)
-                    continue
-                break
-            error = job.exception(0)
-            if error is not None:
-                self._failed(job, error)
+            self._unobserve()
+            self.bar.value, self.bar.bar_style = 100, watcher.style
+            if isinstance(watcher.outcome, ImportResult):
+                self._show(job, watcher.outcome)
             else:
-                self._show(job, job.result(0))
+                self._failed(job, watcher.outcome)
             self._refresh_worker()
         finally:
             self._running(False)
+            shown.set()
 
     def _running(self, running: bool) -> None:
         """Disable what would start another import (or change the file) while one runs."""
@@ -292,8 +307,9 @@ class ImportPanel(w.VBox):
 
     def _show(self, job: ImportJob, result: ImportResult) -> None:
         self.result = result
-        words, kind = outcome(result)
-        self._say(words, kind, bold=f"{job.file}:")
+        # One source of words: the result's own headline (as the CLI, the job's repr
+        # and the watcher say it), in the colour of its status.
+        self._say(result.headline, KINDS.get(result.status, "error"), bold=f"{job.file}:")
         self.counts.value = theme.text(
             f"via {result.via}" + (f" ({result.fallback_reason})" if result.fallback_reason
                                    else "")

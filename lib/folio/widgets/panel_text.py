@@ -1,9 +1,9 @@
-"""The import panel's words: an import's outcome, what a file states, the workers.
+"""The import panel's words: what a file states, the workers.
 
 Owns the sentences the panel shows that are worked out from folio's state (not
-from the widgets): an import's or dry run's outcome ("already imported (same
-file): nothing written", "would import N"), what a file states before it is
-imported (its sheets, its as-of date), and how many workers are live.
+from the widgets): what a file states before it is imported (its sheets, its
+as-of date) and how many workers are live. An import's outcome is said by
+``ImportResult.headline``, the one source of those words.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from pathlib import Path
 
 from folio.config import Settings
 from folio.errors import FolioError, ReadError
-from folio.result import ImportResult
 
 
 def worker_text(settings: Settings) -> str:
@@ -25,22 +24,6 @@ def worker_text(settings: Settings) -> str:
     except FolioError as exc:
         return f"store unavailable: {exc.message}"
     return f"{len(live)} worker(s) live on queue {settings.queue!r}" if live else "no worker live"
-
-
-def outcome(result: ImportResult) -> tuple[str, str]:
-    """(words, kind) for a finished import or dry run, as the panel says it."""
-    n, total = result.rows_imported, result.rows_total
-    rejected = f", {result.rows_rejected:,} rejected" if result.rows_rejected else ""
-    warnings = f", {result.warnings:,} warnings" if result.warnings else ""
-    if result.status == "unchanged":
-        return "already imported (same file): nothing written", "info"
-    if result.status == "dry_run":
-        return f"would import {n:,} of {total:,} rows{rejected}{warnings}; nothing written", "info"
-    if result.status == "failed":
-        return f"failed: none of {total:,} rows imported{rejected}", "error"
-    kind = "ok" if result.status == "succeeded" else "warn"
-    return (f"{result.status.replace('_', ' ')}: {n:,} of {total:,} rows imported"
-            f"{rejected}{warnings}"), kind
 
 
 def file_facts(path: Path, file_name: str, sheet: str | None) -> tuple[list[str], str]:

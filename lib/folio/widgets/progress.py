@@ -18,7 +18,7 @@ import ipywidgets as w
 from folio.execution.jobs import ImportJob
 from folio.widgets.watcher import POLL_S, JobWatcher, watch
 
-__all__ = ["POLL_S", "JobBar", "describe", "in_kernel", "progress", "text_line"]
+__all__ = ["JobBar", "in_kernel", "progress", "text_line"]
 
 
 def in_kernel() -> bool:
@@ -29,13 +29,6 @@ def in_kernel() -> bool:
         return False
     shell = get_ipython()
     return shell is not None and getattr(shell, "kernel", None) is not None
-
-
-def describe(job: ImportJob) -> tuple[int, str, str]:
-    """(percent, style, text) of a job now, from one read of it (its watcher's)."""
-    watcher = watch(job)
-    watcher.refresh()
-    return (100 if watcher.finished else watcher.percent), watcher.style, watcher.text
 
 
 class JobBar(w.HBox):
