@@ -409,3 +409,25 @@ def test_the_panel_draws_the_job_from_its_one_watcher(tmp_path, monkeypatch):
     assert other.watcher is watcher and other.bar.value == 100
     assert len(polled_by) == count
     assert panel.message == "big.csv: imported 3,000 rows"
+
+
+def test_a_name_like_an_existing_portfolio_is_refused_until_new_portfolio_is_ticked(tmp_path):
+    path = statement(tmp_path)
+    panel = ImportPanel()
+    assert panel.new_portfolio.layout.display == "none"
+    panel.run(path, "TRESO-SN", as_of="2024-01-31")
+    # Differs only by case and an accent: refused, nothing written, the box offered.
+    job = panel.run(path, "tréso-sn", as_of="2024-01-31")
+    assert job is None and panel.bar.bar_style == "danger"
+    assert "did you mean TRESO-SN?" in panel.message and "tick the box" in panel.message
+    assert panel.new_portfolio.layout.display == "" and not panel.new_portfolio.value
+    assert "'tréso-sn' as a new portfolio" in panel.new_portfolio.description
+    assert folio.portfolios()["name"].tolist() == ["TRESO-SN"]
+    panel.new_portfolio.value = True
+    panel.start()
+    panel.wait(60)
+    assert panel.result.status == "partially_succeeded"
+    assert sorted(folio.portfolios()["name"]) == ["TRESO-SN", "tréso-sn"]
+    # Another name: the box was for the refused one only.
+    panel.portfolio.value = "TRESO-SM"
+    assert panel.new_portfolio.layout.display == "none" and not panel.new_portfolio.value

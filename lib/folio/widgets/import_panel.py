@@ -108,6 +108,10 @@ class ImportPanel(w.VBox):
                                  value=AUTOMATIC)
         self.portfolio = w.Text(description="Portfolio", placeholder="e.g. TRESO-SN")
         self.as_of = w.DatePicker(description="As of")
+        # Shown only when the name differs from an existing portfolio's by case or
+        # accents ("did you mean TRESO-SN?"): ticked, the import creates it anyway.
+        self.new_portfolio = w.Checkbox(value=False, indent=False,
+                                        layout=w.Layout(display="none"))
         self.base_currency = w.Text(description="Base ccy", placeholder="new portfolio: XOF",
                                     layout=w.Layout(width="220px"))
         self.via = w.ToggleButtons(options=["auto", "celery", "local"], value=s.execution,
@@ -127,12 +131,13 @@ class ImportPanel(w.VBox):
         self.path.observe(lambda _: self._new_file(), names="value")
         self.sheet.observe(lambda _: self._inspect(sheets=False), names="value")
         self.via.observe(lambda _: self._refresh_worker(), names="value")
+        self.portfolio.observe(lambda _: self._offer_new_portfolio(None), names="value")
         self.button.on_click(lambda _: self.start())
         self.dry_button.on_click(lambda _: self.start(dry_run=True))
         super().__init__([
             theme.style(), w.HBox([self.path, self.upload]), self.facts,
             w.HBox([self.sheet, self.preset]),
-            w.HBox([self.portfolio, self.as_of, self.base_currency]),
+            w.HBox([self.portfolio, self.as_of, self.base_currency]), self.new_portfolio,
             w.HBox([self.via, self.worker]), w.HBox([self.dry_button, self.button]),
             self.bar, self.status, self.counts, self.ident, self.step, self.issues_box,
             self.table,
@@ -163,6 +168,15 @@ class ImportPanel(w.VBox):
 
     def _refresh_worker(self) -> None:
         self.worker.value = theme.text(worker_text(self._settings()), "muted")
+
+    def _offer_new_portfolio(self, alike: str | None) -> None:
+        """Show the "new portfolio" box when the name is refused as like ``alike``;
+        hide and untick it when the name changes (it was for that name only)."""
+        self.new_portfolio.value = False
+        self.new_portfolio.description = (
+            f"create {self.portfolio.value.strip()!r} as a new portfolio (not {alike})"
+            if alike else "")
+        self.new_portfolio.layout.display = "" if alike else "none"
 
     def source(self) -> tuple[Path, str]:
         """(path, the name to show) of the file the form names: one it offers by
@@ -228,10 +242,16 @@ class ImportPanel(w.VBox):
                                      via=self.via.value, sheet=self.sheet.value or None,
                                      base_currency=self.base_currency.value.strip() or None,
                                      dry_run=dry_run, file_name=name, settings=self.settings,
-                                     **options)
+                                     new_portfolio=self.new_portfolio.value, **options)
         except FolioError as exc:
             self.job = None
             self._show_error(exc)
+            alike = getattr(exc, "did_you_mean", None)
+            if alike:
+                self._offer_new_portfolio(alike)
+                self._say(f"portfolio {self.portfolio.value.strip()!r} does not exist; did you "
+                          f"mean {alike}? Correct the name, or tick the box to create it as a "
+                          f"new portfolio", "error")
             return None
         self._running(True)
         self._say(f"{'dry run of' if dry_run else 'importing'} {name} via "
