@@ -126,6 +126,35 @@ def test_rejected_rows_are_done_when_writing_starts(tmp_path):
     assert min(d for d, _, s in calls if s == "writing") >= 3  # the rejected one, done
 
 
+def test_a_dry_run_reports_rows_checked_and_ends_at_its_total(tmp_path):
+    path = english_csv(tmp_path / "h.csv", [
+        ("FR0000120271", "Total", 10, 60, 600, "EUR", "2024-01-31"),
+        (BAD_ISIN, "Bad", 1, 1, 1, "EUR", "2024-01-31")])
+    calls = []
+    from folio.ingest.pipeline import ImportRequest, run_import
+
+    result = run_import(ImportRequest(path=str(path), portfolio="P", dry_run=True),
+                        progress=lambda d, t, s: calls.append((d, t, s)))
+    assert result.status == "dry_run" and folio.portfolios().empty
+    # 2 rows checked (2 steps) and none written: the other 2 steps are done with them.
+    assert calls[0] == (0, 0, "reading") and calls[-1] == (4, 4, "checking")
+    assert [d for d, _, _ in calls] == sorted(d for d, _, _ in calls)
+    assert "writing" not in {s for _, _, s in calls}
+
+
+def test_a_dry_run_job_shows_truthful_progress(tmp_path):
+    path = big_english_csv(tmp_path / "big.csv", ROWS, lots=False)
+    job = folio.submit_import(path, "BIG", as_of="2024-01-31", via="local", dry_run=True)
+    seen = sample(job, every=0.005)
+    assert job.result().status == "dry_run" and job.result().rows_imported == ROWS
+    dones = [d for d, _, _ in seen]
+    assert dones == sorted(dones)
+    assert {t for _, t, _ in seen if t} == {2 * ROWS}  # one total, never an estimate
+    assert seen[-1][:2] == (2 * ROWS, 2 * ROWS)
+    assert any(0 < d < 2 * ROWS for d in dones), "no progress seen before the end"
+    assert "writing" not in {stage for _, _, stage in seen}
+
+
 # ------------------------------------------------------------------ watcher
 
 def test_one_watcher_polls_a_job_for_every_view(tmp_path):

@@ -363,12 +363,20 @@ def result_from_store(import_id: str, settings: Settings | None = None) -> Impor
     )
 
 
-def preflight(request: ImportRequest, settings: Settings | None = None) -> ImportResult:
-    """A dry run: what the import would do, writing nothing (but ``request.missing_csv``)."""
+def preflight(request: ImportRequest, settings: Settings | None = None,
+              progress: Progress | None = None) -> ImportResult:
+    """A dry run: what the import would do, writing nothing (but ``request.missing_csv``).
+
+    ``progress`` follows ``run_import``'s contract: rows read, then checked; the
+    count ends at its total once checked, since a dry run writes nothing.
+    """
     settings = settings or get_settings()
     preview = Preview(get_engine(settings))
+    report = Monotone(progress or (lambda done, total, stage: None))
     try:
-        prepared = prepare(request, settings, preview)
+        prepared = prepare(request, settings, preview, progress=report)
+        report.rows_known(prepared.checked.rows_total)
+        report.finish("checking")
         result = _result(request, prepared, import_id=None, status="dry_run")
         result.rows_imported = preview.rows
         result.preview = pd.concat(preview.head, ignore_index=True).head(10)
@@ -424,7 +432,7 @@ def run_import(
         portfolio data is left as it was.
     """
     if request.dry_run:
-        return preflight(request, settings)
+        return preflight(request, settings, progress)
     settings = settings or get_settings()
     engine = get_engine(settings)
     # Stages report their own counts; the caller sees one that only goes up.

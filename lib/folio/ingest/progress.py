@@ -12,6 +12,10 @@ kernel's thread or on a Celery worker, which forwards it unchanged):
 - ``done`` never goes down and ends at ``total``;
 - ``stage`` says what the import does now: ``reading``, ``checking``, ``writing``.
 
+A dry run follows the same contract: it checks each row and writes none, so
+once checked its rows are done (as rejected rows are) and its count ends at
+the total in stage ``checking``.
+
 The stages report their own counts (the checker its rows, the store's copy the
 rows it wrote); ``Monotone`` turns them into the one count, so no display ever
 sees a bar empty when writing starts or a total that moves.
@@ -82,4 +86,13 @@ class Monotone:
         if self.total:
             value = min(value, self.total)
         self.done = max(self.done, value)
+        self._report(self.done, self.total, stage)
+
+    def finish(self, stage: str) -> None:
+        """Every row step is done: report the count at its total.
+
+        A dry run calls it after checking: it writes nothing, so its rows are
+        done once checked.
+        """
+        self.done = self.total
         self._report(self.done, self.total, stage)
