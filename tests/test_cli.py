@@ -263,3 +263,36 @@ def test_python_hints_become_cli_hints():
     }
     for python, cli in said.items():
         assert for_terminal(python) == cli
+
+
+def test_issues_prints_counts_by_code_and_column_then_the_first_rows(tmp_path, home):
+    # Data rows start on line 6 (4 preamble lines, the header on line 5):
+    # line 6 good, lines 7-30 a bad ISIN (24), lines 31-32 no number for the quantity (2).
+    rows = ([fr_row(TOTAL, "TotalEnergies SE", "1 000", "60,50", "60 500,00")]
+            + [fr_row(BAD_ISIN, f"Clé fausse {i}", "10", "1,00", "10,00") for i in range(24)]
+            + [fr_row(ORANGE, f"Sans nombre {i}", "abc", "1,00", "1,00") for i in range(2)])
+    path = french_csv(tmp_path / "faux.csv", rows)
+    out = json.loads(folio_cmd("import", path, "-p", "P", "--json", home=home).stdout)
+    import_id = out["import_id"]
+    text = folio_cmd("issues", import_id, home=home)
+    assert text.returncode == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert lines[0] == f"import {import_id}: 26 issues, by code and column:"
+    assert lines[1].split() == ["code", "column", "count", "first_row", "example"]
+    assert lines[2].split()[:2] == ["invalid_isin", "Code"] and lines[2].split()[3:5] == [
+        "24", "7"]
+    assert lines[3].split()[0] == "invalid_number" and lines[3].split()[-3:] == ["2", "31", "abc"]
+    assert len(lines) > 4 and lines[4] == "" and lines[5] == "the first 20 rows:"
+    assert sum(BAD_ISIN in line for line in lines[6:]) == 20  # rows 7-26 only
+    assert lines[-1] == (f"6 more: folio issues {import_id} --all prints them all; "
+                         f"--csv FILE writes them for a spreadsheet")
+    every = folio_cmd("issues", import_id, "--all", home=home).stdout
+    assert sum(BAD_ISIN in line for line in every.splitlines()) == 24
+    assert sum(" abc " in f" {line} " for line in every.splitlines()) == 2
+    target = tmp_path / "issues.csv"
+    wrote = folio_cmd("issues", import_id, "--csv", target, home=home)
+    assert wrote.stdout.strip() == f"import {import_id}: 26 issue(s) written to {target}"
+    with open(target, newline="", encoding="utf-8") as f:
+        found = [(r["row"], r["code"]) for r in csv.DictReader(f)]
+    assert found == [(str(n), "invalid_isin") for n in range(7, 31)] + [
+        ("31", "invalid_number"), ("32", "invalid_number")]

@@ -168,3 +168,20 @@ def test_positions_frame_has_clean_dtypes(tmp_path, store):
     listed = folio.imports("P")
     assert pd.api.types.is_datetime64_any_dtype(listed["created_at"])
     assert listed["id"].iloc[0] in repr(listed)  # an import's id is what get_import takes
+
+
+def test_issue_counts_of_parts_in_row_order_add_up_to_the_whole():
+    issues = pd.DataFrame({
+        "row": [3, 4, 5, 6, 7, 8],
+        "column": ["ISIN", "Qty", "ISIN", None, "ISIN", "Qty"],
+        "code": ["invalid_isin", "invalid_number", "invalid_isin", "as_of_mismatch",
+                 "invalid_isin", "invalid_number"],
+        "value": ["X1", "abc", "X2", "2024", "X3", "def"]})
+    parts = [issues.iloc[:2], issues.iloc[2:2], issues.iloc[2:5], issues.iloc[5:]]
+    counted = issue_counts(iter(parts))
+    # By hand: invalid_isin 3 (rows 3, 5, 7), invalid_number 2 (4, 8), as_of_mismatch 1.
+    assert counted[["code", "count", "first_row", "example"]].values.tolist() == [
+        ["invalid_isin", 3, 3, "X1"], ["invalid_number", 2, 4, "abc"],
+        ["as_of_mismatch", 1, 6, "2024"]]
+    assert counted.equals(issue_counts(issues))
+    assert issue_counts(iter([])).empty

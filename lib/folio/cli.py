@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from folio import __version__, catalog
+from folio import __version__, catalog, display
 from folio.cli_analysis import add_commands
 from folio.cli_help import EPILOG, PROLOG, for_terminal, parser_options
 from folio.config import PROJECT_DATA, configure, get_settings
@@ -159,15 +159,52 @@ def cmd_status(args) -> int:
     return EXIT_OK if result.status != "failed" else EXIT_FAILED
 
 
+ISSUE_ROWS_SHOWN = 20  # the first rows ``folio issues`` prints after the counts
+
+
 def cmd_issues(args) -> int:
-    if args.csv:  # every issue, a part at a time: there may be millions
+    if args.csv == "-":  # every issue, a part at a time: there may be millions
         catalog.write_issues(args.import_id, sys.stdout)
         return EXIT_OK
-    result = catalog.get_import(args.import_id)
-    if result.issues.empty:
+    if args.csv:
+        with open(args.csv, "w", newline="", encoding="utf-8") as out:
+            written = catalog.write_issues(args.import_id, out)
+        print(f"import {args.import_id}: {written:,} issue(s) written to {args.csv}")
+        return EXIT_OK
+    if args.all:
+        first = True
+        for frame in catalog.issue_frames(args.import_id):
+            print(frame.to_string(index=False, header=first))
+            first = False
+        if first:
+            print(f"import {args.import_id}: no issues")
+        return EXIT_OK
+    # As the widget's IssuesView: the count by code and column first (every issue,
+    # counted a part at a time), then the first rows, and how to get them all.
+    head: list[pd.DataFrame] = []
+    total = 0
+
+    def parts():
+        nonlocal total
+        for frame in catalog.issue_frames(args.import_id):
+            total += len(frame)
+            if sum(map(len, head)) < ISSUE_ROWS_SHOWN:
+                head.append(frame.head(ISSUE_ROWS_SHOWN))
+            yield frame
+
+    counts = display.issue_counts(parts())
+    if not total:
         print(f"import {args.import_id}: no issues")
-    else:
-        print(result.issues.to_string(index=False))
+        return EXIT_OK
+    print(f"import {args.import_id}: {total:,} issue{'s' if total != 1 else ''}, "
+          f"by code and column:")
+    print(counts.to_string(index=False))
+    rows = pd.concat(head).head(ISSUE_ROWS_SHOWN)
+    print(f"\n{'the first ' + format(len(rows), ',') + ' rows' if total > len(rows) else 'rows'}:")
+    print(rows.to_string(index=False))
+    if total > len(rows):
+        print(f"\n{total - len(rows):,} more: folio issues {args.import_id} --all prints "
+              f"them all; --csv FILE writes them for a spreadsheet")
     return EXIT_OK
 
 
@@ -319,7 +356,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("issues", help="list the issues of an import")
     p.add_argument("import_id")
-    p.add_argument("--csv", action="store_true", help="as CSV, for a spreadsheet")
+    p.add_argument("--csv", nargs="?", const="-", metavar="FILE",
+                   help="every issue as CSV, for a spreadsheet: into FILE, or to the "
+                        "output without one")
+    p.add_argument("--all", action="store_true",
+                   help="print every issue row (by default: the count by code and column, "
+                        "then the first rows)")
     p.set_defaults(func=cmd_issues)
 
     p = sub.add_parser("reference", help="load instruments, FX rates and prices (CSV, XLSX, "

@@ -20,7 +20,7 @@ examples:
   folio import holdings.csv -p TRESO-SN        import a file (progress on a terminal)
   folio import releve.xlsx -p TRESO-SN --dry-run    see what would be imported
   folio imports TRESO-SN                       the imports of a portfolio, with their ids
-  folio issues IMPORT_ID --csv > issues.csv    every problem found, for a spreadsheet
+  folio issues IMPORT_ID --csv issues.csv     every problem found, for a spreadsheet
   folio report TRESO-SN --limit issuer=10%     valuation, exposures, concentration
   folio worker                                 run imports on a Celery worker
 
@@ -56,11 +56,14 @@ examples:
   folio status IMPORT_ID
   folio status IMPORT_ID --json"""),
     "issues": (
-        "List the problems an import found in its file (row, column, code, value, message).",
+        "The problems an import found in its file: counted by code and column, then "
+        "the first rows (row, column, code, value, message).",
         """\
 examples:
-  folio issues IMPORT_ID
-  folio issues IMPORT_ID --csv > issues.csv"""),
+  folio issues IMPORT_ID                       the counts, then the first rows
+  folio issues IMPORT_ID --all                 every row
+  folio issues IMPORT_ID --csv issues.csv      every row, for a spreadsheet
+  folio issues IMPORT_ID --csv > issues.csv    the same, to the output"""),
     "mapping": (
         "Save a column mapping for files folio cannot read by itself (a preset of "
         "your own), or list the saved ones.",

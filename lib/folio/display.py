@@ -214,18 +214,31 @@ def to_html(frame: pd.DataFrame, *, currency: str | None = None, show_ids: bool 
             f"<tbody>{body}</tbody></table></div>")
 
 
-def issue_counts(issues: pd.DataFrame) -> pd.DataFrame:
-    """Issues counted by code and column, most first, with the first row and value seen."""
-    if issues.empty:
+def issue_counts(issues: pd.DataFrame | Iterable[pd.DataFrame]) -> pd.DataFrame:
+    """Issues counted by code and column, most first, with the first row and value seen.
+
+    ``issues`` is one frame (a result's), or frames in row order (the store's
+    ``issue_frames``, a part at a time: an import may have millions), counted
+    part by part and added up, so the counts are the same either way.
+    """
+    parts = [_counted(f) for f in ([issues] if isinstance(issues, pd.DataFrame) else issues)
+             if not f.empty]
+    if not parts:
         return pd.DataFrame({"code": [], "column": [], "count": [], "first_row": [],
                              "example": []})
-    keys = ["code", "column"]
-    grouped = issues.assign(column=issues["column"].fillna(MISSING)).groupby(
-        keys, sort=False, dropna=False)
-    out = grouped.agg(count=("code", "size"), first_row=("row", "min"),
-                      example=("value", "first")).reset_index()
+    out = parts[0] if len(parts) == 1 else pd.concat(parts).groupby(
+        ["code", "column"], sort=False, dropna=False).agg(
+        count=("count", "sum"), first_row=("first_row", "min"),
+        example=("example", "first")).reset_index()  # parts in row order: first seen
     return out.sort_values(["count", "first_row"], ascending=[False, True],
                            kind="stable").reset_index(drop=True)
+
+
+def _counted(issues: pd.DataFrame) -> pd.DataFrame:
+    grouped = issues.assign(column=issues["column"].fillna(MISSING)).groupby(
+        ["code", "column"], sort=False, dropna=False)
+    return grouped.agg(count=("code", "size"), first_row=("row", "min"),
+                       example=("value", "first")).reset_index()
 
 
 # --------------------------------------------------------------------- Frame
