@@ -35,6 +35,15 @@ from builders import (
 UNKNOWN_HEADER = "Réf. titre;Intitulé;Qté détenue;Cours du jour;Montant valorisé"
 
 
+def two_quantities(path, name: str | None = None):
+    """One row whose Quantité (10) and Nombre (12) both mean quantity; with
+    ``name``, a Libellé column (folio's alias for the name) too."""
+    named = ("Libellé;", f"{name};") if name is not None else ("", "")
+    path.write_text(f"ISIN;{named[0]}Quantité;Nombre;Cours;Devise\n"
+                    f"{TOTAL};{named[1]}10;12;5,00;EUR\n", encoding="utf-8")
+    return path
+
+
 def statement(tmp_path):
     return formula_statement(tmp_path / "releve.csv")
 
@@ -352,9 +361,7 @@ def test_what_the_file_states_comes_from_its_rows_without_a_title(tmp_path):
 
 
 def test_two_columns_of_one_meaning_open_the_step_with_one_chosen(tmp_path):
-    path = tmp_path / "double.csv"
-    path.write_text("ISIN;Quantité;Nombre;Cours;Devise\n"
-                    f"{TOTAL};10;12;5,00;EUR\n", encoding="utf-8")
+    path = two_quantities(tmp_path / "double.csv")
     panel = ImportPanel()
     panel.run(path, "P", as_of="2024-01-31")
     assert panel.mapping.choices == {"ISIN": "identifier", "Quantité": "quantity",
@@ -431,3 +438,21 @@ def test_a_name_like_an_existing_portfolio_is_refused_until_new_portfolio_is_tic
     # Another name: the box was for the refused one only.
     panel.portfolio.value = "TRESO-SM"
     assert panel.new_portfolio.layout.display == "none" and not panel.new_portfolio.value
+
+
+def test_a_column_ignored_in_the_step_stays_ignored_though_its_name_is_an_alias(tmp_path):
+    # Quantité and Nombre both mean quantity: the step opens; Libellé is folio's
+    # alias for the name, and the user says it holds none.
+    path = two_quantities(tmp_path / "double.csv", name="Total SA")
+    panel = ImportPanel()
+    panel.run(path, "P", as_of="2024-01-31")
+    assert panel.mapping.choices["Libellé"] == "name"  # folio's guess
+    step = panel.mapping_step
+    step.dropdowns["Libellé"].value = IGNORE
+    step.wait()
+    assert panel.mapping.preview["name"].isna().all()  # the preview says what is stored
+    step.import_button.click()
+    panel.wait(60)
+    assert panel.result.status == "succeeded" and "Libellé" not in panel.result.mapping
+    stored = folio.positions("P")
+    assert stored["quantity"].tolist() == [10.0] and stored["name"].isna().all()

@@ -316,3 +316,14 @@ def test_a_dry_run_summary_points_at_its_issues_not_at_a_missing_record(tmp_path
     assert "2 more issues (result.issues)" in summary and "None" not in summary
     stored = folio.import_file(english_csv(tmp_path / "bad2.csv", rows), "P")
     assert f"2 more issues (folio issues {stored.import_id} --csv)" in stored.summary()
+
+
+def test_an_explicit_mapping_ignores_a_column_whose_name_is_an_alias():
+    from folio.ingest.columns import resolve
+
+    header = ["ISIN", "Name", "Qty", "Currency", "Price"]
+    mapped = resolve(header, {"Qty": "quantity", "Name": "ignore"})
+    # By hand: ISIN, Currency and Price by their aliases; Name left out though an alias.
+    assert mapped.columns == {"Qty": "quantity", "ISIN": "identifier",
+                              "Currency": "currency", "Price": "price"}
+    assert resolve(header, {"Qty": "quantity"}).columns["Name"] == "name"

@@ -35,6 +35,8 @@ FIELDS: tuple[str, ...] = (
     # line above a per-account block): one file can feed one portfolio per account.
     "account",
 )
+# In an explicit mapping, a column mapped to IGNORE holds no field: aliases leave it too.
+IGNORE = "ignore"
 REQUIRED: tuple[str, ...] = ("identifier", "quantity", "currency")
 # A position must be valued somehow: by its market value or by quantity x price.
 ONE_OF: tuple[tuple[str, ...], ...] = (("market_value", "price"),)
@@ -194,7 +196,8 @@ def resolve(
     explicit
         ``{"file column": "field"}``; wins over aliases. File columns are matched
         case- and accent-insensitively, so a mapping saved from one custodian's
-        file applies to the same header however it is spelt.
+        file applies to the same header however it is spelt. A column mapped to
+        ``IGNORE`` ("ignore") is read as no field, even if its name is an alias.
     file
         The file name, for error messages.
     name
@@ -213,11 +216,12 @@ def resolve(
     by_key = {normalise(h): h for h in found}
     columns: dict[str, str] = {}
     taken: set[str] = set()
+    ignored: set[str] = set()
     for col, field in (explicit or {}).items():
-        if field not in FIELDS:
+        if field not in FIELDS and field != IGNORE:
             raise MappingError(
                 f"{file or 'mapping'}: unknown field {field!r} for column {col!r}; "
-                f"fields are {', '.join(FIELDS)}",
+                f"fields are {', '.join(FIELDS)} (or {IGNORE})",
                 file=file, found=found, missing=(), unknown=(field,),
             )
         actual = by_key.get(normalise(col))
@@ -227,12 +231,15 @@ def resolve(
                 f"does not have; columns found: {', '.join(found)}",
                 file=file, found=found, missing=(col,),
             )
+        if field == IGNORE:
+            ignored.add(actual)
+            continue
         columns[actual] = field
         taken.add(field)
     by_field: dict[str, list[str]] = {}
     fallback: dict[str, list[str]] = {}
     for col in found if aliases else ():
-        if col in columns:
+        if col in columns or col in ignored:  # the mapping said: no field
             continue
         key = normalise(col)
         if key in ALIASES and ALIASES[key] not in taken:

@@ -30,7 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from folio.config import Settings, get_settings, mask_url
 from folio.errors import ClaimLost, ExecutionError, FolioError, MappingError, StoreError
 from folio.ingest.accounts import account_portfolio, accounts_into
-from folio.ingest.columns import ColumnMapping, resolve
+from folio.ingest.columns import IGNORE, ColumnMapping, resolve
 from folio.ingest.layout import (
     ACCOUNT_COLUMN,
     TOTAL_TOLERANCE,
@@ -189,8 +189,10 @@ def prepare(request: ImportRequest, settings: Settings, sink,
     presets: list[Preset] = []
     if explicit is not None and request.constants:
         # A one-off mapping with constants reads as the preset it would be saved as.
+        # A preset's mapping is whole: the columns it leaves out are ignored already.
         forced = replace(saved_preset(GIVEN, {
-            "columns": dict(explicit), "constants": dict(request.constants)}), exact=False)
+            "columns": {c: f for c, f in explicit.items() if f != IGNORE},
+            "constants": dict(request.constants)}), exact=False)
         explicit, presets = None, [forced]
     elif explicit is None:
         presets = all_presets(settings, saved)

@@ -21,11 +21,10 @@ import pandas as pd
 
 from folio.config import Settings, get_settings
 from folio.errors import FolioError, MappingError
-from folio.ingest.columns import FIELDS, guess, missing_fields
+from folio.ingest.columns import FIELDS, IGNORE, guess, missing_fields
 from folio.result import ImportResult
 from folio.widgets import theme
 
-IGNORE = "ignore"  # the choice for a column that holds no field
 CONSTANT_FIELDS = ("currency", "country", "asset_class")  # what a whole file often leaves unsaid
 PREVIEW_TIMEOUT_S = 120
 PREVIEW_PORTFOLIO = "(preview)"  # a dry run needs a portfolio's name; it writes nothing
@@ -121,7 +120,9 @@ class MappingState:
         preset once there is one, else the mapping and constants."""
         if self.saved_as:
             return {"preset": self.saved_as}
-        return {"mapping": self.mapping, "constants": dict(self.constants) or None}
+        # Every column, those set to "ignore" too: the pipeline maps the columns a
+        # mapping leaves by folio's aliases, so an ignored one must say so.
+        return {"mapping": dict(self.choices), "constants": dict(self.constants) or None}
 
     def refresh(self, portfolio: str = "", as_of=None, *,
                 settings: Settings | None = None) -> ImportResult | None:
@@ -144,7 +145,8 @@ class MappingState:
             job = submit_import(self.path, portfolio.strip() or PREVIEW_PORTFOLIO, as_of=as_of,
                                 via="local", dry_run=True, sheet=self.sheet,
                                 file_name=self.file_name, settings=settings,
-                                mapping=self.mapping, constants=dict(self.constants) or None)
+                                mapping=dict(self.choices),  # as imported: "ignore" too
+                                constants=dict(self.constants) or None)
             return job.result(PREVIEW_TIMEOUT_S), ""
         except FolioError as exc:
             return None, exc.message
