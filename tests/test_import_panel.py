@@ -193,7 +193,7 @@ def test_mapping_step_maps_an_unknown_file_end_to_end(tmp_path):
     assert preview[["identifier", "name", "quantity", "price", "market_value", "currency"]] \
         .values.tolist() == [[TOTAL, "Total SA", 120.0, 50.0, 6000.0, "XOF"],
                              [ORANGE, "Orange", 300.0, 10.5, 3150.0, "XOF"]]
-    assert "3,150" in step.preview.value and plain(step.note) == "would import 2 of 2 rows"
+    assert "3,150" in step.preview.value and plain(step.note) == "would import 2 rows; nothing written"
     assert folio.portfolios().empty  # previews write nothing
     step.name.value = "banque-x"
     assert step.save() == "banque-x"

@@ -272,10 +272,9 @@ class MappingStep(w.VBox):
         if state.problem:
             self.note.value = theme.text(state.problem, "error")
         elif result is not None:
-            self.note.value = theme.text(
-                f"would import {result.rows_imported:,} of {result.rows_total:,} rows"
-                + (f", {result.rows_rejected:,} rejected" if result.rows_rejected else ""),
-                "ok" if not result.rows_rejected else "warn")
+            # The dry run's own words (ImportResult.headline), as the panel says them.
+            self.note.value = theme.text(result.headline,
+                                         "ok" if not result.rows_rejected else "warn")
         else:
             self.note.value = ""
         self.import_button.disabled = bool(left or state.repeated)
