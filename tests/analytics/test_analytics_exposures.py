@@ -158,3 +158,26 @@ def test_limits_on_sample_fixture(valued):
         ("issuer", "Republic of Cameroon"), ("country", "CM"),
         ("issuer", "United States Treasury")]  # 12.1%; US at 12.1% is under 35%
     assert breaches["excess"].iloc[-1] == pytest.approx(190_000 / TOTAL_USD - 0.10)
+
+
+def test_results_print_readably_without_pandas_options():
+    """An exposure, a limits table and a stress breakdown print as people read them:
+    XAF amounts with separators and no decimals, shares as percents, never 1.2e+09."""
+    from folio.analytics import stress
+
+    frame = pd.DataFrame({
+        "identifier": ["CM0000000018", "GA0000000012"], "quantity": [1.0, 1.0],
+        "market_value": [1_200_000_000.0, 800_000_000.0], "currency": ["XAF", "XAF"],
+        "issuer": ["Cameroon", "Gabon"], "as_of": "2024-03-31"})
+    v = value_positions(frame, base_currency="XAF")
+    text = repr(exposure(v, "issuer"))
+    # 1.2 bn of 2 bn is 60.0%, 0.8 bn is 40.0%
+    assert "1,200,000,000" in text and "800,000,000" in text and "60.0%" in text, text
+    assert "e+" not in text and ".00" not in text and "unvalued" in text
+    limits = repr(check_limits(v, {"issuer": 0.5}))
+    assert "Cameroon" in limits and "10.0%" in limits and "e+" not in limits, limits
+    # The peg break (-20% of XAF against EUR) leaves XAF amounts in XAF unchanged
+    moved = repr(stress(v, "cfa_peg_break").by("currency"))
+    assert "2,000,000,000" in moved and "e+" not in moved, moved
+    assert isinstance(exposure(v, "issuer"), pd.DataFrame)  # still a frame of numbers
+    assert exposure(v, "issuer")["value"].iloc[0] == 1_200_000_000.0

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from folio.analytics.exposures import DIMENSIONS, UNCLASSIFIED, UNVALUED, exposure
+from folio.analytics.frames import result_frame
 from folio.analytics.totals import max_unvalued, unvalued_share
 from folio.analytics.valuation import Valuation, frame_of
 from folio.errors import ValidationError
@@ -223,5 +224,6 @@ def check_limits(valued: Valuation | pd.DataFrame, limits: Mapping[str, float], 
                          "excess": row.share - float(limit), "status": "breach",
                          "unvalued_share": missing})
     out = pd.DataFrame(rows, columns=list(LIMIT_COLUMNS))
-    return out.sort_values("excess", ascending=False, kind="stable").reset_index(drop=True)
+    return result_frame(out.sort_values("excess", ascending=False, kind="stable")
+                        .reset_index(drop=True), valued)
 

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from folio.analytics.frames import blank_uniques, check_columns, to_dates
+from folio.analytics.frames import blank_uniques, check_columns, result_frame, to_dates
 from folio.analytics.valuation import Valuation, frame_of
 from folio.errors import ValidationError
 
@@ -141,7 +141,8 @@ def exposure(valued: Valuation | pd.DataFrame, by: str, *, value: str = "value",
     rest, unvalued = table.iloc[:-1], table.iloc[-1:]
     rest = rest[rest["positions"] > 0]
     ordered = sort_exposure(rest, sort, ascending, by)
-    return pd.concat([ordered, unvalued.drop(columns="_natural")], ignore_index=True)
+    return result_frame(pd.concat([ordered, unvalued.drop(columns="_natural")],
+                                  ignore_index=True), valued)
 
 
 def sort_exposure(table: pd.DataFrame, sort: str, ascending: bool | None, by: str) -> pd.DataFrame:

@@ -83,3 +83,26 @@ def check_columns(frame: pd.DataFrame, columns: Iterable[str], what: str
     if missing:
         raise ValidationError(f"{what} needs column(s) {', '.join(missing)}; "
                               "pass the result of value_positions", column=missing[0])
+
+
+def result_frame(table: pd.DataFrame, valued: Any = None, *, base_currency: str | None = None,
+                 shares: Iterable[Any] = ()) -> pd.DataFrame:
+    """A result table as a ``folio.display.Frame``: still a DataFrame of numbers,
+    but it prints and displays by folio's display rules (amounts in the base
+    currency's minor units, shares as percents, no scientific notation) without
+    the user setting pandas options.
+
+    ``base_currency`` defaults to that of ``valued`` (a ``Valuation``), else the
+    frame's ``attrs``; ``shares`` names more columns to show as percents.
+    """
+    from folio.display import Frame  # display rules only: no widgets are loaded
+
+    out = Frame(table)
+    currency = base_currency or getattr(valued, "base_currency", None) \
+        or getattr(valued, "attrs", {}).get("base_currency")
+    if currency:
+        out.attrs["base_currency"] = currency
+    shares = tuple(shares)
+    if shares:
+        out.attrs["shares"] = shares
+    return out

@@ -11,7 +11,7 @@ import pandas as pd
 
 from folio.analytics.completeness import completeness
 from folio.analytics.exposures import MATURITY_BUCKETS, UNCLASSIFIED, bucket_labels
-from folio.analytics.frames import check_columns
+from folio.analytics.frames import check_columns, result_frame
 from folio.analytics.valuation import FLAGS, Valuation, frame_of
 
 
@@ -53,7 +53,7 @@ def history(valued: Valuation | pd.DataFrame) -> pd.DataFrame:
     out["incomplete"] = [f["incomplete"] for f in figures]
     out["rejected_rows"] = [f["rejected_rows"] for f in figures]
     out["rejected_value"] = [f["rejected_value"] for f in figures]
-    return out
+    return result_frame(out, valued)
 
 
 def exposure_history(valued: Valuation | pd.DataFrame, by: str, *,
@@ -89,4 +89,4 @@ def exposure_history(valued: Valuation | pd.DataFrame, by: str, *,
         order = named + ([UNCLASSIFIED] if UNCLASSIFIED in shares.columns else [])
     shares = shares[order]
     shares.columns.name = by
-    return shares
+    return result_frame(shares, valued, shares=shares.columns)

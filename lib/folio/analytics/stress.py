@@ -38,6 +38,7 @@ import pandas as pd
 
 from folio.analytics import vocabulary
 from folio.analytics.exposures import UNCLASSIFIED, UNVALUED, bucket_codes, years_to_maturity
+from folio.analytics.frames import result_frame
 from folio.analytics.scenarios import Scenario, as_scenario
 from folio.analytics.valuation import Valuation
 from folio.errors import ValidationError
@@ -139,7 +140,8 @@ class StressResult:
         table["positions"] = counts
         rest = table.iloc[:-1]
         rest = rest[rest["positions"] > 0].sort_values("change", kind="stable")
-        return pd.concat([rest, table.iloc[-1:]], ignore_index=True)
+        return result_frame(pd.concat([rest, table.iloc[-1:]], ignore_index=True),
+                            base_currency=self.base_currency)
 
 
 def _check_issuers(frame: pd.DataFrame, scenario: Scenario) -> None:
