@@ -171,6 +171,10 @@ class Layout:
         table.frame = table.frame.iloc[:0]  # the caller's block holds its rows once
         return replace(table, frame=frame, rows=rows, ragged=left)
 
+    def start_titles(self, titles: list[tuple[int, str]]) -> None:
+        """Count the title lines a reader found an unknown header below (row role ``title``)."""
+        self.lines.extend(Line(row, "title", text, [text]) for row, text in titles)
+
     def start_account(self, preamble: list[str], delimiter: str | None) -> None:
         """The account of a per-account block whose account line stands just above
         the file's header (``"Individual ...678"``), so above the table read."""

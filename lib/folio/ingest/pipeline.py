@@ -229,6 +229,7 @@ def prepare(request: ImportRequest, settings: Settings, sink,
             mapping = resolve(first.header, explicit, file=request.display_name)
         layout = Layout(mapping, preset, derived, decimal=preset.decimal if preset else None)
         layout.start_account(preamble, first.delimiter)
+        layout.start_titles(first.titles)
         as_of, source = request.as_of_date, None
         stated, where = file_as_of(preamble, request.display_name, preset)
         if as_of is None and "as_of" not in mapping.fields and stated is not None:

@@ -35,7 +35,7 @@ def _csv_blocks(path: Path, name: str, known: Iterable[str],
             # general path, on the whole file.
             yield _read_decoded(buf + fh.read(), name, known)
             return
-        offset, header_index, delimiter, cells, encoding = found
+        offset, header_index, delimiter, cells, encoding, titles = found
         decoding = _BlockDecoding(name, encoding)
         first_line = header_index + 2
         done = offset
@@ -78,6 +78,7 @@ def _csv_blocks(path: Path, name: str, known: Iterable[str],
             done += len(part)
             table.span = ((done - len(part)) / size, done / size)
             table.last = last
+            table.titles = titles if first else []
             yield table
             if last:
                 return

@@ -38,10 +38,12 @@ def _read_decoded(data: bytes, name: str, known: Iterable[str] = ()) -> RawTable
     if _mac_line_ends(text):
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     head_lines = text.split("\n", HEADER_SCAN_LINES)[:HEADER_SCAN_LINES]
-    header_index, delimiter, cells = _header(head_lines, name, known)
+    header_index, delimiter, cells, titles = _header(head_lines, name, known)
     parts = text.split("\n", header_index + 1)
     body_text = parts[header_index + 1] if len(parts) > header_index + 1 else ""
-    return _parse_body(body_text.encode("utf-8"), name, encoding, header_index, delimiter, cells)
+    table = _parse_body(body_text.encode("utf-8"), name, encoding, header_index, delimiter, cells)
+    table.titles = titles
+    return table
 
 
 def _read_utf8_in_place(data: bytes, name: str, known: Iterable[str]) -> RawTable | None:
@@ -55,16 +57,19 @@ def _read_utf8_in_place(data: bytes, name: str, known: Iterable[str]) -> RawTabl
     found = _utf8_header(data, name, known)
     if found is None:
         return None
-    offset, header_index, delimiter, cells, encoding = found
+    offset, header_index, delimiter, cells, encoding, titles = found
     try:
-        return _parse_body(memoryview(data)[offset:], name, encoding, header_index, delimiter,
-                           cells, quoted=data.find(b'"', offset) >= 0)
+        table = _parse_body(memoryview(data)[offset:], name, encoding, header_index, delimiter,
+                            cells, quoted=data.find(b'"', offset) >= 0)
     except _NotUtf8:
         return None
+    table.titles = titles
+    return table
 
 
 def _utf8_header(data: bytes, name: str, known: Iterable[str], *, legacy: bool = False):
-    """``(body offset, header index, delimiter, cells, encoding)`` of a UTF-8 head, or None.
+    """``(body offset, header index, delimiter, cells, encoding, title lines)`` of a
+    UTF-8 head, or None (title lines: see ``sniff._header``).
 
     ``legacy``: the head of a Windows text file (cp1252, else latin-1), one byte
     a character, so the offsets of the text are those of the bytes.
@@ -91,11 +96,11 @@ def _utf8_header(data: bytes, name: str, known: Iterable[str], *, legacy: bool =
     head_lines = head_text.split("\n", HEADER_SCAN_LINES)[:HEADER_SCAN_LINES]
     if len(head_lines) <= 1 and len(data) > cut + 1 + (3 if bom else 0):
         return None  # one enormous first line: let the general path judge it
-    header_index, delimiter, cells = _header(head_lines, name, known)
+    header_index, delimiter, cells, titles = _header(head_lines, name, known)
     offset = 3 if bom else 0
     for _ in range(header_index + 1):
         offset = data.index(b"\n", offset) + 1
-    return offset, header_index, delimiter, cells, encoding
+    return offset, header_index, delimiter, cells, encoding, titles
 
 
 class _NotUtf8(Exception):

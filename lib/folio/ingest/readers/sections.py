@@ -15,7 +15,13 @@ import numpy as np
 
 from folio.ingest.presets import Preset
 from folio.ingest.readers.delimited import _parse_body
-from folio.ingest.readers.sniff import DELIMITERS, _decode, _mac_line_ends, _split_cells
+from folio.ingest.readers.sniff import (
+    DELIMITERS,
+    _decode,
+    _mac_line_ends,
+    _split_cells,
+    title_lines,
+)
 
 # A preset's header past this many lines is looked for only in its own section.
 SCAN_LINES = 200
@@ -84,6 +90,7 @@ def read_preset_csv(data: bytes, name: str, presets: Sequence[Preset]):
         table = _parse_body("\n".join(lines[index + 1:]).encode("utf-8"), name,
                                     encoding, index, delimiter, cells)
         table.preamble = preamble
+        table.titles = title_lines(lines, index, cells)
         return table
     # One section: its lines only, numbered as in the file.
     kept = _section_lines(lines, preset.section, delimiter)

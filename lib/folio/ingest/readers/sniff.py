@@ -23,6 +23,9 @@ MIN_HEADER_SCORE = 2
 # A holdings table has a dozen columns; thousands are a hostile or broken file,
 # and every column costs the parser memory per row.
 MAX_COLUMNS = 1000
+# A number as exports write it: signs, brackets, a currency sign, spaces, marks,
+# a percent; dates (30/06/2024) count too, as a data row's cells.
+_NUMBER = re.compile(r"^[(+-]?(?:[$€£¥]\s?)?-?\d[\d\s.,'’/:-]*\)?\s?%?$")
 _UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
 
 
@@ -175,6 +178,56 @@ def _plain_table_header(lines: list[str]) -> tuple[int, str, list[str]] | None:
     return None
 
 
+def _is_number(cell: str) -> bool:
+    return _NUMBER.match(cell.strip()) is not None
+
+
+def _header_like(cells: list[str]) -> bool:
+    """At least two filled cells, more of them words than numbers (a header's names)."""
+    filled = [c for c in cells if c.strip()]
+    numbers = sum(_is_number(c) for c in filled)
+    return len(filled) >= 2 and len(filled) - numbers > numbers
+
+
+def shape_header(rows: list[tuple[int, list[str]]], exact: bool = True) -> tuple[int, int] | None:
+    """``(width, index)`` of the first row of ``rows`` (index, cells) that heads a table.
+
+    That is a row of 2+ filled, mostly non-numeric cells whose width is that of
+    every row below it down to one that carries a number (a first data row of
+    names only is part of that run). ``exact``: the rows below must be as wide
+    (CSV lines split on one delimiter); else no wider (a sheet's rows, whose
+    last cells may be empty).
+    """
+    for at, (index, cells) in enumerate(rows):
+        width = len(cells)
+        if width < 2 or not _header_like(cells):
+            continue
+        for _, below in rows[at + 1:]:
+            if len(below) > width or (exact and len(below) != width):
+                break
+            if any(_is_number(c) for c in below):
+                return width, index
+    return None
+
+
+def _structural_header(lines: list[str]) -> tuple[int, str, list[str]] | None:
+    """An unknown header below title lines, found by the shape of the table under it.
+
+    Title lines ("Client : X", "Date : 30/06/2024") are one or two cells, so
+    their count is not the table's (see ``shape_header``); of the delimiters,
+    the one that splits out the widest table wins (title lines split on a
+    comma are narrower than the table), the first if two tie.
+    """
+    filled = [(i, line.rstrip("\r")) for i, line in enumerate(lines) if line.strip()]
+    best: tuple[int, int, str, list[str]] | None = None
+    for delimiter in DELIMITERS:
+        split = [(i, _split_cells(line, delimiter)) for i, line in filled if delimiter in line]
+        found = shape_header(split)
+        if found is not None and (best is None or found[0] > best[0]):
+            best = (found[0], found[1], delimiter, dict(split)[found[1]])
+    return None if best is None else (best[1], best[2], best[3])
+
+
 def _check_width(cells: list, name: str, row: int) -> None:
     if len(cells) > MAX_COLUMNS:
         raise ReadError(f"{name}: the header (row {row}) has {len(cells):,} columns, over the "
@@ -182,17 +235,19 @@ def _check_width(cells: list, name: str, row: int) -> None:
                         file=name, row=row, value=f"{len(cells)} columns")
 
 
-def _header(head_lines: list[str], name: str, known: Iterable[str]) -> tuple[int, str, list[str]]:
+def _header(head_lines: list[str], name: str,
+            known: Iterable[str]) -> tuple[int, str, list[str], list[int]]:
+    """``(header index, delimiter, cells, title lines)`` of a file's head (title
+    lines: see ``title_lines``)."""
     try:
         header_index, delimiter, cells = _find_header(head_lines, known)
     except ReadError:
-        found = _plain_table_header(head_lines)
-        if found is not None:
-            # A table whose header folio does not recognise: read it anyway, so
-            # the mapping step can say which columns it found and which it lacks.
-            header_index, delimiter, cells = found
-        else:
-            header_index = -1
+        # A table whose header folio does not recognise: read it anyway, so the
+        # mapping step can say which columns it found and which it lacks. Its
+        # header is found by the shape of the table below it (title lines above
+        # skipped), else it is the first line, as for a table of text alone.
+        found = _structural_header(head_lines) or _plain_table_header(head_lines)
+        header_index, delimiter, cells = found if found is not None else (-1, "", [])
     if header_index < 0:
         first = next((line.strip() for line in head_lines if line.strip()), "")
         raise ReadError(
@@ -200,4 +255,18 @@ def _header(head_lines: list[str], name: str, known: Iterable[str]) -> tuple[int
             f"columns such as ISIN, Quantity, Currency (or Code ISIN, Quantité, Devise); "
             f"first line: {first[:120]!r}", file=name, row=1, value=first[:200],
         ) from None
-    return header_index, delimiter, cells
+    return header_index, delimiter, cells, title_lines(head_lines, header_index, cells)
+
+
+def title_lines(lines: list[str], header_index: int, cells: list[str]) -> list[tuple[int, str]]:
+    """``(line, text)`` of the filled lines above a header folio does not know by name.
+
+    Above an unknown header (a custodian's own names, found by the table's
+    shape or by a mapping's columns) those lines are the statement's title
+    lines, counted as the row role ``title``. Above a header folio knows,
+    they are left as they were (a preset reads its own title lines).
+    """
+    if header_index <= 0 or header_index > HEADER_SCAN_LINES or \
+            score_header(cells) >= MIN_HEADER_SCORE:
+        return []
+    return [(i + 1, lines[i].rstrip("\r").strip()) for i in range(header_index) if lines[i].strip()]

@@ -74,6 +74,9 @@ class RawTable:
     last: bool = True
     source: BlockSource | None = None  # where a block of a streamed CSV lies in its file
     preamble: list[str] | None = None  # the lines above the header, if the reader kept them
+    # (line, text) of the title lines above a header folio does not know by name
+    # (see sniff.title_lines): the row role "title".
+    titles: list[tuple[int, str]] = field(default_factory=list)
 
     def describe(self) -> dict[str, object]:
         return {

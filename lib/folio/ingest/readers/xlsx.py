@@ -20,7 +20,13 @@ from folio.errors import FileTooLarge, ReadError
 from folio.ingest.columns import score_header
 from folio.ingest.presets import Preset
 from folio.ingest.readers.sections import preset_header_row
-from folio.ingest.readers.sniff import HEADER_SCAN_LINES, MIN_HEADER_SCORE, _check_width
+from folio.ingest.readers.sniff import (
+    HEADER_SCAN_LINES,
+    MIN_HEADER_SCORE,
+    _check_width,
+    shape_header,
+    title_lines,
+)
 from folio.ingest.readers.table import RawTable, unique_names
 
 # An XLSX is a zip: refuse one whose parts expand beyond this many times the limit
@@ -72,6 +78,14 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+def _trimmed(row: list[str]) -> list[str]:
+    """A sheet row's cells without its trailing empty ones (rows are as wide as the sheet)."""
+    end = len(row)
+    while end and not row[end - 1].strip():
+        end -= 1
+    return row[:end]
+
+
 def _read_xlsx(path: Path, name: str, sheet: str | None, max_bytes: int | None,
                known: Iterable[str] = (), presets: Sequence[Preset] = ()) -> RawTable:
     from python_calamine import CalamineWorkbook
@@ -101,8 +115,14 @@ def _read_xlsx(path: Path, name: str, sheet: str | None, max_bytes: int | None,
         if at is not None:
             best = (0, at)
         if best is None:
-            tried.append(candidate)
-            continue
+            # A header folio does not know by name: found by the table's shape
+            # below the sheet's title rows, which are then counted as titles.
+            found = shape_header([(i, _trimmed(row)) for i, row in enumerate(texts) if any(row)],
+                                 exact=False)
+            if found is None:
+                tried.append(candidate)
+                continue
+            best = found
         index = best[1]
         _check_width(rows[index], name, index + 1)
         header = unique_names([_cell_text(c) for c in rows[index]])
@@ -123,6 +143,8 @@ def _read_xlsx(path: Path, name: str, sheet: str | None, max_bytes: int | None,
             file=name, kind="xlsx", header=header, header_row=index + 1, frame=frame,
             rows=np.arange(index + 2, index + 2 + len(data), dtype=np.int64), sheet=candidate,
             preamble=[" ".join(c for c in row if c).strip() for row in texts[:index]],
+            titles=title_lines([" ".join(c for c in row if c) for row in texts], index,
+                               header),
         )
     raise ReadError(
         f"{name}: no sheet has a recognisable header (columns such as ISIN, Quantity, "
