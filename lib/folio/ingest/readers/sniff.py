@@ -190,24 +190,28 @@ def _header_like(cells: list[str]) -> bool:
 
 
 def shape_header(rows: list[tuple[int, list[str]]], exact: bool = True) -> tuple[int, int] | None:
-    """``(width, index)`` of the first row of ``rows`` (index, cells) that heads a table.
+    """``(width, index)`` of the row of ``rows`` (index, cells) that heads the widest table.
 
-    That is a row of 2+ filled, mostly non-numeric cells whose width is that of
-    every row below it down to one that carries a number (a first data row of
-    names only is part of that run). ``exact``: the rows below must be as wide
-    (CSV lines split on one delimiter); else no wider (a sheet's rows, whose
-    last cells may be empty).
+    A row heads a table if it has 2+ filled, mostly non-numeric cells and its
+    width is that of every row below it down to one that carries a number (a
+    first data row of names only is part of that run). Title lines of two
+    cells ("Client;X" over "Date;30/06/2024") head a table of two columns:
+    the widest table wins, the first of two as wide. ``exact``: the rows below
+    must be as wide (CSV lines split on one delimiter); else no wider (a
+    sheet's rows, whose last cells may be empty).
     """
+    best: tuple[int, int] | None = None
     for at, (index, cells) in enumerate(rows):
         width = len(cells)
-        if width < 2 or not _header_like(cells):
+        if width < 2 or (best is not None and width <= best[0]) or not _header_like(cells):
             continue
         for _, below in rows[at + 1:]:
             if len(below) > width or (exact and len(below) != width):
                 break
             if any(_is_number(c) for c in below):
-                return width, index
-    return None
+                best = (width, index)
+                break
+    return best
 
 
 def _structural_header(lines: list[str]) -> tuple[int, str, list[str]] | None:
@@ -215,8 +219,7 @@ def _structural_header(lines: list[str]) -> tuple[int, str, list[str]] | None:
 
     Title lines ("Client : X", "Date : 30/06/2024") are one or two cells, so
     their count is not the table's (see ``shape_header``); of the delimiters,
-    the one that splits out the widest table wins (title lines split on a
-    comma are narrower than the table), the first if two tie.
+    the one that splits out the widest table wins, the first if two tie.
     """
     filled = [(i, line.rstrip("\r")) for i, line in enumerate(lines) if line.strip()]
     best: tuple[int, int, str, list[str]] | None = None
@@ -269,4 +272,6 @@ def title_lines(lines: list[str], header_index: int, cells: list[str]) -> list[t
     if header_index <= 0 or header_index > HEADER_SCAN_LINES or \
             score_header(cells) >= MIN_HEADER_SCORE:
         return []
-    return [(i + 1, lines[i].rstrip("\r").strip()) for i in range(header_index) if lines[i].strip()]
+    # A line of delimiters alone (";;;") is blank, as an editor shows it.
+    return [(i + 1, lines[i].rstrip("\r").strip()) for i in range(header_index)
+            if re.search(r"\w", lines[i])]
