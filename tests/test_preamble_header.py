@@ -140,6 +140,26 @@ def test_a_first_data_row_of_words_alone_is_still_below_the_header(tmp_path):
     assert table.rows.tolist() == [5, 6]
 
 
+def test_title_lines_padded_to_the_table_width_are_not_the_header(tmp_path):
+    # As a spreadsheet saves them: label and value in two cells, padded with ";".
+    path = tmp_path / "releve.csv"
+    path.write_text("Relevé de portefeuille;;;;;\n"
+                    "Client :;SGI EXEMPLE;;;;\n"
+                    "Date d'arrêté :;31/05/2024;;;;\n"
+                    ";;;;;\n"
+                    + ";".join(SN_HEADER) + "\n" + "\n".join(SN_ROWS) + "\n", encoding="utf-8")
+    table = read_table(path)
+    assert (table.header, table.header_row) == (SN_HEADER, 5)
+    assert table.frame["Qté détenue"].tolist() == ["40", "25"]
+    assert [t for t, _ in table.titles] == [1, 2, 3]
+    folio.save_mapping("sgi-exemple", SN_MAPPING, header=SN_HEADER)
+    result = folio.import_file(path, "SGI", via="local")
+    assert result.status == "succeeded", result.summary()
+    assert result.as_of == date(2024, 5, 31)
+    assert folio.positions("SGI", date(2024, 5, 31))["market_value"].tolist() == [
+        740000.0, 355012.5]
+
+
 def test_a_header_folio_knows_keeps_its_title_lines_out_of_the_roles(tmp_path):
     path = tmp_path / "positions.csv"
     path.write_text("Relevé au 31/05/2024\n\nISIN;Quantité;Cours;Devise\n"

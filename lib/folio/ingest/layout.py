@@ -68,10 +68,13 @@ def file_as_of(preamble: list[str], file_name: str, preset: Preset | None) -> tu
     titles = [spec["title"]] if spec.get("title") else list(_TITLE_DATES)
     for pattern in titles:
         for line in preamble:
-            m = re.search(pattern, line, re.I)
-            found = m and _to_date(m.group(1), order, spec.get("format"))
-            if found:
-                return found, f"title line {line.strip()[:80]!r}"
+            # A spreadsheet's title line comes with its label and date in two
+            # cells ("Date :;31/05/2024;;;"): read as the cells' text too.
+            for text in (line, re.sub(r"\s*[;\t|,]+\s*", " ", line).strip()):
+                m = re.search(pattern, text, re.I)
+                found = m and _to_date(m.group(1), order, spec.get("format"))
+                if found:
+                    return found, f"title line {line.strip()[:80]!r}"
     named = [(spec["file_name"], spec.get("file_format"))] if spec.get("file_name") else []
     for pattern, fmt in named + [(p, None) for p in _FILE_DATES]:
         m = re.search(pattern, file_name)

@@ -196,22 +196,25 @@ def shape_header(rows: list[tuple[int, list[str]]], exact: bool = True) -> tuple
     width is that of every row below it down to one that carries a number (a
     first data row of names only is part of that run). Title lines of two
     cells ("Client;X" over "Date;30/06/2024") head a table of two columns:
-    the widest table wins, the first of two as wide. ``exact``: the rows below
+    the widest table wins; of rows as wide, the one with the most filled cells
+    (a spreadsheet pads "Client :;X;;;;" to the table's width, a header fills
+    it), the first of those. ``exact``: the rows below
     must be as wide (CSV lines split on one delimiter); else no wider (a
     sheet's rows, whose last cells may be empty).
     """
-    best: tuple[int, int] | None = None
+    best: tuple[int, int, int] | None = None  # width, filled cells, index
     for at, (index, cells) in enumerate(rows):
-        width = len(cells)
-        if width < 2 or (best is not None and width <= best[0]) or not _header_like(cells):
+        width, filled = len(cells), sum(1 for c in cells if c.strip())
+        if width < 2 or (best is not None and (width, filled) <= best[:2]) \
+                or not _header_like(cells):
             continue
         for _, below in rows[at + 1:]:
             if len(below) > width or (exact and len(below) != width):
                 break
             if any(_is_number(c) for c in below):
-                best = (width, index)
+                best = (width, filled, index)
                 break
-    return best
+    return None if best is None else (best[0], best[2])
 
 
 def _structural_header(lines: list[str]) -> tuple[int, str, list[str]] | None:
