@@ -252,3 +252,28 @@ def test_the_import_panel_mapping_step_offers_the_real_columns(tmp_path):
     assert panel.mapping.preview[["identifier", "quantity", "market_value"]].values.tolist() == [
         ["SN0000000019", 40.0, 740000.0], ["CI0000000014", 25.0, 355012.5]]
     assert IGNORE not in {d.value for d in step.dropdowns.values()}
+
+
+def test_a_workbook_sheet_with_a_known_header_wins_over_an_earlier_shaped_one(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    summary = book.active
+    summary.title = "Synthèse"
+    for row in (["Synthèse du portefeuille"], ["Classe", "Poids", "Montant"],
+                ["Actions", "60 %", 600], ["Obligations", "40 %", 400]):
+        summary.append(row)
+    holdings = book.create_sheet("Positions")
+    for row in (["ISIN", "Quantité", "Cours", "Devise"], ["FR0000120271", 10, 50, "EUR"]):
+        holdings.append(row)
+    book.save(tmp_path / "book.xlsx")
+    table = read_table(tmp_path / "book.xlsx")
+    assert (table.sheet, table.header, table.header_row) == (
+        "Positions", ["ISIN", "Quantité", "Cours", "Devise"], 1)
+    # Alone, the summary's table is found by its shape, under its title row.
+    del book["Positions"]
+    book.save(tmp_path / "summary.xlsx")
+    table = read_table(tmp_path / "summary.xlsx")
+    assert (table.sheet, table.header, table.header_row) == (
+        "Synthèse", ["Classe", "Poids", "Montant"], 2)
+    assert table.frame["Montant"].tolist() == ["600", "400"]

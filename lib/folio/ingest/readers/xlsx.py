@@ -2,7 +2,8 @@
 
 Owns the checks made before anything is expanded (a valid zip, a workbook, the
 expanded size and each part's ratio), the sheet choice (the named one, else the
-first with a recognisable or a preset's header), and a cell's text (dates ISO,
+first with a recognisable or a preset's header, else the first whose table is
+found by its shape below title rows), and a cell's text (dates ISO,
 whole floats without ".0").
 """
 
@@ -100,6 +101,9 @@ def _read_xlsx(path: Path, name: str, sheet: str | None, max_bytes: int | None,
         raise ReadError(f"{name}: no sheet named {sheet!r}; sheets: {', '.join(names)}",
                         file=name, value=sheet)
     tried: list[str] = []
+    # A sheet whose header folio knows by name wins over an earlier one whose
+    # table is found only by its shape (a summary sheet before the holdings).
+    shaped: tuple | None = None  # (sheet, rows, texts, header index)
     for candidate in [sheet] if sheet else names:
         try:
             rows = workbook.get_sheet_by_name(candidate).to_python(skip_empty_area=False)
@@ -114,40 +118,46 @@ def _read_xlsx(path: Path, name: str, sheet: str | None, max_bytes: int | None,
                 best = (score, index)
         if at is not None:
             best = (0, at)
-        if best is None:
+        if best is not None:
+            return _sheet_table(rows, texts, best[1], name, candidate)
+        tried.append(candidate)
+        if shaped is None:
             # A header folio does not know by name: found by the table's shape
             # below the sheet's title rows, which are then counted as titles.
             found = shape_header([(i, _trimmed(row)) for i, row in enumerate(texts) if any(row)],
                                  exact=False)
-            if found is None:
-                tried.append(candidate)
-                continue
-            best = found
-        index = best[1]
-        _check_width(rows[index], name, index + 1)
-        header = unique_names([_cell_text(c) for c in rows[index]])
-        while header and header[-1].startswith("column ") and all(
-            _cell_text(r[len(header) - 1]) == "" for r in rows[index + 1:] if len(r) >= len(header)
-        ):
-            header.pop()  # trailing unnamed, empty columns
-        data = rows[index + 1:]
-        if not data:
-            raise ReadError(f"{name}: sheet {candidate!r} has a header (row {index + 1}) but no "
-                            f"data rows", file=name, row=index + 1)
-        width = len(header)
-        frame = pd.DataFrame(
-            [[_cell_text(c) for c in r[:width]] + [""] * (width - len(r)) for r in data],
-            columns=header, dtype=pd.StringDtype("pyarrow"),
-        )
-        return RawTable(
-            file=name, kind="xlsx", header=header, header_row=index + 1, frame=frame,
-            rows=np.arange(index + 2, index + 2 + len(data), dtype=np.int64), sheet=candidate,
-            preamble=[" ".join(c for c in row if c).strip() for row in texts[:index]],
-            titles=title_lines([" ".join(c for c in row if c) for row in texts], index,
-                               header),
-        )
+            shaped = (candidate, rows, texts, found[1]) if found is not None else None
+    if shaped is not None:
+        candidate, rows, texts, index = shaped
+        return _sheet_table(rows, texts, index, name, candidate)
     raise ReadError(
         f"{name}: no sheet has a recognisable header (columns such as ISIN, Quantity, "
         f"Currency) in its first {HEADER_SCAN_LINES} rows; sheets tried: {', '.join(tried)}",
         file=name, value=", ".join(tried),
+    )
+
+
+def _sheet_table(rows: list, texts: list[list[str]], index: int, name: str,
+                 candidate: str) -> RawTable:
+    """The table of sheet ``candidate`` whose header is row ``index`` (0-based)."""
+    _check_width(rows[index], name, index + 1)
+    header = unique_names([_cell_text(c) for c in rows[index]])
+    while header and header[-1].startswith("column ") and all(
+        _cell_text(r[len(header) - 1]) == "" for r in rows[index + 1:] if len(r) >= len(header)
+    ):
+        header.pop()  # trailing unnamed, empty columns
+    data = rows[index + 1:]
+    if not data:
+        raise ReadError(f"{name}: sheet {candidate!r} has a header (row {index + 1}) but no "
+                        f"data rows", file=name, row=index + 1)
+    width = len(header)
+    frame = pd.DataFrame(
+        [[_cell_text(c) for c in r[:width]] + [""] * (width - len(r)) for r in data],
+        columns=header, dtype=pd.StringDtype("pyarrow"),
+    )
+    return RawTable(
+        file=name, kind="xlsx", header=header, header_row=index + 1, frame=frame,
+        rows=np.arange(index + 2, index + 2 + len(data), dtype=np.int64), sheet=candidate,
+        preamble=[" ".join(c for c in row if c).strip() for row in texts[:index]],
+        titles=title_lines([" ".join(c for c in row if c) for row in texts], index, header),
     )
