@@ -86,6 +86,24 @@ def test_the_cli_prints_the_guidance_then_imports_with_the_saved_mapping(tmp_pat
     assert "other lines: 3 title" in run.stdout
 
 
+def test_a_dry_run_reads_it_with_the_guesses_roles_and_preview(tmp_path, home):
+    from test_cli import folio_cmd
+
+    path = tmp_path / "releve.csv"
+    path.write_text("\n".join([*SN_TITLES, "", ";".join(["Réf. titre", "Intitulé", "Nb titres",
+                                                          "Cours du jour", "Montant valorisé",
+                                                          "Devise"]),
+                                *SN_ROWS]) + "\n", encoding="utf-8")
+    run = folio_cmd("import", path, "-p", "SGI", "--dry-run", home=home)
+    assert run.returncode == 1  # nothing saved: the user checks, then saves the mapping
+    out = run.stdout
+    assert "'Nb titres' -> quantity" in out and "'Réf. titre' -> identifier" in out
+    assert "SGI @ 2024-05-31: would import 2 rows" in out  # the title line's date
+    assert "other lines: 3 title" in out
+    preview = out[out.index("preview:"):]
+    assert "SN0000000019" in preview and "CI0000000014" in preview and "355012.5" in preview
+
+
 # A US-style report: "," and points; "Account,ZX-4471" is a title of two cells.
 US_HEADER = ["Sec Ref", "Issue", "Holding", "Px", "Amount Base", "Curr Code"]
 
