@@ -3,7 +3,9 @@
 Owns what is decided from a file's head before any row is parsed: the encoding
 (BOMs, UTF-16 without one, UTF-8, else Windows text; mixed encodings refused
 naming the line), binary content, old Mac line ends, and which line of the first
-``HEADER_SCAN_LINES`` is the header, with which delimiter.
+``HEADER_SCAN_LINES`` is the header, with which delimiter: the line whose cells
+folio knows by name, else (a custodian's own names below title lines) the one
+that heads the table by its shape, the title lines above it then counted.
 """
 
 from __future__ import annotations
