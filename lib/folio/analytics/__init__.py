@@ -25,7 +25,7 @@ Grouped API::
 
     # the store and the report (``folio report``)
     value_snapshot("PENSION-CM", "2024-03-31"); report("PENSION-CM"); format_report(report(...))
-    report("PENSION-CM").to_excel("pension.xlsx")   # the excel extra: openpyxl, babel
+    report("PENSION-CM").to_excel("pension.xlsx")   # the excel extra: openpyxl
 
 Nothing here imports Celery or ipywidgets (matplotlib only when a chart is drawn); only
 ``data`` (and ``report()``) read the store.

@@ -4,10 +4,10 @@ Owns the workbook layout of ``Report.to_excel``: a sheet for the valuation,
 the positions with their flags, each exposure (its ``unvalued`` bucket last),
 concentration, limits, stress and changes; and how cells read: money in its
 currency's minor units (no decimals for XAF, XOF, JPY, KMF; 2 for EUR, USD; the
-CLDR figures babel ships), shares as percentages, thousands separated, dates
+one ISO 4217 table every folio table reads, ``folio.ingest.currencies``), shares as percentages, thousands separated, dates
 as dates, the header row frozen and columns as wide as their content.
 
-openpyxl and babel are the optional ``excel`` extra (``pip install
+openpyxl is the optional ``excel`` extra (``pip install
 'folio[excel]'``): imported here only, when a workbook is written. The
 workbook is written in openpyxl's write-only mode, row by row, so a large
 portfolio does not hold every cell in memory; Excel's row limit caps the
@@ -30,6 +30,7 @@ from folio.analytics.concentration import concentration
 from folio.analytics.exposures import UNVALUED
 from folio.analytics.valuation import FLAGS
 from folio.errors import ConfigError
+from folio.ingest.currencies import minor_units
 
 MAX_ROWS = 1_048_576  # Excel's rows per sheet, the header included
 PERCENT, RATIO, COUNT, RATE, DATE = "0.0%", "0.0000", "#,##0", "#,##0.000000", "yyyy-mm-dd"
@@ -53,7 +54,6 @@ POSITION_COLUMNS = (  # (column, title, kind): kind says how a cell is formatted
 
 def _openpyxl():
     try:
-        import babel.numbers  # noqa: F401  (the minor units)
         import openpyxl
     except ImportError as exc:
         raise ConfigError(f"writing an Excel report needs the excel extra ({exc.name} is not "
@@ -65,10 +65,8 @@ def _openpyxl():
 @functools.cache
 def money_format(currency: str | None) -> str:
     """The number format of an amount in ``currency``: thousands separated, as
-    many decimals as its minor units (2 for a code babel does not know)."""
-    from babel.numbers import get_currency_precision
-
-    digits = get_currency_precision(str(currency or "").upper()) if currency else 2
+    many decimals as its minor units (2 for an unknown code), as every folio table."""
+    digits = minor_units(currency, default=2)
     return "#,##0" + ("." + "0" * digits if digits else "")
 
 

@@ -97,7 +97,7 @@ class Report(dict):
         Raises
         ------
         ConfigError
-            openpyxl or babel is not installed (``pip install 'folio[excel]'``).
+            openpyxl is not installed (``pip install 'folio[excel]'``).
         """
         from folio.analytics.excel import write_workbook
 
