@@ -191,6 +191,7 @@ def test_imports_lists_ids_and_statuses(tmp_path, home):
     assert [(r["portfolio"], r["status"]) for r in rows] == [
         ("TRESO-SN", "partially_succeeded"), ("TRESO-SN", "unchanged"), ("OTHER", "succeeded")]
     assert rows[0]["id"] == first["import_id"] and "claim_token" not in rows[0]
+    assert rows[0]["as_of"] == first["as_of"][:10]  # a day, not a midnight timestamp
 
 
 def test_a_name_that_differs_by_case_or_accents_is_refused(tmp_path, home):

@@ -11,7 +11,6 @@ examples, hints in CLI syntax) are in ``cli_help``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -20,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from folio import __version__, catalog, display
-from folio.cli_analysis import add_commands
+from folio.cli_analysis import add_commands, json_records, print_json
 from folio.cli_help import EPILOG, PROLOG, for_terminal, parser_options
 from folio.config import PROJECT_DATA, configure, get_settings
 from folio.errors import FolioError
@@ -31,13 +30,9 @@ from folio.store.reference import load_reference
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _print_json(obj) -> None:
-    print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
-
-
 def _fail(exc: FolioError, as_json: bool, **extra) -> int:
     if as_json:
-        _print_json({"import_id": getattr(exc, "import_id", None), "status": "failed",
+        print_json({"import_id": getattr(exc, "import_id", None), "status": "failed",
                      **extra, "error": exc.message, "details": exc.to_dict()})
     # The hints in this command's syntax; the whole message on a terminal (a
     # mapping error's command to save one), its first line beside --json.
@@ -108,7 +103,7 @@ def _dry_run_guessed(args, exc: FolioError) -> int:
 
 def _print_result(args, result: ImportResult, guessed: bool = False) -> None:
     if args.json:
-        _print_json(result.to_dict())
+        print_json(result.to_dict())
     else:
         print(for_terminal(result.summary()))
         if result.status == "dry_run" and not result.preset:
@@ -130,7 +125,7 @@ def cmd_imports(args) -> int:
     frame = catalog.imports(args.portfolio)
     frame = frame[IMPORT_COLUMNS] if not frame.empty else frame
     if args.json:
-        _print_json(frame.to_dict("records"))
+        print_json(json_records(frame))
         return EXIT_OK
     if frame.empty:
         print(f"no imports of {args.portfolio} yet" if args.portfolio else "no imports yet")
@@ -153,7 +148,7 @@ def cmd_imports(args) -> int:
 def cmd_status(args) -> int:
     result = catalog.get_import(args.import_id)
     if args.json:
-        _print_json(result.to_dict())
+        print_json(result.to_dict())
     else:
         print(for_terminal(result.summary()))
     return EXIT_OK if result.status != "failed" else EXIT_FAILED
@@ -214,11 +209,11 @@ def cmd_reference(args) -> int:
     except FolioError as exc:
         if not args.json:
             raise
-        _print_json({"status": "failed", "error": exc.message, "details": exc.to_dict()})
+        print_json({"status": "failed", "error": exc.message, "details": exc.to_dict()})
         print(f"folio: {exc.message}", file=sys.stderr)
         return EXIT_FAILED
     if args.json:
-        _print_json({"status": "loaded", **loaded.to_dict()})
+        print_json({"status": "loaded", **loaded.to_dict()})
     else:
         print(loaded.summary())
     return EXIT_OK
@@ -228,7 +223,7 @@ def cmd_mapping(args) -> int:
     if args.action == "list":
         saved = catalog.mappings()
         if args.json:
-            _print_json(saved)
+            print_json(saved)
         for name, cols in saved.items():
             if not args.json:
                 print(f"{name}: " + ", ".join(f"{c!r} -> {f}" for c, f in cols.items()))
@@ -259,7 +254,7 @@ def cmd_mapping(args) -> int:
 def cmd_presets(args) -> int:
     found = catalog.presets()
     if args.json:
-        _print_json(found)
+        print_json(found)
     else:
         for preset in found:
             print(f"{preset['name']}{' (yours)' if preset['user'] else ''}: "
@@ -270,7 +265,7 @@ def cmd_presets(args) -> int:
 def cmd_portfolios(args) -> int:
     frame = catalog.portfolios()
     if args.json:
-        _print_json(frame.to_dict("records"))
+        print_json(json_records(frame))
     else:
         print(frame.to_string(index=False) if not frame.empty else "no portfolios yet")
     return EXIT_OK
@@ -291,7 +286,7 @@ def cmd_report(args) -> int:
     written = (data.to_excel(args.xlsx, scenarios=args.scenario or None)
                if args.xlsx else None)
     if args.json:
-        _print_json({**data, **({"xlsx": str(written)} if written else {})})
+        print_json({**data, **({"xlsx": str(written)} if written else {})})
     else:
         print(format_report(data))
         if written:

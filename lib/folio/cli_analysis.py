@@ -22,7 +22,8 @@ EXIT_OK = 0
 TOP_CHANGES = 20  # positions a text ``changes`` lists; --json lists them all
 
 
-def _print_json(obj) -> None:
+def print_json(obj) -> None:
+    """What every ``--json`` of the command line prints."""
     print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
 
 
@@ -32,12 +33,16 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars
         return _plain(value.item())
     if hasattr(value, "isoformat"):
-        return value.isoformat()[:10] if hasattr(value, "hour") else value.isoformat()
+        if not hasattr(value, "hour"):
+            return value.isoformat()
+        # A timestamp at midnight is a day (an as-of date read as datetime64)
+        timed = (value.hour, value.minute, value.second, value.microsecond) != (0, 0, 0, 0)
+        return value.isoformat(sep=" ") if timed else value.isoformat()[:10]
     return None if value is None or value != value else value
 
 
-def _records(frame) -> list[dict[str, Any]]:
-    """A table as JSON rows: missing values null, dates ISO."""
+def json_records(frame) -> list[dict[str, Any]]:
+    """A table as JSON rows: missing values null, days as ISO dates, times as ISO times."""
     return [{str(k): _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
 
 
@@ -66,10 +71,10 @@ def cmd_stress(args) -> int:
     totals = result.totals()
     tables = {dim: result.by(dim) for dim in args.by or ("currency", "asset_class")}
     if args.json:
-        _print_json({"portfolio": args.portfolio, "as_of": _plain(valuation.as_of),
+        print_json({"portfolio": args.portfolio, "as_of": _plain(valuation.as_of),
                      **{k: _plain(v) if not isinstance(v, list) else v
                         for k, v in totals.items()},
-                     "by": {dim: _records(t) for dim, t in tables.items()}})
+                     "by": {dim: json_records(t) for dim, t in tables.items()}})
         return EXIT_OK
     ccy = totals["base_currency"]
     print(f"{args.portfolio} as of {valuation.as_of}: {totals['scenario']} (values in {ccy})")
@@ -94,9 +99,9 @@ def cmd_changes(args) -> int:
                                base_currency=args.base_currency)
     summary = changes.summary()
     if args.json:
-        _print_json({"portfolio": args.portfolio, "summary": {k: _plain(v) for k, v in
+        print_json({"portfolio": args.portfolio, "summary": {k: _plain(v) for k, v in
                                                                summary.items()},
-                     "positions": _records(changes.positions)})
+                     "positions": json_records(changes.positions)})
         return EXIT_OK
     ccy = summary["base_currency"]
     print(f"{args.portfolio}: {summary['as_of_before']} -> {summary['as_of_after']} "
@@ -134,9 +139,9 @@ def cmd_history(args) -> int:
     table = history(valuation)
     shares = exposure_history(valuation, args.by) if args.by else None
     if args.json:
-        _print_json({"portfolio": args.portfolio, "base_currency": valuation.base_currency,
-                     "dates": _records(table),
-                     **({"by": args.by, "shares": _records(shares.reset_index())}
+        print_json({"portfolio": args.portfolio, "base_currency": valuation.base_currency,
+                     "dates": json_records(table),
+                     **({"by": args.by, "shares": json_records(shares.reset_index())}
                         if shares is not None else {})})
         return EXIT_OK
     print(f"{args.portfolio} (values in {valuation.base_currency})")
@@ -157,7 +162,7 @@ def cmd_portfolio(args) -> int:
     before = catalog.set_base_currency(args.name, args.currency)
     after = args.currency.strip().upper()
     if getattr(args, "json", False):
-        _print_json({"portfolio": args.name, "base_currency": after, "was": before})
+        print_json({"portfolio": args.name, "base_currency": after, "was": before})
     else:
         print(f"portfolio {args.name}: base currency {after} (was {before})")
     return EXIT_OK
