@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from folio.ingest.columns import DATES, NUMERIC
@@ -324,17 +325,21 @@ def mv_mismatch(block: Block) -> None:
         block.warn(off, "market_value", "mv_mismatch", msg)
 
 
-def _per_100(block: Block, at: np.ndarray, maturity: bool = True) -> np.ndarray:
-    """Which rows of ``at`` are marked as quoted per 100 of nominal (see ``BOND_CLASS``);
-    ``maturity``: whether a maturity date alone marks a row."""
+def _marked_per_100(block: Block, at: np.ndarray) -> np.ndarray:
+    """Which rows of ``at`` the asset class (``BOND_CLASS``), a '%' in the price cell or
+    the preset mark as quoted per 100 of nominal."""
     if block.checker.price_per_100:
         return np.ones(len(at), dtype=bool)
-    marked = ~np.isnat(block.dates["maturity_date"][at]) if maturity else np.zeros(len(at), bool)
-    for field, pattern in (("asset_class", BOND_CLASS), ("price", "%")):
-        if field in block.text:
-            cells = arrow_strings(block.text[field].iloc[at])
-            marked |= pc.fill_null(pc.match_substring_regex(cells, pattern, ignore_case=True),
-                                   False).to_numpy(zero_copy_only=False)
+    marked = np.zeros(len(at), dtype=bool)
+    rows = pa.array(at)
+    if "asset_class" in block.text:
+        # A file has a handful of asset classes: the regex runs once per distinct one.
+        classes = pc.dictionary_encode(arrow_strings(block.text["asset_class"]).take(rows))
+        bond = pc.match_substring_regex(classes.dictionary, BOND_CLASS, ignore_case=True)
+        marked |= pc.fill_null(bond.take(classes.indices), False).to_numpy(zero_copy_only=False)
+    if "price" in block.text:
+        percent = pc.match_substring(arrow_strings(block.text["price"]).take(rows), "%")
+        marked |= pc.fill_null(percent, False).to_numpy(zero_copy_only=False)
     return marked
 
 
@@ -354,8 +359,8 @@ def price_scale(block: Block) -> None:
     # A maturity explains a price per 100 (dated paper is quoted so), but alone it
     # does not make a unit price suspect: funds and notes with a term have one too.
     bond, said = np.zeros(len(block), dtype=bool), np.zeros(len(block), dtype=bool)
-    bond[at] = _per_100(block, at)
-    said[at] = _per_100(block, at, maturity=False)
+    said[at] = _marked_per_100(block, at)
+    bond[at] = said[at] | ~np.isnat(block.dates["maturity_date"][at])
     cols, (qty, price, mv) = block.cols, (block.numbers[f] for f in
                                           ("quantity", "price", "market_value"))
     names = f"{cols['quantity']} x {cols['price']}"
