@@ -74,8 +74,9 @@ def detect_decimal(columns: list[pd.Series], delimiter: str | None,
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 
 
-def parse_numbers(column: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarray]:
-    """Parse a text column to float64.
+def parse_numbers(column: pd.Series, decimal: str, *,
+                  cleaned: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Parse a text column to float64 (``cleaned``: it is ``clean_text``'s already).
 
     Returns
     -------
@@ -83,7 +84,7 @@ def parse_numbers(column: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarr
         ``values`` is NaN where the cell is empty or invalid; ``invalid`` marks
         non-empty cells that are not a finite number.
     """
-    text = clean_text(column)
+    text = column if cleaned else clean_text(column)
     present = text.notna().to_numpy().copy()
     arr = arrow_strings(text)
     if decimal == ".":
@@ -178,8 +179,8 @@ _DATE_FORMATS = (
 EXCEL_EPOCH = np.datetime64("1899-12-30")
 
 
-def parse_dates(column: pd.Series, *, excel_serials: bool = False,
-                month_first: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def parse_dates(column: pd.Series, *, excel_serials: bool = False, month_first: bool = False,
+                cleaned: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Parse a text column of dates (ISO, dd/mm/yyyy, dd.mm.yyyy, yyyymmdd).
 
     Day-first, as custodians in the franc zone and Europe write them. With
@@ -190,8 +191,9 @@ def parse_dates(column: pd.Series, *, excel_serials: bool = False,
     values, invalid
         ``datetime64[D]`` values (NaT where empty or invalid) and a mask of
         non-empty cells that are not a real date (``31/02/2024``, ``0000-00-00``).
+        ``cleaned``: the column is ``clean_text``'s already.
     """
-    text = clean_text(column)
+    text = column if cleaned else clean_text(column)
     codes, uniques = pd.factorize(text)  # dates repeat: parse each once
     uniq = pd.Series(uniques, dtype=pd.StringDtype("pyarrow"))
     parsed = pd.Series(pd.NaT, index=uniq.index, dtype="datetime64[s]")

@@ -174,7 +174,8 @@ def numbers(block: Block) -> None:
             block.numbers[field] = np.full(len(block), np.nan)
             continue
         values, invalid = parse_numbers(text[field],
-                                        checker._decimals.get(field) or checker.decimal)
+                                        checker._decimals.get(field) or checker.decimal,
+                                        cleaned=True)
         block.numbers[field] = values
         block.error(invalid, field, "invalid_number",
                     lambda at, field=field: cols[field] + " is not a number: "
@@ -237,7 +238,7 @@ def dates(block: Block) -> None:
             block.dates[field] = np.full(len(block), np.datetime64("NaT"), dtype="datetime64[D]")
             continue
         values, invalid = parse_dates(text[field], excel_serials=excel,
-                                      month_first=checker.date_order == "mdy")
+                                      month_first=checker.date_order == "mdy", cleaned=True)
         block.error(invalid, field, "invalid_date",
                     lambda at, field=field: cols[field] + " is not a valid date: "
                     + text[field].iloc[at].fillna("").str.slice(0, 40))

@@ -300,7 +300,10 @@ class Checker:
             repeat = first != shared
             same_as[shared[repeat]] = rows[first[repeat]]
         has = ids.is_valid().to_numpy(zero_copy_only=False)
-        prints = _fingerprints(ids.filter(pa.array(has)))
+        present = ids.filter(pa.array(has))
+        # Sorted once: the search among earlier blocks' fingerprints runs in order
+        # (a fraction of the cost of a million random probes), and they are kept so.
+        prints = np.sort(_fingerprints(present))
         earlier_live = earlier_rows(self._seen, self._prints, list(cols.values()), ids, frame,
                                     same_as, prints)
         # From here on the cleaned columns are the rows: one copy of a large file in
@@ -318,12 +321,12 @@ class Checker:
                 step()
 
         # Timsort merges the two sorted runs in one linear pass, in place.
-        merged = np.concatenate([self._prints, np.sort(prints)])
+        merged = np.concatenate([self._prints, prints])
         self._prints = None
         merged.sort(kind="stable")
         self._prints = merged
         rejected, mv, ccy = block.rejected, block.numbers["market_value"], block.ccy
-        self._seen.append(Seen(ident=ids.filter(pa.array(has)).cast(pa.string()),
+        self._seen.append(Seen(ident=present.cast(pa.string()),
                                rows=rows[has].astype(np.int32), live=~rejected[has],
                                sources=sources))
         if rejected.any():  # for the file's totals: a gap these rows explain is reported
