@@ -25,14 +25,44 @@ _THOUSANDS_COMMA = r"^[+-]?\d{1,3}(,\d{3})+(\.\d*)?$"
 NO_VALUE = ("--", "-", "—", "N/A", "n/a", "N/a", "n.d.", "N.D.", "n.a.", "N.A.", "#N/A")
 
 
+# Bytes that are neither whitespace nor part of a multi-byte character (0x21 to
+# 0x7E, printable ASCII): a cell that starts and ends with one has nothing to trim.
+_PLAIN_FIRST, _PLAIN_COUNT = np.uint8(0x21), 0x7F - 0x21
+# The first bytes and longest of the NO_VALUE cells: only the short cells that
+# start with one are looked up.
+_NO_VALUE_FIRST = np.zeros(256, dtype=bool)
+_NO_VALUE_FIRST[[v.encode()[0] for v in NO_VALUE]] = True
+_NO_VALUE_BYTES = max(len(v.encode()) for v in NO_VALUE)
+
+
 def clean_text(column: pd.Series, no_value: bool = False) -> pd.Series:
     """Strip whitespace; empty cells become missing, and with ``no_value`` cells that
     say none (``--``, ``N/A``: numbers and codes)."""
-    stripped = pc.utf8_trim_whitespace(arrow_strings(column))
-    none = pc.equal(pc.binary_length(stripped), 0)
+    stripped = arrow_strings(column)
+    if len(stripped) == 0:
+        return pd.Series(pd.arrays.ArrowStringArray(stripped), index=column.index)
+    # Column-wise on the bytes first: most columns have no cell to trim and few
+    # cells that could say none, and a kernel pass over every cell costs more.
+    offsets, data = string_bytes(stripped)
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    if not filled.all():
+        starts, ends = starts[filled], ends[filled]
+    if not (((data[starts] - _PLAIN_FIRST) < _PLAIN_COUNT).all()
+            and ((data[ends - 1] - _PLAIN_FIRST) < _PLAIN_COUNT).all()):
+        stripped = pc.utf8_trim_whitespace(stripped)
+        offsets, data = string_bytes(stripped)
+    lengths = np.diff(offsets)
+    none = lengths == 0  # empty (or null: the result is null either way)
     if no_value:
-        none = pc.or_(none, pc.is_in(stripped, value_set=pa.array(NO_VALUE, stripped.type)))
-    cleaned = pc.if_else(none, pa.scalar(None, stripped.type), stripped)
+        short = np.flatnonzero((lengths > 0) & (lengths <= _NO_VALUE_BYTES))
+        short = short[_NO_VALUE_FIRST[data[offsets[short]]]]
+        if len(short):
+            said = pc.is_in(stripped.take(pa.array(short)),
+                            value_set=pa.array(NO_VALUE, stripped.type))
+            none[short[pc.fill_null(said, False).to_numpy(zero_copy_only=False)]] = True
+    cleaned = (pc.if_else(pa.array(none), pa.scalar(None, stripped.type), stripped)
+               if none.any() else stripped)
     return pd.Series(pd.arrays.ArrowStringArray(cleaned), index=column.index)
 
 
@@ -264,11 +294,18 @@ def arrow_strings(column: pd.Series) -> pa.Array:
     return arr if arr.type in (pa.string(), pa.large_string()) else arr.cast(pa.large_string())
 
 
-def fixed_width(arr: pa.Array, width: int) -> np.ndarray:
-    """The bytes of a string array whose values are all ``width`` ASCII bytes, as (n, width)."""
+def string_bytes(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """A (non-empty) string array's ``len + 1`` offsets and its data bytes, without a copy."""
     wide = np.int64 if arr.type == pa.large_string() else np.int32
     offsets = np.frombuffer(arr.buffers()[1], dtype=wide)[arr.offset:arr.offset + len(arr) + 1]
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    buffer = arr.buffers()[2]
+    data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, np.uint8)
+    return offsets, data
+
+
+def fixed_width(arr: pa.Array, width: int) -> np.ndarray:
+    """The bytes of a string array whose values are all ``width`` ASCII bytes, as (n, width)."""
+    offsets, data = string_bytes(arr)
     return data[offsets[0]:offsets[-1]].reshape(-1, width)
 
 
