@@ -35,6 +35,35 @@ _NO_VALUE_FIRST[[v.encode()[0] for v in NO_VALUE]] = True
 _NO_VALUE_BYTES = max(len(v.encode()) for v in NO_VALUE)
 
 
+def nothing_to_trim(arr: pa.Array) -> bool:
+    """Whether no string of ``arr`` starts or ends with whitespace: each starts and ends
+    with printable ASCII (a multi-byte character might be a space)."""
+    if len(arr) == 0:
+        return True
+    offsets, data = string_bytes(arr)
+    starts, ends = offsets[:-1], offsets[1:]
+    filled = ends > starts
+    if not filled.all():
+        starts, ends = starts[filled], ends[filled]
+    return bool(((data[starts] - _PLAIN_FIRST) < _PLAIN_COUNT).all()
+                and ((data[ends - 1] - _PLAIN_FIRST) < _PLAIN_COUNT).all())
+
+
+def strip(column: pd.Series) -> pd.Series:
+    """``column.str.strip()``, or the column itself when no cell has anything to strip."""
+    return column if nothing_to_trim(arrow_strings(column)) else column.str.strip()
+
+
+def first_bytes(arr: pa.Array) -> np.ndarray:
+    """The first byte of each string of ``arr`` (0 for an empty one)."""
+    out = np.zeros(len(arr), dtype=np.uint8)
+    if len(arr):
+        offsets, data = string_bytes(arr)
+        filled = np.flatnonzero(offsets[1:] > offsets[:-1])
+        out[filled] = data[offsets[filled]]
+    return out
+
+
 def clean_text(column: pd.Series, no_value: bool = False) -> pd.Series:
     """Strip whitespace; empty cells become missing, and with ``no_value`` cells that
     say none (``--``, ``N/A``: numbers and codes)."""
@@ -43,15 +72,9 @@ def clean_text(column: pd.Series, no_value: bool = False) -> pd.Series:
         return pd.Series(pd.arrays.ArrowStringArray(stripped), index=column.index)
     # Column-wise on the bytes first: most columns have no cell to trim and few
     # cells that could say none, and a kernel pass over every cell costs more.
-    offsets, data = string_bytes(stripped)
-    starts, ends = offsets[:-1], offsets[1:]
-    filled = ends > starts
-    if not filled.all():
-        starts, ends = starts[filled], ends[filled]
-    if not (((data[starts] - _PLAIN_FIRST) < _PLAIN_COUNT).all()
-            and ((data[ends - 1] - _PLAIN_FIRST) < _PLAIN_COUNT).all()):
+    if not nothing_to_trim(stripped):
         stripped = pc.utf8_trim_whitespace(stripped)
-        offsets, data = string_bytes(stripped)
+    offsets, data = string_bytes(stripped)
     lengths = np.diff(offsets)
     none = lengths == 0  # empty (or null: the result is null either way)
     if no_value:

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from folio.ingest.columns import ALIASES, normalise
-from folio.ingest.parse import arrow_strings
+from folio.ingest.parse import arrow_strings, first_bytes, strip
 from folio.ingest.readers import RawTable
 
 TOTAL = (r"^\s*(sous[ -]?tota(?:l|ux)|sub[ -]?totals?|grand[ -]?total|totals?|totaux|"
@@ -39,6 +39,7 @@ ISIN = r"^[A-Z]{2}[A-Z0-9]{9}[0-9]$"
 # normalise()d text, whose separators are single spaces, which it also accepts.
 _TOTAL_TEXT = r"^(sous[ _-]*)?(grand[ _-]*)?(total|totals|totaux|sub[ _-]?total|subtotal)\b"
 TOTAL_LINE = re.compile(_TOTAL_TEXT)
+_TOTAL_FIRST = np.frombuffer(b"sgtSGT", dtype=np.uint8)  # the bytes _TOTAL_TEXT can start from
 
 
 @dataclass
@@ -62,6 +63,11 @@ def _lead(frame: pd.DataFrame) -> tuple[pd.Series, np.ndarray]:
         parts.append(pc.if_else(empty, pa.scalar(None, arr.type), arr))
     lead = pc.coalesce(*parts) if parts else pa.array([None] * len(frame), pa.string())
     return pd.Series(pd.arrays.ArrowStringArray(lead.cast(pa.large_string()))), filled
+
+
+def _longest(series: pd.Series) -> int:
+    """The most bytes a cell has."""
+    return pc.max(pc.binary_length(arrow_strings(series))).as_py() or 0
 
 
 def _match(series: pd.Series, pattern: str) -> np.ndarray:
@@ -111,9 +117,11 @@ def classify(frame: pd.DataFrame, fields: dict[str, str], rules=(),
     id_col = fields.get("identifier")
     if id_col is None or id_col not in frame:
         return roles
-    ident = frame[id_col].fillna("").str.strip()
+    ident = strip(frame[id_col].fillna(""))
     names = pa.array(sorted({h.strip().lower() for h in header}), pa.string())
-    suspect = ((ident == "").to_numpy(bool) | _match(ident.str.slice(0, 60), SUSPECT)
+    # No cell longer than 60 bytes has more than 60 characters: nothing to cut.
+    head = ident if _longest(ident) <= 60 else ident.str.slice(0, 60)
+    suspect = ((ident == "").to_numpy(bool) | _match(head, SUSPECT)
                | pc.is_in(pc.utf8_lower(arrow_strings(ident)).cast(pa.string()),
                           value_set=names).to_numpy(zero_copy_only=False))
     at = np.flatnonzero(suspect)
@@ -185,10 +193,13 @@ def repeated_header(table: RawTable, columns: list[str], id_col: str) -> np.ndar
     """Mask of rows that repeat the header (files pasted together, page breaks)."""
     frame = table.frame
     out = np.zeros(len(frame), dtype=bool)
-    # Only rows whose identifier cell reads as the header's are candidates.
-    suspects = np.flatnonzero(
-        (frame[id_col].str.strip().str.lower() == id_col.strip().lower()).fillna(False)
-        .to_numpy(bool))
+    # Only rows whose identifier cell reads as the header's are candidates, and
+    # only cells of its length can (lower-casing keeps the number of characters).
+    name = id_col.strip().lower()
+    ident = strip(frame[id_col])
+    sized = np.flatnonzero(pc.fill_null(pc.equal(pc.utf8_length(arrow_strings(ident)), len(name)),
+                                        False).to_numpy(zero_copy_only=False))
+    suspects = sized[(ident.iloc[sized].str.lower() == name).fillna(False).to_numpy(bool)]
     if len(suspects):
         same = np.zeros(len(suspects), dtype=np.int64)
         for column in columns:
@@ -203,12 +214,17 @@ def data_rows(table: RawTable, id_col: str) -> tuple[np.ndarray, np.ndarray]:
     have an identifier."""
     frame = table.frame
     n = len(frame)
-    ident = frame[id_col].str.strip().fillna("")
+    ident = strip(frame[id_col]).fillna("")
     has_id = (ident != "").to_numpy(bool)
-    id_total_like = ident.str.slice(0, 40).str.lower().str.match(_TOTAL_TEXT).fillna(False)
+    # A "Total..." identifier starts with s, g or t once lower-cased, which only
+    # S, G and T (and s, g, t) become: the others are not matched.
+    maybe = np.flatnonzero(np.isin(first_bytes(arrow_strings(ident)), _TOTAL_FIRST))
+    id_total_like = np.zeros(n, dtype=bool)
+    id_total_like[maybe] = (ident.iloc[maybe].str.slice(0, 40).str.lower().str.match(_TOTAL_TEXT)
+                            .fillna(False).to_numpy(bool))
     # A row with an identifier that is not "Total..." is data whatever else it
     # holds: only the other rows (blank, totals, notes) need a look at every cell.
-    suspects = np.flatnonzero(~has_id | id_total_like.to_numpy(bool))
+    suspects = np.flatnonzero(~has_id | id_total_like)
     keep = np.ones(n, dtype=bool)
     if len(suspects):
         part = frame.iloc[suspects]
