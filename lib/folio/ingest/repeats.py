@@ -125,9 +125,7 @@ def _instrument_codes(ids: np.ndarray, accounts: np.ndarray) -> np.ndarray:
 def _codes(column: pd.Series) -> np.ndarray:
     """Dense integer codes of a text column's values; -1 for missing."""
     encoded = pc.dictionary_encode(arrow_strings(column))
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    missing = encoded.indices.is_null().to_numpy(zero_copy_only=False)
-    return np.where(missing, -1, codes).astype(np.int64)
+    return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _first_occurrence(columns: list[pd.Series]) -> np.ndarray:

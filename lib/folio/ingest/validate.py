@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from folio.ingest import rules
 from folio.ingest.columns import DATES, NUMERIC, ColumnMapping, normalise
 from folio.ingest.evidence import check_as_of, resolve_as_of
-from folio.ingest.parse import arrow_strings, clean_text, detect_decimal
+from folio.ingest.parse import arrow_strings, clean_text, detect_decimal, string_bytes
 from folio.ingest.readers import BlockSource, RawTable
 from folio.ingest.rejected import RejectedRows
 from folio.ingest.repeats import (
@@ -372,25 +372,34 @@ def _positions_frame(text: dict[str, pd.Series], rows: np.ndarray, keep: np.ndar
                      numbers: dict[str, np.ndarray], maturity: np.ndarray) -> pd.DataFrame:
     """The kept rows as POSITION_COLUMNS (text Arrow-backed, numbers float, dates days)."""
     out: dict[str, object] = {"row": rows[keep]}
+    picked = pa.array(keep)
     for field in POSITION_COLUMNS[1:]:
         if field in NUMERIC:
             out[field] = numbers[field][keep]
         elif field == "maturity_date":
             out[field] = maturity[keep]
         else:
-            out[field] = _text_or_none(text, field, keep, upper_codes=field == "country")
+            out[field] = _text_or_none(text, field, picked, len(out["row"]),
+                                       upper_codes=field == "country")
     return pd.DataFrame(out)
 
 
 _NO_VALUE_FIELDS = (*NUMERIC, *DATES, "currency")
-def _text_or_none(text: dict[str, pd.Series], field: str, keep: np.ndarray,
+def _text_or_none(text: dict[str, pd.Series], field: str, keep: pa.BooleanArray, count: int,
                   upper_codes: bool = False) -> pd.Series:
     # Arrow-backed strings, not Python objects: a million names as str objects
     # would cost several times the file's size.
     if field not in text:
-        return pd.Series(pd.NA, index=range(int(keep.sum())), dtype=pd.StringDtype("pyarrow"))
+        return pd.Series(pd.arrays.ArrowStringArray(pa.nulls(count, pa.large_string())))
     # Arrow's filter, not a pandas boolean index (which costs more than the copy).
-    kept = arrow_strings(text[field]).filter(pa.array(keep))
-    if upper_codes:
+    kept = arrow_strings(text[field]).filter(keep)
+    if upper_codes and len(kept) and _has_lower(kept):
         kept = pc.if_else(pc.less_equal(pc.utf8_length(kept), 3), pc.utf8_upper(kept), kept)
     return pd.Series(pd.arrays.ArrowStringArray(kept))
+
+
+def _has_lower(arr: pa.Array) -> bool:
+    """Whether upper-casing could change a string of ``arr``: a byte is a lower-case
+    ASCII letter or outside ASCII."""
+    _, data = string_bytes(arr)
+    return bool((((data - np.uint8(ord("a"))) < 26) | (data >= 0x80)).any())
