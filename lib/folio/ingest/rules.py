@@ -41,6 +41,7 @@ from folio.ingest.parse import (
     decimal_votes,
     parse_dates,
     parse_numbers,
+    string_bytes,
 )
 from folio.store.schema import positions
 
@@ -338,8 +339,10 @@ def _marked_per_100(block: Block, at: np.ndarray) -> np.ndarray:
         classes = pc.dictionary_encode(arrow_strings(block.text["asset_class"]).take(rows))
         bond = pc.match_substring_regex(classes.dictionary, BOND_CLASS, ignore_case=True)
         marked |= pc.fill_null(bond.take(classes.indices), False).to_numpy(zero_copy_only=False)
-    if "price" in block.text:
-        percent = pc.match_substring(arrow_strings(block.text["price"]).take(rows), "%")
+    prices = arrow_strings(block.text["price"]) if "price" in block.text else None
+    # Most files write no '%' at all: one look at the column's bytes says so.
+    if prices is not None and (string_bytes(prices)[1] == ord("%")).any():
+        percent = pc.match_substring(prices.take(rows), "%")
         marked |= pc.fill_null(percent, False).to_numpy(zero_copy_only=False)
     return marked
 
