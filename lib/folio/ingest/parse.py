@@ -92,9 +92,21 @@ def clean_text(column: pd.Series, no_value: bool = False) -> pd.Series:
 def decimal_votes(column: pd.Series) -> tuple[int, int]:
     """How many of a column's first 5,000 cells can only be read with a decimal comma,
     and how many only with a decimal dot."""
-    sample = column.dropna().head(5000).str.replace(_SPACES, "", regex=True)
-    both = sample.str.contains(",", regex=False) & sample.str.contains(".", regex=False)
-    last_comma = sample.str.rfind(",") > sample.str.rfind(".")
+    sample = column.dropna().head(5000)
+    # pandas removes _SPACES a cell at a time in Python, and finds the last ',' and
+    # '.' so too: only for the cells that need it. A cell of printable ASCII but
+    # the space and the quote holds none of _SPACES.
+    spaced = ~pc.match_substring_regex(arrow_strings(sample), "^[!-&(-~]*$").to_numpy(
+        zero_copy_only=False)
+    if spaced.any():
+        sample = sample.copy()
+        sample[spaced] = sample[spaced].str.replace(_SPACES, "", regex=True)
+    both = (sample.str.contains(",", regex=False)
+            & sample.str.contains(".", regex=False)).to_numpy(bool)
+    last_comma = np.zeros(len(sample), dtype=bool)
+    if both.any():
+        marked = sample[both]
+        last_comma[both] = (marked.str.rfind(",") > marked.str.rfind(".")).to_numpy(bool)
     comma = int((both & last_comma).sum()) + int(
         sample.str.match(r"^[+-]?\(?\d*,(\d{1,2}|\d{4,})\)?$").sum())
     dot = int((both & ~last_comma).sum()) + int(
