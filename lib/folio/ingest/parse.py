@@ -54,6 +54,20 @@ def strip(column: pd.Series) -> pd.Series:
     return column if nothing_to_trim(arrow_strings(column)) else column.str.strip()
 
 
+def has_lower(arr: pa.Array) -> bool:
+    """Whether upper-casing could change a string of ``arr``: a byte is a lower-case
+    ASCII letter or outside ASCII."""
+    if len(arr) == 0:
+        return False
+    _, data = string_bytes(arr)
+    return bool((((data - np.uint8(ord("a"))) < 26) | (data >= 0x80)).any())
+
+
+def upper(column: pd.Series) -> pd.Series:
+    """``column.str.upper()``, or the column itself when no cell could change."""
+    return column.str.upper() if has_lower(arrow_strings(column)) else column
+
+
 def first_bytes(arr: pa.Array) -> np.ndarray:
     """The first byte of each string of ``arr`` (0 for an empty one)."""
     out = np.zeros(len(arr), dtype=np.uint8)

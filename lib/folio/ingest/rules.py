@@ -42,6 +42,7 @@ from folio.ingest.parse import (
     parse_dates,
     parse_numbers,
     string_bytes,
+    upper,
 )
 from folio.store.schema import positions
 
@@ -206,7 +207,7 @@ def product_range(block: Block) -> None:
 
 def currency(block: Block) -> None:
     """An ISO 4217 code (FCFA settled as XOF or XAF where the file's evidence decides)."""
-    ccy = franc_zone(block.checker, block.text["currency"].str.upper(), block.ident, block.rows)
+    ccy = franc_zone(block.checker, upper(block.text["currency"]), block.ident, block.rows)
     block.ccy = ccy
     bad = check_currencies(ccy)
     placeholder = block.checker.placeholder_currency
@@ -274,7 +275,7 @@ def portfolio(block: Block) -> None:
     if "portfolio" in block.cols:
         name = block.checker.portfolio
         cells = block.text["portfolio"]
-        other = (cells.notna() & (cells.str.upper() != name.upper())).to_numpy(bool)
+        other = (cells.notna() & (upper(cells) != name.upper())).to_numpy(bool)
         block.error(other, "portfolio", "portfolio_mismatch",
                     f"row belongs to another portfolio than {name}")
 

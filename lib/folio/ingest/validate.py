@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from folio.ingest import rules
 from folio.ingest.columns import DATES, NUMERIC, ColumnMapping, normalise
 from folio.ingest.evidence import check_as_of, resolve_as_of
-from folio.ingest.parse import arrow_strings, clean_text, detect_decimal, string_bytes
+from folio.ingest.parse import arrow_strings, clean_text, detect_decimal, has_lower, upper
 from folio.ingest.readers import BlockSource, RawTable
 from folio.ingest.rejected import RejectedRows
 from folio.ingest.repeats import (
@@ -285,7 +285,7 @@ class Checker:
 
         text = {field: clean_text(frame[col], no_value=field in _NO_VALUE_FIELDS)
                 for field, col in cols.items() if col in frame}
-        ident = text["identifier"].str.upper()
+        ident = upper(text["identifier"])
         ids = arrow_strings(ident)
         # Identical rows share their identifier: compare whole rows (raw cells) among
         # those only, before the raw rows are let go.
@@ -393,13 +393,7 @@ def _text_or_none(text: dict[str, pd.Series], field: str, keep: pa.BooleanArray,
         return pd.Series(pd.arrays.ArrowStringArray(pa.nulls(count, pa.large_string())))
     # Arrow's filter, not a pandas boolean index (which costs more than the copy).
     kept = arrow_strings(text[field]).filter(keep)
-    if upper_codes and len(kept) and _has_lower(kept):
+    if upper_codes and has_lower(kept):
         kept = pc.if_else(pc.less_equal(pc.utf8_length(kept), 3), pc.utf8_upper(kept), kept)
     return pd.Series(pd.arrays.ArrowStringArray(kept))
 
-
-def _has_lower(arr: pa.Array) -> bool:
-    """Whether upper-casing could change a string of ``arr``: a byte is a lower-case
-    ASCII letter or outside ASCII."""
-    _, data = string_bytes(arr)
-    return bool((((data - np.uint8(ord("a"))) < 26) | (data >= 0x80)).any())
