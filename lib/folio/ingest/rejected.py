@@ -34,8 +34,9 @@ class RejectedRows:
         """Tally the rejected rows of one block (identifier, currency, market value)."""
         ccy = currencies.astype("string").str.strip().str.upper().fillna("")
         value = np.asarray(values, dtype=float)
+        # A set lookup a code: pandas' isin builds its table from the set every call.
         readable = (np.isfinite(value) & (np.abs(value) <= _LARGEST)
-                    & ccy.isin(ISO_4217).to_numpy(dtype=bool))
+                    & np.array([code in ISO_4217 for code in ccy.tolist()], dtype=bool))
         self.rows += len(value)
         self.unreadable += int((~readable).sum())
         sums = pd.Series(value[readable]).groupby(ccy.to_numpy()[readable]).sum()
