@@ -124,8 +124,32 @@ def _instrument_codes(ids: np.ndarray, accounts: np.ndarray) -> np.ndarray:
 
 def _codes(column: pd.Series) -> np.ndarray:
     """Dense integer codes of a text column's values; -1 for missing."""
-    encoded = pc.dictionary_encode(arrow_strings(column))
+    return _array_codes(arrow_strings(column))
+
+
+def _array_codes(arr: pa.Array) -> np.ndarray:
+    encoded = pc.dictionary_encode(arr)
     return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def identifier_codes(present: pa.Array, has: np.ndarray, prints: np.ndarray) -> np.ndarray:
+    """Dense codes of a block's identifiers, -1 for none, as ``_codes`` gives them.
+
+    ``present``: the identifiers of the rows ``has`` marks, ``prints`` their
+    ``_fingerprints``. Hashing the 64-bit fingerprints costs half of hashing the
+    strings; rows that share a fingerprint are checked by their strings, and
+    should two different identifiers ever share one, the strings decide.
+    """
+    codes = np.full(len(has), -1, dtype=np.int64)
+    by_print, _ = pd.factorize(prints)
+    shared = np.flatnonzero(np.bincount(by_print)[by_print] > 1)
+    if len(shared):
+        by_text = _array_codes(present.take(pa.array(shared)))
+        pairs, _ = pd.factorize(by_print[shared] * (int(by_text.max()) + 1) + by_text)
+        if pairs.max() + 1 != len(np.unique(by_print[shared])):  # a fingerprint is not one text
+            by_print = _array_codes(present)
+    codes[has] = by_print
+    return codes
 
 
 def _first_occurrence(columns: list[pd.Series]) -> np.ndarray:

@@ -34,6 +34,7 @@ from folio.ingest.repeats import (
     _first_occurrence,
     _instrument_codes,
     earlier_rows,
+    identifier_codes,
 )
 from folio.ingest.roles import TOTAL_LINE, data_rows, repeated_header
 from folio.ingest.rules import POSITION_COLUMNS
@@ -287,10 +288,13 @@ class Checker:
                 for field, col in cols.items() if col in frame}
         ident = upper(text["identifier"])
         ids = arrow_strings(ident)
+        has = ids.is_valid().to_numpy(zero_copy_only=False)
+        present = ids.filter(pa.array(has))
+        prints = _fingerprints(present)
         # Identical rows share their identifier: compare whole rows (raw cells) among
         # those only, before the raw rows are let go.
         same_as = np.zeros(n, dtype=np.int64)  # the file row this row repeats, 0 if none
-        id_codes = _codes(ident)  # one hash pass serves both duplicate checks
+        id_codes = identifier_codes(present, has, prints)  # serve both duplicate checks
         if "account" in text:  # one instrument in two accounts is two holdings, not a repeat
             id_codes = _instrument_codes(id_codes, _codes(text["account"]))
         shared = np.flatnonzero(np.bincount(id_codes + 1)[id_codes + 1] > 1)
@@ -299,11 +303,9 @@ class Checker:
                                               if c in frame])]
             repeat = first != shared
             same_as[shared[repeat]] = rows[first[repeat]]
-        has = ids.is_valid().to_numpy(zero_copy_only=False)
-        present = ids.filter(pa.array(has))
         # Sorted once: the search among earlier blocks' fingerprints runs in order
         # (a fraction of the cost of a million random probes), and they are kept so.
-        prints = np.sort(_fingerprints(present))
+        prints = np.sort(prints)
         earlier_live = earlier_rows(self._seen, self._prints, list(cols.values()), ids, frame,
                                     same_as, prints)
         # From here on the cleaned columns are the rows: one copy of a large file in
