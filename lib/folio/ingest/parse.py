@@ -277,13 +277,15 @@ def parse_dates(column: pd.Series, *, excel_serials: bool = False, month_first: 
     uniq = pd.Series(uniques, dtype=pd.StringDtype("pyarrow"))
     parsed = pd.Series(pd.NaT, index=uniq.index, dtype="datetime64[s]")
     for pattern, fmt, width in _DATE_FORMATS:
+        if not parsed.isna().any():
+            break  # every distinct cell read: no later format can take one (nor a serial)
         if month_first and fmt.startswith("%d"):
             fmt = "%m" + fmt[2] + "%d" + fmt[5:]  # "%d/%m/%Y" -> "%m/%d/%Y": a US file
         mask = uniq.str.match(pattern).fillna(False) & parsed.isna()
         if mask.any():
             part = uniq[mask].str.slice(0, width) if width else uniq[mask]
             parsed[mask] = pd.to_datetime(part, format=fmt, errors="coerce")
-    if excel_serials:
+    if excel_serials and parsed.isna().any():
         mask = uniq.str.match(r"^\d{1,6}(\.\d+)?$").fillna(False) & parsed.isna()
         if mask.any():
             days = pd.to_numeric(uniq[mask], errors="coerce")
