@@ -116,6 +116,12 @@ def _as_list(values, n: int) -> list:
     if isinstance(values, str):
         return [values] * n
     # An empty cell's value is reported as none (null in JSON), not "".
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype) \
+            and values.dtype.storage == "pyarrow":
+        # Text cells (most issues quote one): cut and emptied on the Arrow strings.
+        cut = pc.utf8_slice_codeunits(arrow_strings(values), 0, MAX_VALUE_CHARS)
+        return pc.if_else(pc.equal(pc.binary_length(cut), 0), pa.scalar(None, cut.type),
+                          cut).to_pylist()
     return [None if v is None or v is pd.NA or v == "" or (isinstance(v, float) and np.isnan(v))
             else str(v)[:MAX_VALUE_CHARS]
             for v in (values.tolist() if hasattr(values, "tolist") else list(values))]
