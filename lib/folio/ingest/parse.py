@@ -266,14 +266,14 @@ def parse_dates(column: pd.Series, *, excel_serials: bool = False, month_first: 
     """Parse a text column of dates (ISO, dd/mm/yyyy, dd.mm.yyyy, yyyymmdd).
 
     Day-first, as custodians in the franc zone and Europe write them. With
-    ``excel_serials``, numbers such as ``45322`` are Excel day counts.
+    ``excel_serials``, numbers such as ``45322`` are Excel day counts; with
+    ``cleaned``, the column is ``clean_text``'s already.
 
     Returns
     -------
     values, invalid
         ``datetime64[D]`` values (NaT where empty or invalid) and a mask of
         non-empty cells that are not a real date (``31/02/2024``, ``0000-00-00``).
-        ``cleaned``: the column is ``clean_text``'s already.
     """
     text = column if cleaned else clean_text(column)
     codes, uniques = pd.factorize(text)  # dates repeat: parse each once

@@ -34,7 +34,7 @@ class RejectedRows:
         """Tally the rejected rows of one block (identifier, currency, market value)."""
         ccy = currencies.astype("string").str.strip().str.upper().fillna("")
         value = np.asarray(values, dtype=float)
-        # A set lookup a code: pandas' isin builds its table from the set every call.
+        # One set lookup per code: pandas' isin builds its table from the set every call.
         readable = (np.isfinite(value) & (np.abs(value) <= _LARGEST)
                     & np.array([code in ISO_4217 for code in ccy.tolist()], dtype=bool))
         self.rows += len(value)

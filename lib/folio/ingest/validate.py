@@ -300,7 +300,7 @@ class Checker:
         # Identical rows share their identifier: compare whole rows (raw cells) among
         # those only, before the raw rows are let go.
         same_as = np.zeros(n, dtype=np.int64)  # the file row this row repeats, 0 if none
-        id_codes = identifier_codes(present, has, prints)  # serve both duplicate checks
+        id_codes = identifier_codes(present, has, prints)  # for both duplicate checks
         if "account" in text:  # one instrument in two accounts is two holdings, not a repeat
             id_codes = _instrument_codes(id_codes, _codes(text["account"]))
         shared = np.flatnonzero(np.bincount(id_codes + 1)[id_codes + 1] > 1)
