@@ -37,7 +37,7 @@ from import_bench import (  # noqa: E402
 FIXED = ("import_id", "portfolio", "as_of")
 
 
-def positions_batches(path: Path):
+def positions_batches(path: Path, rows_per_batch: int = 100_000):
     """The file's rows as the sink's Arrow batches (positions' fields and types)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -54,9 +54,10 @@ def positions_batches(path: Path):
                "accrued_interest": pa.nulls(n, pa.float64()),
                "currency": pc.if_else(pc.equal(src["Currency"], "FCFA"), "XAF", src["Currency"]),
                "issuer": src["Issuer"], "country": src["Country"],
-               "asset_class": src["Asset Class"], "maturity_date": pa.nulls(n, pa.string())}
+               "asset_class": src["Asset Class"], "maturity_date": pa.nulls(n, pa.string()),
+               "account": pa.nulls(n, pa.string())}
     table = pa.table({f: columns[f] for f in POSITION_FIELDS})
-    return table.combine_chunks().to_batches(100_000)
+    return table.combine_chunks().to_batches(rows_per_batch)
 
 
 def new_table(conn, name: str) -> None:

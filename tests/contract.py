@@ -14,13 +14,15 @@ import sqlalchemy as sa
 import folio
 from folio.config import get_settings
 from folio.store.db import get_engine
-from folio.store.schema import portfolios, positions, snapshots
+from folio.store.schema import POSITION_COLUMNS, portfolios, positions, snapshots
 
 
 def table_rows(table) -> list[tuple]:
-    """Every row of ``table``, sorted, comparable with ``==``."""
+    """Every row of ``table``, sorted, comparable with ``==`` (positions without the
+    id only SQLite has)."""
+    columns = POSITION_COLUMNS if table is positions else table.columns
     with get_engine(get_settings()).connect() as conn:
-        return sorted(tuple(r) for r in conn.execute(sa.select(table)).all())
+        return sorted(tuple(r) for r in conn.execute(sa.select(*columns)).all())
 
 
 def store_state() -> dict[str, list[tuple]]:

@@ -38,7 +38,7 @@ def outcome(path: Path, portfolio: str, home: Path, block_bytes: int | None, **k
             if block_bytes:
                 readers.BLOCK_BYTES = saved
         positions = folio.positions(portfolio) if result.rows_imported else pd.DataFrame()
-    positions = positions.drop(columns=["id", "import_id"], errors="ignore")
+    positions = positions.drop(columns=["import_id"], errors="ignore")
     return result, positions.reset_index(drop=True)
 
 

@@ -41,7 +41,7 @@ def stage_files() -> list[str]:
 
 def stored(portfolio: str) -> pd.DataFrame:
     frame = folio.positions(portfolio)
-    return frame.drop(columns=["id", "import_id", "portfolio"]).reset_index(drop=True)
+    return frame.drop(columns=["import_id", "portfolio"]).reset_index(drop=True)
 
 
 def test_staged_and_executemany_store_the_same(holdings, monkeypatch):

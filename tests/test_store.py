@@ -65,6 +65,9 @@ def check(snapshots_held: dict) -> None:
 
 def test_each_snapshot_reads_back_its_own_rows(tmp_path, monkeypatch, store):
     check(write_everything(tmp_path, monkeypatch))
+    columns = [c["name"] for c in sa.inspect(get_engine(get_settings())).get_columns("positions")]
+    assert ("id" in columns) == (store == "sqlite")  # PostgreSQL's rows need no number
+    assert "id" not in folio.positions("A").columns  # and a read is the same on both
 
 
 def test_sqlite_reads_a_snapshot_by_its_id_range_not_a_scan(tmp_path, monkeypatch):
@@ -86,8 +89,11 @@ def test_sqlite_reads_a_snapshot_by_its_id_range_not_a_scan(tmp_path, monkeypatc
 
 
 def downgrade(engine) -> None:
-    """Make the store look like one an earlier folio made: no ranges, an index."""
+    """Make the store look like one an earlier folio made: no ranges, an index, and on
+    PostgreSQL positions numbered by a sequence with their id as primary key."""
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.exec_driver_sql("ALTER TABLE positions ADD COLUMN id SERIAL PRIMARY KEY")
         for column in ("first_id", "last_id"):
             conn.exec_driver_sql(f"ALTER TABLE snapshots DROP COLUMN {column}")
         conn.exec_driver_sql("ALTER TABLE imports DROP COLUMN rejected")
@@ -106,7 +112,14 @@ def test_a_store_made_by_an_earlier_folio_is_upgraded_on_first_use(tmp_path, mon
     columns = {c["name"] for c in sa.inspect(engine).get_columns("snapshots")}
     assert {"first_id", "last_id"} <= columns
     assert "rejected" in {c["name"] for c in sa.inspect(engine).get_columns("imports")}
-    assert "account" in {c["name"] for c in sa.inspect(engine).get_columns("positions")}
+    held_columns = {c["name"] for c in sa.inspect(engine).get_columns("positions")}
+    assert "account" in held_columns
+    # The id only SQLite reads by is gone from PostgreSQL's positions, its sequence with it.
+    assert ("id" in held_columns) == (store == "sqlite")
+    if store == "postgresql":
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_class WHERE relname = 'positions_id_seq'").scalar() == 0
     indexes = [i["name"] for i in sa.inspect(engine).get_indexes("positions")]
     assert indexes == ([] if store == "sqlite" else [SNAPSHOT_INDEX])
     # And it takes new writes and replacements as a new store does.

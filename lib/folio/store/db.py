@@ -155,15 +155,23 @@ ADDED_COLUMNS = (
 
 
 def _upgrade(engine: Engine) -> None:
-    """Bring a store made by an earlier folio up to today's tables, once.
+    """Bring a store made by an earlier folio (or just made) up to today's tables, once.
 
-    There is no migration tool; the changes so far only add columns
-    (``ADDED_COLUMNS``). When ``snapshots`` gains the id range of its positions,
-    SQLite fills it from the rows and drops its index by snapshot.
+    There is no migration tool; the changes so far add columns
+    (``ADDED_COLUMNS``) and drop one: PostgreSQL's positions lose their id (see
+    ``schema.positions``), made by ``create_all`` with the table that SQLite
+    needs and by every earlier folio. When ``snapshots`` gains the id range of
+    its positions, SQLite fills it from the rows and drops its index by snapshot.
     """
-    if not _missing_columns(engine):
+    if not _missing_columns(engine) and not _positions_id(engine):
         return
     with writing(engine) as conn:  # the write lock: one process upgrades, others then see it
+        if engine.dialect.name == "postgresql":
+            # With the schema lock, as creating the tables: two processes upgrading take turns.
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK_KEY})")
+            # Dropping a column only marks it dropped (no rewrite), and takes
+            # the serial column's sequence and primary key with it.
+            conn.exec_driver_sql("ALTER TABLE positions DROP COLUMN IF EXISTS id")
         missing = _missing_columns(conn)
         # PostgreSQL runs DDL in the transaction without SQLite's write lock.
         guard = "IF NOT EXISTS " if engine.dialect.name == "postgresql" else ""
@@ -186,6 +194,11 @@ def _missing_columns(bind) -> list[tuple[str, str, str]]:
         if table not in present:
             present[table] = _columns(bind, table)
     return [added for added in ADDED_COLUMNS if added[1] not in present[added[0]]]
+
+
+def _positions_id(bind) -> bool:
+    """Whether PostgreSQL's positions still have the id only SQLite uses."""
+    return bind.dialect.name == "postgresql" and "id" in _columns(bind, "positions")
 
 
 def _columns(bind, table: str) -> set[str]:

@@ -27,6 +27,7 @@ from folio.store import bulk
 from folio.store.db import writing
 from folio.store.schema import (
     FINAL_STATUSES,
+    POSITION_COLUMNS,
     fx_rates,
     import_issues,
     imports,
@@ -649,7 +650,7 @@ def read_positions(engine: Engine, portfolio: str, as_of: date | None = None) ->
               & (positions.c.as_of == snapshots.c.as_of))
         if _ranged(conn):
             on = positions.c.id.between(snapshots.c.first_id, snapshots.c.last_id) & on
-        stmt = (select(positions).select_from(positions.join(snapshots, on))
+        stmt = (select(*POSITION_COLUMNS).select_from(positions.join(snapshots, on))
                 .where(snapshots.c.portfolio == portfolio))
         if as_of is not None:
             stmt = stmt.where(snapshots.c.as_of == as_of)

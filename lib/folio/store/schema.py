@@ -110,6 +110,11 @@ snapshots = Table(
 positions = Table(
     "positions",
     metadata,
+    # SQLite only: the rowid, by whose range a snapshot's rows are found (see
+    # ``snapshots``). PostgreSQL finds them by the snapshot index and no query
+    # reads an id there, while its sequence and key made the server's COPY of
+    # 1,000,000 positions 1.7x as long (benchmarks/bench_indexes.py): the store
+    # drops it there (db.py).
     Column("id", Integer, primary_key=True, autoincrement=True),
     # No foreign key: positions are written only with their import record, in
     # one transaction, and a per-row key check cost PostgreSQL seconds per
@@ -142,8 +147,14 @@ positions = Table(
     # by the server while the import checks later blocks (see stream.py), added
     # 0.45 s to an import of 1,000,000 rows, 2.2 s before (bench_indexes.py,
     # import_bench.py --index-cost). Reads of every date of a portfolio scan.
+    # Into a store already holding 2,400,000 rows its upkeep is more: the
+    # server's COPY of 1,000,000 positions about twice as long (bench_indexes.py).
     Index(SNAPSHOT_INDEX, "portfolio", "as_of").ddl_if(dialect="postgresql"),
+    # No RETURNING of an id after an insert: PostgreSQL's table has none.
+    implicit_returning=False,
 )
+# The columns a read of positions returns, the same on both stores.
+POSITION_COLUMNS = tuple(c for c in positions.columns if c.name != "id")
 
 instruments = Table(
     "instruments",
