@@ -214,3 +214,19 @@ def test_a_dry_run_names_the_portfolios_it_would_write(tmp_path):
     folio.import_file(layouts.write_schwab_all(tmp_path), "ONE", via="local")
     again = folio.import_file(layouts.write_schwab_all(tmp_path), "ONE", via="local")
     assert again.status == "unchanged" and again.accounts == {IND: 2, ROTH: 2}
+
+
+@pytest.mark.parametrize("above, account", [
+    # A lone CR ends a line, as it does for the readers: the account line is found.
+    (b"Holdings report\nAccount 12345678\r,,\n", "Account 12345678"),
+    # Anywhere else too (it failed the import with a csv error): "ount 1" is no account.
+    (b"Holdings report\nAcc\rount 1\n", None),
+])
+def test_a_lone_carriage_return_above_the_header(tmp_path, above, account):
+    path = tmp_path / "cr.csv"
+    path.write_bytes(above + b"ISIN,Quantity,Price,Market Value,Currency,As Of Date\n"
+                             b"FR0000120271,10,50,500,EUR,2024-03-31\n")
+    result = folio.import_file(path, "CR")
+    assert (result.status, result.rows_imported) == ("succeeded", 1)
+    held = folio.positions("CR")["account"]
+    assert [None if pd.isna(a) else a for a in held] == [account]

@@ -184,7 +184,10 @@ class Layout:
         above = [line for line in preamble if line.strip().strip(delimiter or ",")]
         if not above:
             return
-        cells = next(csv.reader([above[-1]], delimiter=delimiter or ","), [])
+        try:
+            cells = next(csv.reader([above[-1]], delimiter=delimiter or ","), [])
+        except csv.Error:  # not a line of cells (a CR a reader left in it): no account
+            return
         filled = [c.strip() for c in cells if c.strip()]
         # A dated title ("Positions for account ... as of 03/14/2025") names the
         # file, not a block of it.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import re
 import traceback
 import uuid
 from collections.abc import Callable, Mapping
@@ -309,7 +310,8 @@ def _preamble(request: ImportRequest, first: RawTable) -> list[str]:
     with open(request.path, "rb") as fh:
         head = fh.read(1 << 16)
     text = head.decode(first.encoding or "utf-8", errors="replace")
-    return [line.rstrip("\r") for line in text.split("\n")[:first.header_row - 1]]
+    # A lone CR ends a line too, as it does for the readers that found the header.
+    return re.split(r"\r\n|\r|\n", text)[:first.header_row - 1]
 
 
 def _content_hash(file_digest: str, mapping: ColumnMapping, sheet: str | None) -> str:
