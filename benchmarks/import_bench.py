@@ -189,7 +189,7 @@ def folio_import(path: Path, folder: Path, via: str, warm_rows: int,
                     # of another portfolio first, then time the big one alone.
                     folio.import_file(warm, "WARM-UP", via=via)
                     if drop_index:
-                        _drop_snapshot_index()
+                        _drop_positions_index()
                     quiet(keep_engines=True)
                     checkpointed()  # the worker's checkpoint of the warm-up, in its process
                     with timing.recording() as split:  # spans of this process (local only)
@@ -226,13 +226,13 @@ def process_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _drop_snapshot_index() -> None:
+def _drop_positions_index() -> None:
     from folio.config import get_settings
     from folio.store.db import get_engine
-    from folio.store.schema import SNAPSHOT_INDEX
+    from folio.store.schema import IMPORT_INDEX
 
     with get_engine(get_settings()).begin() as conn:
-        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {SNAPSHOT_INDEX}")
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {IMPORT_INDEX}")
 
 
 # The split of an import's time, in the order an import goes. Spans ending in

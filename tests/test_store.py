@@ -8,14 +8,17 @@ Either way each snapshot must read back exactly the rows its import wrote.
 
 from __future__ import annotations
 
+import time
+
 import pandas as pd
 import sqlalchemy as sa
 
 import folio
 from folio.config import get_settings
-from folio.store import bulk
+from folio.ingest.pipeline import new_import_id
+from folio.store import bulk, queries
 from folio.store.db import dispose_all, get_engine
-from folio.store.schema import SNAPSHOT_INDEX, positions, snapshots
+from folio.store.schema import IMPORT_INDEX, SNAPSHOT_INDEX, positions, snapshots
 
 from builders import english_csv
 
@@ -88,12 +91,43 @@ def test_sqlite_reads_a_snapshot_by_its_id_range_not_a_scan(tmp_path, monkeypatc
     assert "SCAN positions" not in plan and "INTEGER PRIMARY KEY" in plan, plan
 
 
+def test_postgresql_finds_a_snapshot_and_its_replaced_rows_by_the_index_by_import(
+        tmp_path, monkeypatch, postgres_url):
+    monkeypatch.setenv("FOLIO_DATABASE_URL", postgres_url)
+    write_everything(tmp_path, monkeypatch)
+    engine = get_engine(get_settings())
+    with engine.connect() as conn:
+        # Small tables are scanned whatever the indexes: ask whether one can serve.
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        current = conn.execute(sa.select(snapshots).where(snapshots.c.portfolio == "A")).first()
+        plans = [conn.exec_driver_sql(f"EXPLAIN {sql}").scalars().all() for sql in (
+            str(sa.select(positions.c.identifier).where(queries._rows_of(conn, current))
+                .compile(engine, compile_kwargs={"literal_binds": True})),
+            str(sa.delete(positions).where(queries._rows_of(conn, current))
+                .compile(engine, compile_kwargs={"literal_binds": True})))]
+    for plan in plans:
+        assert IMPORT_INDEX in " ".join(plan), plan
+
+
+def test_import_ids_sort_in_the_order_the_imports_began(tmp_path):
+    ids = []
+    for _ in range(5):
+        ids.append(new_import_id())
+        time.sleep(0.002)
+    assert ids == sorted(ids) and len(set(ids)) == 5
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+    # The first 12 digits are the milliseconds since 1970: within a second of now.
+    assert abs(int(ids[-1][:12], 16) / 1000 - time.time()) < 1
+
+
 def downgrade(engine) -> None:
-    """Make the store look like one an earlier folio made: no ranges, an index, and on
-    PostgreSQL positions numbered by a sequence with their id as primary key."""
+    """Make the store look like one an earlier folio made: no ranges, an index by
+    snapshot, and on PostgreSQL positions numbered by a sequence with their id as
+    primary key, and no index by import."""
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.exec_driver_sql("ALTER TABLE positions ADD COLUMN id SERIAL PRIMARY KEY")
+            conn.exec_driver_sql(f"DROP INDEX {IMPORT_INDEX}")
         for column in ("first_id", "last_id"):
             conn.exec_driver_sql(f"ALTER TABLE snapshots DROP COLUMN {column}")
         conn.exec_driver_sql("ALTER TABLE imports DROP COLUMN rejected")
@@ -121,7 +155,7 @@ def test_a_store_made_by_an_earlier_folio_is_upgraded_on_first_use(tmp_path, mon
             assert conn.exec_driver_sql(
                 "SELECT count(*) FROM pg_class WHERE relname = 'positions_id_seq'").scalar() == 0
     indexes = [i["name"] for i in sa.inspect(engine).get_indexes("positions")]
-    assert indexes == ([] if store == "sqlite" else [SNAPSHOT_INDEX])
+    assert indexes == ([] if store == "sqlite" else [IMPORT_INDEX])
     # And it takes new writes and replacements as a new store does.
     folio.import_file(holdings(tmp_path / "b1b.csv", "2024-01-31", [5]), "B")
     held[("B", "2024-01-31")] = expected("2024-01-31", [5])

@@ -14,8 +14,9 @@ import hashlib
 import itertools
 import json
 import re
+import secrets
+import time
 import traceback
-import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
@@ -96,7 +97,10 @@ class ImportRequest:
 
 
 def new_import_id() -> str:
-    return uuid.uuid4().hex
+    """A new import's id: 32 hex digits, time-ordered as a UUIDv7 is (the
+    milliseconds since 1970, then 80 random bits), so a new import's positions
+    go to the right end of PostgreSQL's index by import (see ``schema.positions``)."""
+    return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(10)}"
 
 
 def file_hash(path: str | Path) -> str:

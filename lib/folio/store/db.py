@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
 from folio.config import Settings, get_settings, mask_url, redact
 from folio.errors import ConfigError, StoreError
-from folio.store.schema import SNAPSHOT_INDEX, metadata
+from folio.store.schema import IMPORT_INDEX, SNAPSHOT_INDEX, metadata
 
 _engines: dict[tuple[int, str], Engine] = {}
 _lock = threading.Lock()
@@ -158,12 +158,13 @@ def _upgrade(engine: Engine) -> None:
     """Bring a store made by an earlier folio (or just made) up to today's tables, once.
 
     There is no migration tool; the changes so far add columns
-    (``ADDED_COLUMNS``) and drop one: PostgreSQL's positions lose their id (see
-    ``schema.positions``), made by ``create_all`` with the table that SQLite
-    needs and by every earlier folio. When ``snapshots`` gains the id range of
-    its positions, SQLite fills it from the rows and drops its index by snapshot.
+    (``ADDED_COLUMNS``) and change PostgreSQL's positions (see
+    ``schema.positions``): they lose their id, made by ``create_all`` with the
+    table that SQLite needs and by every earlier folio, and are indexed by
+    import instead of by snapshot. When ``snapshots`` gains the id range of its
+    positions, SQLite fills it from the rows and drops its index by snapshot.
     """
-    if not _missing_columns(engine) and not _positions_id(engine):
+    if not _missing_columns(engine) and not _pg_positions_outdated(engine):
         return
     with writing(engine) as conn:  # the write lock: one process upgrades, others then see it
         if engine.dialect.name == "postgresql":
@@ -172,6 +173,11 @@ def _upgrade(engine: Engine) -> None:
             # Dropping a column only marks it dropped (no rewrite), and takes
             # the serial column's sequence and primary key with it.
             conn.exec_driver_sql("ALTER TABLE positions DROP COLUMN IF EXISTS id")
+            # A one-off build over the rows the store holds (about a second per
+            # million); reads go on meanwhile, writes wait for it.
+            conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {IMPORT_INDEX} "
+                                 "ON positions (import_id)")
+            conn.exec_driver_sql(f"DROP INDEX IF EXISTS {SNAPSHOT_INDEX}")
         missing = _missing_columns(conn)
         # PostgreSQL runs DDL in the transaction without SQLite's write lock.
         guard = "IF NOT EXISTS " if engine.dialect.name == "postgresql" else ""
@@ -196,9 +202,13 @@ def _missing_columns(bind) -> list[tuple[str, str, str]]:
     return [added for added in ADDED_COLUMNS if added[1] not in present[added[0]]]
 
 
-def _positions_id(bind) -> bool:
-    """Whether PostgreSQL's positions still have the id only SQLite uses."""
-    return bind.dialect.name == "postgresql" and "id" in _columns(bind, "positions")
+def _pg_positions_outdated(bind) -> bool:
+    """Whether PostgreSQL's positions still have the id only SQLite uses, or the
+    index by snapshot instead of the index by import."""
+    if bind.dialect.name != "postgresql":
+        return False
+    indexes = {index["name"] for index in inspect(bind).get_indexes("positions")}
+    return "id" in _columns(bind, "positions") or indexes != {IMPORT_INDEX}
 
 
 def _columns(bind, table: str) -> set[str]:

@@ -638,10 +638,12 @@ def _top_id(conn: Connection) -> int:
 
 
 def _rows_of(conn: Connection, snapshot) -> Any:
-    """The positions of one snapshots row: by id range where kept, else by key."""
+    """The positions of one snapshots row: by id range where kept (SQLite), else
+    those its import wrote for it (PostgreSQL's index is by import)."""
     if _ranged(conn) and snapshot.first_id is not None:
         return positions.c.id.between(snapshot.first_id, snapshot.last_id)
-    return (positions.c.portfolio == snapshot.portfolio) & (positions.c.as_of == snapshot.as_of)
+    return ((positions.c.import_id == snapshot.import_id)
+            & (positions.c.portfolio == snapshot.portfolio) & (positions.c.as_of == snapshot.as_of))
 
 
 def read_positions(engine: Engine, portfolio: str, as_of: date | None = None) -> pd.DataFrame:
@@ -650,6 +652,8 @@ def read_positions(engine: Engine, portfolio: str, as_of: date | None = None) ->
               & (positions.c.as_of == snapshots.c.as_of))
         if _ranged(conn):
             on = positions.c.id.between(snapshots.c.first_id, snapshots.c.last_id) & on
+        else:  # the rows of a snapshot are its import's (the index is by import)
+            on = (positions.c.import_id == snapshots.c.import_id) & on
         stmt = (select(*POSITION_COLUMNS).select_from(positions.join(snapshots, on))
                 .where(snapshots.c.portfolio == portfolio))
         if as_of is not None:

@@ -24,6 +24,9 @@ from sqlalchemy import (
 )
 
 metadata = MetaData()
+IMPORT_INDEX = "ix_positions_import"  # PostgreSQL's only index on positions
+# An earlier folio's index by (portfolio, as-of): SQLite's until snapshots kept
+# id ranges, PostgreSQL's until IMPORT_INDEX (db.py drops it).
 SNAPSHOT_INDEX = "ix_positions_snapshot"
 
 STATUSES = ("pending", "queued", "running", "succeeded", "partially_succeeded", "failed", "unchanged")
@@ -112,9 +115,9 @@ positions = Table(
     metadata,
     # SQLite only: the rowid, by whose range a snapshot's rows are found (see
     # ``snapshots``). PostgreSQL finds them by the snapshot index and no query
-    # reads an id there, while its sequence and key made the server's COPY of
-    # 1,000,000 positions 1.7x as long (benchmarks/bench_indexes.py): the store
-    # drops it there (db.py).
+    # reads an id there, while its sequence and key cost the server a third
+    # more CPU in a COPY of 1,000,000 positions (benchmarks/bench_indexes.py):
+    # the store drops it there (db.py).
     Column("id", Integer, primary_key=True, autoincrement=True),
     # No foreign key: positions are written only with their import record, in
     # one transaction, and a per-row key check cost PostgreSQL seconds per
@@ -138,18 +141,19 @@ positions = Table(
     # column, or the title line above a per-account block); NULL where it does not.
     Column("account", String(100)),
     # Reads go by snapshot. On SQLite they go by the id range on the snapshots
-    # row: this index cost a third of a large import's copy into the store. An
-    # index on import_id would cost every large write as much and serve no query.
-    # On PostgreSQL it serves the analytics' read of one date (finding 100,000
-    # rows among 4,000,000: 0.01 s with it, 0.27 s without, and the scan grows
-    # with the store) and the write's delete of a replaced snapshot, made while
-    # the snapshot's lock is held (0.04 s, 0.35 s without). Its upkeep, now done
-    # by the server while the import checks later blocks (see stream.py), added
-    # 0.45 s to an import of 1,000,000 rows, 2.2 s before (bench_indexes.py,
-    # import_bench.py --index-cost). Reads of every date of a portfolio scan.
-    # Into a store already holding 2,400,000 rows its upkeep is more: the
-    # server's COPY of 1,000,000 positions about twice as long (bench_indexes.py).
-    Index(SNAPSHOT_INDEX, "portfolio", "as_of").ddl_if(dialect="postgresql"),
+    # row: an index cost a third of a large import's copy into the store. On
+    # PostgreSQL they go by the import whose rows are the snapshot's
+    # (``snapshots.import_id``): this index serves the analytics' read of one
+    # date (finding 200,000 rows among 2,400,000: 0.04 s with it, 0.23 s
+    # without, and the scan grows with the store) and the write's delete of a
+    # replaced snapshot, made while the snapshot's lock is held (0.21 s, 0.53 s
+    # without; bench_indexes.py on a busy machine). Import ids are time-ordered,
+    # so a new import's rows go to the index's right end, the cheapest place to
+    # add to a B-tree: its upkeep cost the server 0.5-0.9 s of CPU per 1,000,000
+    # positions where the index by (portfolio, as-of) it replaces cost 1.2-1.9 s
+    # (that one's new keys fall anywhere in it). The upkeep is done while the
+    # import checks later blocks (see stream.py).
+    Index(IMPORT_INDEX, "import_id").ddl_if(dialect="postgresql"),
     # No RETURNING of an id after an insert: PostgreSQL's table has none.
     implicit_returning=False,
 )
