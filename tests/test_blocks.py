@@ -99,6 +99,54 @@ def test_identical_rows_and_lots_far_apart_are_found(tmp_path):
     assert result.rows_rejected == 1
 
 
+LONG_CODE = "INTERNAL-CODE-000000000001"  # 26 bytes: longer than an ISIN's 16-byte slot
+ACCENTED_CODE = "TITRE-É01"  # short, but not ASCII
+SAME_ROW = (TOTAL, "Total", 10, 60, 600, "EUR", "2024-01-31")  # row 2's cells exactly
+OTHER_LOT = (TOTAL, "Total", 3, 60, 180, "EUR", "2024-01-31")  # row 2's instrument, other figures
+
+
+@pytest.mark.parametrize("odd", [LONG_CODE, ACCENTED_CODE])
+@pytest.mark.parametrize("odd_row", [3, 202], ids=["odd-in-first-block", "odd-in-last-block"])
+@pytest.mark.parametrize(("repeat", "expected", "rejected"), [
+    (SAME_ROW, ("duplicate_row", "error", "same as row 2"), 1),
+    (OTHER_LOT, ("duplicate_instrument", "warning",
+                 "the same instrument appears on an earlier row; both rows are kept"), 0),
+], ids=["duplicate_row", "duplicate_instrument"])
+def test_a_repeat_across_blocks_is_found_whatever_else_either_block_holds(
+        tmp_path, odd, odd_row, repeat, expected, rejected):
+    """Row 203 repeats row 2, three hundred-odd bytes per block apart; one other row
+    (row 3, in row 2's block, or row 202, in row 203's) holds an identifier unlike the
+    ISINs and codes around it (long, or not ASCII). That row must not hide the repeat."""
+    filler = [(f"SEC{i:07d}", "Bond", 1, 10.0, 10.0, "EUR", "2024-01-31") for i in range(200)]
+    filler[odd_row - 3] = (odd, "Odd", 1, 10.0, 10.0, "EUR", "2024-01-31")
+    path = english_csv(tmp_path / "far.csv", [SAME_ROW, *filler, repeat])  # rows 2, 3-202, 203
+    blocks = [b.frame["ISIN"].tolist() for b in readers.read_blocks(path, block_bytes=500)]
+    first, last = blocks[0], blocks[-1]
+    assert first[0] == TOTAL and last[-1] == TOTAL and len(blocks) > 2  # far apart, as meant
+    assert odd in (first if odd_row == 3 else last)
+    result = assert_same(path, "P", tmp_path, block_bytes=500, as_of="2024-01-31")
+    found = [(i.row, i.column, i.code, i.severity, i.value, i.message)
+             for i in result.issues.itertuples()]
+    assert found == [(203, "ISIN", *expected[:2], TOTAL, expected[2])]
+    assert result.rows_rejected == rejected and result.rows_imported == 202 - rejected
+
+
+def test_identifiers_sharing_a_fingerprint_are_still_told_apart(tmp_path, monkeypatch):
+    """Fingerprints only say where to look: were every identifier to print alike, the
+    strings still decide, within a block and across blocks."""
+    import numpy as np
+
+    from folio.ingest import validate
+
+    monkeypatch.setattr(validate, "_fingerprints", lambda arr: np.zeros(len(arr), np.uint64))
+    filler = [(f"SEC{i:07d}", "Bond", 1, 10.0, 10.0, "EUR", "2024-01-31") for i in range(200)]
+    path = english_csv(tmp_path / "far.csv", [SAME_ROW, *filler, SAME_ROW])  # rows 2, 3-202, 203
+    result = assert_same(path, "P", tmp_path, block_bytes=500, as_of="2024-01-31")
+    found = [(i.row, i.code, i.value, i.message) for i in result.issues.itertuples()]
+    assert found == [(203, "duplicate_row", TOTAL, "same as row 2")]  # the 200 codes: no repeat
+    assert result.rows_rejected == 1 and result.rows_imported == 201
+
+
 def test_subtotals_inside_and_between_blocks_are_checked_against_the_rows_above(tmp_path):
     """The totals check keeps a block of rows only as its sum once no total line can
     fall among them: the figures must be those of the rows themselves, a line at a time."""
@@ -228,3 +276,31 @@ def test_equal_identifiers_have_equal_fingerprints_wherever_they_lie(codes):
     k = len(codes)
     assert prints[:k].tolist() == prints[k:].tolist()
     assert len(set(prints[:k].tolist())) == k  # these differ
+
+
+def test_an_identifiers_fingerprint_is_its_own_whatever_lies_beside_it():
+    """Blocks are fingerprinted apart: an ISIN must print the same in a block of ISINs
+    as in one that also holds a long or non-ASCII code, or a repeat across them is lost."""
+    import pyarrow as pa
+
+    from folio.ingest.validate import _fingerprints
+
+    alone = _fingerprints(pa.array([TOTAL, "X", ""])).tolist()
+    for odd in ("INTERNAL-CODE-000000000001", "TITRE-É01", "SOCIÉTÉ GÉNÉRALE 2031"):
+        mixed = _fingerprints(pa.array([odd, TOTAL, "X", ""])).tolist()
+        assert mixed[1:] == alone, odd
+        assert _fingerprints(pa.array([odd])).tolist() == mixed[:1], odd
+
+
+def test_short_codes_print_alike_by_words_and_by_bytes():
+    """Short ASCII codes are fingerprinted by words, other strings byte by byte: for the
+    strings both can take, the two ways are one formula."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from folio.ingest.repeats import _byte_prints, _packed_prints
+
+    codes = pa.array([TOTAL, "X", "", "AB", "AB\0", "SEC0000001", "0123456789ABCDEF"])
+    by_words = _packed_prints(codes, pc.binary_length(codes).to_numpy())
+    assert by_words.tolist() == _byte_prints(codes).tolist()
+    assert len(set(by_words.tolist())) == len(codes)  # "AB" and "AB\0" too: the length counts

@@ -87,30 +87,71 @@ def earlier_rows(seen: list[Seen], seen_prints: np.ndarray, mapped: list[str],
     return earlier_live
 
 
-_PRINT_FACTOR = np.uint64(0x100000001B3)  # odd: every byte moves every higher bit
+# One formula for every identifier, wherever it lies: a fingerprint that depended on
+# the other strings of its block would differ between blocks, and a repeat across
+# them would be missed. A string's bytes, zero-padded to whole 8-byte words read
+# little-endian, are summed as word k times _WORD_FACTOR ** (k + 1), plus its
+# length times _LENGTH_FACTOR (so trailing zero bytes still count), modulo 2**64.
+_WORD_FACTOR = np.uint64(0x100000001B3)  # odd: every byte moves every higher bit
+_LENGTH_FACTOR = np.uint64(0x9E3779B97F4A7C15)
+_PACKED = 16  # bytes: an ISIN or a short code, read as two words at once
+
+
+def _word_factors(words: int) -> np.ndarray:
+    """_WORD_FACTOR ** (k + 1) for k below ``words`` (an array: it wraps silently, as meant)."""
+    return np.cumprod(np.full(words, _WORD_FACTOR, dtype=np.uint64))
 
 
 def _fingerprints(arr: pa.Array) -> np.ndarray:
-    """A 64-bit number per string of ``arr`` (no nulls) from its bytes: equal strings,
-    equal numbers (different strings share one rarely; callers compare the strings)."""
+    """A 64-bit number per string of ``arr`` (no nulls) from its bytes alone: equal
+    strings, equal numbers, whatever else ``arr`` holds (different strings share
+    one rarely; callers compare the strings)."""
     if len(arr) == 0:
         return np.zeros(0, dtype=np.uint64)
-    if pc.max(pc.binary_length(arr)).as_py() <= 16 and pc.all(pc.string_is_ascii(arr)).as_py():
-        # Codes and ISINs: the 16 padded bytes as two words, folded into one.
-        words = fixed_width(pc.utf8_rpad(arr, width=16, padding=" "), 16).view(np.uint64)
-        return words[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ words[:, 1]
+    lengths = pc.binary_length(arr)
+    ascii_ = pc.string_is_ascii(arr)
+    if pc.max(lengths).as_py() <= _PACKED and pc.all(ascii_).as_py():
+        return _packed_prints(arr, lengths.to_numpy(zero_copy_only=False))  # codes, ISINs
+    # The few long or non-ASCII strings byte by byte, the rest by words as above.
+    packed = pc.and_(pc.less_equal(lengths, _PACKED), ascii_)
+    short = packed.to_numpy(zero_copy_only=False)
+    if not short.any():
+        return _byte_prints(arr)
+    out = np.empty(len(arr), dtype=np.uint64)
+    out[short] = _packed_prints(arr.filter(packed),
+                                lengths.filter(packed).to_numpy(zero_copy_only=False))
+    out[~short] = _byte_prints(arr.filter(pc.invert(packed)))
+    return out
+
+
+def _packed_prints(arr: pa.Array, lengths: np.ndarray) -> np.ndarray:
+    """The fingerprints of ASCII strings of at most _PACKED bytes, from two words each."""
+    padded = pc.utf8_rpad(arr, width=_PACKED, padding="\0")  # ASCII: one byte per character
+    words = fixed_width(padded, _PACKED).view("<u8")
+    out = words[:, 1] * _WORD_FACTOR  # (w1 W + w0) W, in place: one block-sized array
+    out += words[:, 0]
+    out *= _WORD_FACTOR
+    out += lengths.astype(np.uint64) * _LENGTH_FACTOR
+    return out
+
+
+def _byte_prints(arr: pa.Array) -> np.ndarray:
+    """The fingerprints of any strings, each byte times its word's factor and its place
+    in the word (what _packed_prints gives for the strings it takes)."""
     arr = arr.cast(pa.large_string())
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
     lengths = np.diff(offsets)
-    out = lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)  # the length counts too
+    out = lengths.astype(np.uint64) * _LENGTH_FACTOR
     size = int(offsets[-1] - offsets[0])
     if size == 0:
         return out
     data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
     starts = offsets[:-1] - offsets[0]
     position = np.arange(size) - np.repeat(starts, lengths)  # of each byte in its string
-    powers = np.cumprod(np.full(int(lengths.max()), _PRINT_FACTOR, dtype=np.uint64))
-    terms = data.astype(np.uint64) * powers[position]  # wraps modulo 2**64, as meant
+    words = (int(lengths.max()) + 7) // 8
+    in_word = np.uint64(1) << (np.uint64(8) * np.arange(8, dtype=np.uint64))  # little-endian
+    factors = (_word_factors(words)[:, None] * in_word[None, :]).ravel()
+    terms = data.astype(np.uint64) * factors[position]  # wraps modulo 2**64, as meant
     filled = lengths > 0
     out[filled] += np.add.reduceat(terms, starts[filled])
     return out
