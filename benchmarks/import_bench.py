@@ -237,8 +237,8 @@ def _drop_positions_index() -> None:
 
 # The split of an import's time, in the order an import goes. Spans ending in
 # " (bg)" ran on another thread, overlapped with the others: not in "other".
-SPLIT = ("read", "check", "stage", "stage copy (bg)", "copy wait", "lock", "delete", "copy",
-         "issues", "commit")
+SPLIT = ("read", "check", "stage", "stage copy (bg)", "copy idle (bg)", "copy wait", "lock",
+         "delete", "copy", "issues", "commit")
 
 
 def split_line(splits: list[dict[str, float]]) -> str:

@@ -2,9 +2,10 @@
 
 Owns the write transaction of a large PostgreSQL import from its first staged
 block to its commit. The transaction opens when the first block of positions is
-ready, a thread COPYs each block into ``positions`` inside it as validation
-goes on (the server parses and indexes one block while the import checks the
-next), and ``write_snapshot`` finishes the same transaction: the claim check,
+ready, and a thread holds one COPY into ``positions`` open in it, adding each
+block as validation goes on (the server stores and indexes one block's rows
+while this thread makes the next's binary rows and the import checks the one
+after), and ``write_snapshot`` finishes the same transaction: the claim check,
 the snapshot's advisory lock, the read of the current snapshot, the delete of
 its rows, issues and the import record, then one commit.
 
@@ -54,6 +55,7 @@ class PositionStream:
         self.rows = 0  # rows handed over (sent, or about to be)
         self._error: BaseException | None = None
         self._queue: queue.Queue = queue.Queue(maxsize=2)
+        self._told_to_stop = False
         self.conn = engine.connect()
         try:
             self._tx = self.conn.begin()
@@ -73,15 +75,25 @@ class PositionStream:
         self._queue.put(batches)
 
     def _send(self) -> None:
+        # One COPY for every block: the server takes a block's rows while this
+        # thread makes the next's (and waits for the import to check it).
         try:
-            while (batches := self._queue.get()) is not None:
-                if self._error is None:  # after an error, drain until told to stop
-                    with timing.span("stage copy (bg)"):
-                        copy_rows(self._raw, self._sql, self._table, self.fixed, batches)
+            with timing.span("stage copy (bg)"):
+                copy_rows(self._raw, self._sql, self._table, self.fixed, self._blocks())
         except BaseException as exc:  # raised in the import's thread
             self._error = exc
-            while self._queue.get() is not None:
+            while not self._told_to_stop and self._queue.get() is not None:  # drain
                 pass
+
+    def _blocks(self) -> Iterator[pa.RecordBatch]:
+        """The batches handed over, as they come, until ``finish``."""
+        while True:
+            with timing.span("copy idle (bg)"):  # waiting for the import's next block
+                batches = self._queue.get()
+            if batches is None:
+                self._told_to_stop = True  # the COPY may still fail as it ends
+                return
+            yield from batches
 
     def raise_error(self) -> None:
         """Raise what the COPY thread met, as the store's error (the import says that
@@ -138,13 +150,18 @@ def copy_rows(raw, sql: str, table, fixed: Mapping[str, Any], batches,
               on_batch: Callable[[int], None] | None = None) -> int:
     """COPY record batches on a psycopg connection in the format ``sql`` names; return
     the rows. The COPY starts at the first batch: no batches, no statement."""
+    from psycopg.copy import QueuedLibpqWriter
+
     binary = sql.endswith("(FORMAT binary)")
     done = 0
     with contextlib.ExitStack() as stack:
         copy = None
         for batch in batches:
             if copy is None:
-                copy = stack.enter_context(raw.cursor().copy(sql))
+                # Sent by psycopg's thread: the next batch's rows are made while
+                # the server takes this one's (a plain write waits for the server).
+                cursor = raw.cursor()
+                copy = stack.enter_context(cursor.copy(sql, writer=QueuedLibpqWriter(cursor)))
                 if binary:
                     copy.write(_HEADER)
             copy.write(_binary_rows(table, fixed, batch) if binary else _csv_rows(fixed, batch))
