@@ -127,6 +127,24 @@ def test_the_embedded_broker_and_results_let_readers_in_while_a_worker_writes():
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal", name
 
 
+def test_a_held_heartbeat_is_held_until_released_and_never_for_long(monkeypatch):
+    """An import writing to an SQLite store holds the worker's heartbeat (a beat
+    would wait for its lock, then checkpoint its rows while the result is stored);
+    a hold never released lets the heartbeat write again within HOLD_MAX_S."""
+    from folio.execution import recovery
+
+    assert not recovery.beats_held()
+    recovery.hold_beats("task-1")
+    assert recovery.beats_held()
+    recovery.release_beats("task-1")
+    assert not recovery.beats_held()
+    monkeypatch.setattr(recovery, "HOLD_MAX_S", 0.05)
+    recovery.hold_beats("task-2")  # never released
+    time.sleep(0.1)
+    assert not recovery.beats_held()
+    recovery.release_beats("task-2")
+
+
 def test_once_the_worker_writes_a_commit_without_a_task_result_is_taken_from_the_store(
         tmp_path, monkeypatch):
     """The import record is final before the task's result is stored: the client

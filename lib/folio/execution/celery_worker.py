@@ -29,6 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from folio.config import Settings, get_settings
 from folio.errors import ClaimLost, ExecutionError, FolioError
 from folio.execution import transports
+from folio.execution.recovery import hold_beats, release_beats
 from folio.execution.staging import opened_request
 from folio.ingest.pipeline import ImportRequest, run_import
 from folio.store import queries
@@ -115,10 +116,11 @@ def _make_app(settings: Settings) -> Celery:
     return app
 
 
-def _after_task(sender=None, **_kwargs) -> None:
+def _after_task(sender=None, task_id=None, **_kwargs) -> None:
     """Celery sends task_postrun once the task's result is stored."""
     if getattr(sender, "name", None) == TASK_NAME:
         run_deferred_checkpoints()
+        release_beats(task_id)
 
 
 class _ProgressSender:
@@ -170,6 +172,20 @@ class _ProgressSender:
         self.thread.join()
 
 
+def _holding_beats(progress: _ProgressSender, task_id: str, settings: Settings):
+    """``progress``, holding the heartbeat once the import writes to an SQLite store
+    (``recovery.hold_beats``; released in ``_after_task``, the result stored)."""
+    if get_engine(settings).dialect.name != "sqlite":
+        return progress
+
+    def report(done: int, total: int, stage: str) -> None:
+        if stage == "writing":
+            hold_beats(task_id)
+        progress(done, total, stage)
+
+    return report
+
+
 def import_task(self, request_json: dict[str, Any]) -> dict[str, Any]:
     """Run one import on a worker; the outcome travels back as plain JSON.
 
@@ -181,13 +197,14 @@ def import_task(self, request_json: dict[str, Any]) -> dict[str, Any]:
     request = ImportRequest(**request_json)
     defer_checkpoints()  # until the result is stored: see _after_task
     progress = _ProgressSender(self, self.request.id, request.import_id)
+    report = _holding_beats(progress, self.request.id, settings)
     try:
         # The task's files are opened once and checked as opened; the import
         # reads (and a dry run writes) those very files, whatever a name leads to now.
         with opened_request(request, settings) as checked:
             # Always allowed to take over an import whose claimer has died: that is
             # how a redelivered or recovered task finishes the job exactly once.
-            result = run_import(checked, progress=progress, settings=settings, redelivered=True)
+            result = run_import(checked, progress=report, settings=settings, redelivered=True)
     except ClaimLost as exc:
         # Another delivery of this task owns the import now (this worker was
         # stopped past recovery, or the message came twice): that one writes the

@@ -2,7 +2,8 @@
 
 Owns the heartbeat a worker keeps in the store (on the store's clock: how
 ``via="auto"`` finds a live worker on any transport, and how a dead worker is
-told from a slow one), and the recovery of imports a dead worker or an emptied
+told from a slow one; held while an import writes to an SQLite store,
+``hold_beats``), and the recovery of imports a dead worker or an emptied
 broker left behind: ``recover``, ``resend_lost``, what the broker still holds
 (``broker_task_ids``), and giving back what a dead worker took from Redis or
 the embedded transport (``restore_redis``, ``restore_embedded``).
@@ -28,10 +29,39 @@ FRESH_S = 6.0
 # long an import may wait ``queued`` before its message is looked for.
 RECOVER_EVERY_S = 10.0
 QUEUED_GRACE_S = 10.0
+# The longest a hold keeps the heartbeat from the store, well inside FRESH_S:
+# a hold never left (a bug) must not make a live worker look dead.
+HOLD_MAX_S = FRESH_S / 2
+
+# Holds on the heartbeat's writes, by task id: when each began (monotonic).
+_holds: dict[str, float] = {}
 
 
 def worker_id() -> str:
     return queries.claimer()
+
+
+def hold_beats(key: str) -> None:
+    """Keep the heartbeat from writing to the store until ``release_beats(key)``.
+
+    For an import writing to an SQLite store, from its first written row until
+    its task's result is stored. A beat then could not be written anyway (the
+    import holds SQLite's one write lock); it would wait, commit just after the
+    import and, its connection auto-checkpointing, copy the whole import's WAL
+    into the database (a million rows: about 0.4 s of writes) while the worker
+    stores the task's result: what ``defer_checkpoints`` keeps the import's
+    own connection from doing. Held for at most HOLD_MAX_S.
+    """
+    _holds.setdefault(key, time.monotonic())
+
+
+def release_beats(key: str) -> None:
+    _holds.pop(key, None)
+
+
+def beats_held() -> bool:
+    now = time.monotonic()
+    return any(now - since < HOLD_MAX_S for since in list(_holds.values()))
 
 
 class Heartbeat(threading.Thread):
@@ -51,7 +81,8 @@ class Heartbeat(threading.Thread):
     def run(self) -> None:
         recovered = time.monotonic()
         while not self.stopped.is_set():
-            self.beat()
+            if not beats_held():
+                self.beat()
             if time.monotonic() - recovered >= RECOVER_EVERY_S:
                 # Not only at start: a broker that restarts empty (Redis keeping
                 # nothing on disk) loses queued messages while workers live on.
