@@ -127,6 +127,26 @@ def test_the_embedded_broker_and_results_let_readers_in_while_a_worker_writes():
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal", name
 
 
+def test_the_embedded_results_keep_their_engine_and_do_not_wait_for_the_disk():
+    """Celery's database backend made an engine (a connection, a statement cache)
+    for every read of a task's state; folio's keeps one, and an SQLite commit
+    does not wait for the disk (the store's setting)."""
+    from folio.execution.celery_worker import get_app
+
+    backend = get_app(get_settings()).backend
+    backend.store_result("some-task", {"done": 1, "total": 4, "stage": "checking"}, "PROGRESS")
+    meta = backend.get_task_meta("some-task")
+    assert (meta["status"], meta["result"]["done"]) == ("PROGRESS", 1)
+    first, second = backend.ResultSession(), backend.ResultSession()
+    try:
+        assert first.get_bind() is second.get_bind()
+        with first.get_bind().connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+    finally:
+        first.close()
+        second.close()
+
+
 def test_a_held_heartbeat_is_held_until_released_and_never_for_long(monkeypatch):
     """An import writing to an SQLite store holds the worker's heartbeat (a beat
     would wait for its lock, then checkpoint its rows while the result is stored);

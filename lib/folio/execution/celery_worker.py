@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 
 from folio.config import Settings, get_settings
 from folio.errors import ClaimLost, ExecutionError, FolioError
-from folio.execution import transports
+from folio.execution import results, transports
 from folio.execution.recovery import hold_beats, release_beats
 from folio.execution.staging import opened_request
 from folio.ingest.pipeline import ImportRequest, run_import
@@ -91,7 +91,7 @@ def _make_app(settings: Settings) -> Celery:
         if (path := _sqlite_file(url)) is not None:
             _write_ahead(path)
     app = Celery("folio", broker=transports.broker_url(settings.broker_url),
-                 backend=settings.result_backend,
+                 backend=results.backend_url(settings.result_backend),
                  set_as_current=False)
     app.conf.update(
         task_serializer="json",

@@ -5,8 +5,9 @@ server is said in seconds) and the embedded broker: kombu's SQLAlchemy
 transport, polling ten times a second. kombu polls SQL queues once a second
 and passes every transport option on to ``create_engine`` (so
 ``polling_interval`` cannot be set as an option there); a subclass with a
-shorter interval is the smallest way to a fast round trip. ``sqla+`` broker
-URLs are routed here by ``celery_worker``.
+shorter interval is the smallest way to a fast round trip. Also ``unsynced``:
+SQLite commits that do not wait for the disk (the result backend's, in
+``results``). ``sqla+`` broker URLs are routed here by ``celery_worker``.
 """
 
 from __future__ import annotations
@@ -15,9 +16,26 @@ from typing import Any
 
 from kombu.transport import TRANSPORT_ALIASES
 from kombu.transport.sqlalchemy import Transport as _SQLTransport
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
 
 POLLING_INTERVAL_S = 0.1
 ALIAS = "folio-sqla"
+
+
+def unsynced(engine: Engine) -> Engine:
+    """``engine``, its SQLite commits not waiting for the disk (``synchronous=NORMAL``
+    in WAL, as the store's): sending a task or a progress report then takes no
+    fsync, which queued behind an import's writes. A crash of the machine may
+    lose the last commits, never corrupt the file; the store stays the truth,
+    and recovery sends again an import whose message was lost."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _normal_sync)
+    return engine
+
+
+def _normal_sync(dbapi_connection, _record) -> None:
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 class Transport(_SQLTransport):
@@ -27,12 +45,17 @@ class Transport(_SQLTransport):
 TRANSPORT_ALIASES.setdefault(ALIAS, f"{__name__}:Transport")
 
 
+def routed(url: str, prefixes: tuple[str, ...], alias: str) -> str:
+    """``url`` with the first of ``prefixes`` it starts with replaced by ``alias+``."""
+    for prefix in prefixes:
+        if url.startswith(prefix):
+            return f"{alias}+{url[len(prefix):]}"
+    return url
+
+
 def broker_url(url: str) -> str:
     """``sqla+sqlite:///x.db`` -> the same database through this transport."""
-    for prefix in ("sqla+", "sqlalchemy+"):
-        if url.startswith(prefix):
-            return f"{ALIAS}+{url[len(prefix):]}"
-    return url
+    return routed(url, ("sqla+", "sqlalchemy+"), ALIAS)
 
 
 def transport_options(url: str) -> dict[str, Any]:
