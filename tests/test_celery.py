@@ -127,6 +127,29 @@ def test_the_embedded_broker_and_results_let_readers_in_while_a_worker_writes():
             assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal", name
 
 
+def test_the_embedded_broker_takes_a_message_sent_after_it_found_its_queue_empty(tmp_path):
+    """An empty look at a queue is not queried again until someone writes to the
+    broker's database: a message sent then (by another connection, as a client's)
+    is taken at the next look, and one sent meanwhile is not missed."""
+    from queue import Empty
+
+    from kombu import Connection
+
+    from folio.execution import transports
+
+    url = transports.broker_url(f"sqla+sqlite:///{tmp_path / 'broker.db'}")
+    with Connection(url) as worker, Connection(url) as client:
+        queue, sender = worker.SimpleQueue("imports"), client.SimpleQueue("imports")
+        for n in range(3):
+            for _ in range(2):  # the second look is the one the database answers
+                with pytest.raises(Empty):
+                    queue.get(block=False)
+            sender.put({"n": n})
+            message = queue.get(timeout=1)
+            assert message.payload == {"n": n}
+            message.ack()
+
+
 def test_the_embedded_results_keep_their_engine_and_do_not_wait_for_the_disk():
     """Celery's database backend made an engine (a connection, a statement cache)
     for every read of a task's state; folio's keeps one, and an SQLite commit
