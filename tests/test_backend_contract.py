@@ -145,3 +145,18 @@ def test_a_result_round_trips_through_its_complete_dict(tmp_path):
             else:
                 pd.testing.assert_frame_equal(getattr(again, name), getattr(result, name))
     assert len(result.to_dict()["issues"]) <= 100 <= MAX_RESULT_ISSUES  # --json stays short
+
+
+def test_a_complete_dict_from_an_earlier_worker_still_gives_the_result():
+    """An earlier folio's worker answered with every issue as a record and the
+    column types apart (``issue_dtypes``); a client of this one rebuilds the
+    same issues from it."""
+    from folio.result import ImportResult
+
+    result = folio.import_file(HOLDINGS / "treso_sn_2024-02-29.csv", "TRESO-SN", via="local")
+    assert not result.issues.empty
+    data = result.to_dict(complete=True)
+    del data["issue_columns"]
+    data["issues"] = result.to_dict(max_issues=None)["issues"]
+    data["issue_dtypes"] = {str(c): str(t) for c, t in result.issues.dtypes.items()}
+    pd.testing.assert_frame_equal(ImportResult.from_dict(data).issues, result.issues)
