@@ -30,6 +30,8 @@ from sqlalchemy.engine import Engine, make_url
 # A message sent to an idle worker waited half of this on average before it
 # was taken (at 0.1 s: 0.05 s added to every import through the embedded broker).
 POLLING_INTERVAL_S = 0.02
+# Another database's queue (no data version to watch) is queried at every look.
+UNWATCHED_POLLING_S = 0.1
 # However quiet the database says it is, each queue is queried at least this
 # often (kombu's own interval): the broker file may be replaced under a worker.
 FULL_POLL_S = 1.0
@@ -68,10 +70,10 @@ class Channel(_SQLChannel):
     def _data_version(self) -> int | None:
         """The database's data version, or None where it cannot be watched."""
         if self._watch is None:
-            url = make_url(self.connection.client.hostname)
-            if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            path = sqlite_file(self.connection.client.hostname)
+            if path is None:
                 return None
-            self._watch = sqlite3.connect(url.database, timeout=30, check_same_thread=False)
+            self._watch = sqlite3.connect(path, timeout=30, check_same_thread=False)
         return self._watch.execute("PRAGMA data_version").fetchone()[0]
 
     def _get(self, queue: str) -> Any:
@@ -96,6 +98,19 @@ class Channel(_SQLChannel):
 class Transport(_SQLTransport):
     Channel = Channel
     polling_interval = POLLING_INTERVAL_S
+
+    def __init__(self, client: Any, **kwargs: Any) -> None:
+        super().__init__(client, **kwargs)
+        if sqlite_file(client.hostname) is None:
+            self.polling_interval = UNWATCHED_POLLING_S
+
+
+def sqlite_file(url: str) -> str | None:
+    """The file of an SQLite database URL, else None (another database, or in memory)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return parsed.database
 
 
 TRANSPORT_ALIASES.setdefault(ALIAS, f"{__name__}:Transport")
