@@ -144,15 +144,15 @@ positions = Table(
     # row: an index cost a third of a large import's copy into the store. On
     # PostgreSQL they go by the import whose rows are the snapshot's
     # (``snapshots.import_id``): this index serves the analytics' read of one
-    # date (finding 200,000 rows among 2,400,000: 0.04 s with it, 0.23 s
+    # date (finding 200,000 rows among 2,400,000: 0.03 s with it, 0.27 s
     # without, and the scan grows with the store) and the write's delete of a
-    # replaced snapshot, made while the snapshot's lock is held (0.21 s, 0.53 s
-    # without; bench_indexes.py on a busy machine). Import ids are time-ordered,
-    # so a new import's rows go to the index's right end, the cheapest place to
-    # add to a B-tree: its upkeep cost the server 0.5-0.9 s of CPU per 1,000,000
-    # positions where the index by (portfolio, as-of) it replaces cost 1.2-1.9 s
-    # (that one's new keys fall anywhere in it). The upkeep is done while the
-    # import checks later blocks (see stream.py).
+    # replaced snapshot, made while the snapshot's lock is held (0.08 s, 0.44 s
+    # without; bench_indexes.py). Import ids are time-ordered, so a new
+    # import's rows go to the index's right end, the cheapest place to add to a
+    # B-tree: its upkeep cost the server 0.5 s of CPU per 1,000,000 positions
+    # where the index by (portfolio, as-of) it replaces cost 1.1 s (that one's
+    # new keys fall anywhere in it). The upkeep is done while the import checks
+    # later blocks (see stream.py).
     Index(IMPORT_INDEX, "import_id").ddl_if(dialect="postgresql"),
     # No RETURNING of an id after an insert: PostgreSQL's table has none.
     implicit_returning=False,
