@@ -203,12 +203,13 @@ def _missing_columns(bind) -> list[tuple[str, str, str]]:
 
 
 def _pg_positions_outdated(bind) -> bool:
-    """Whether PostgreSQL's positions still have the id only SQLite uses, or the
-    index by snapshot instead of the index by import."""
+    """Whether PostgreSQL's positions still have the id only SQLite uses, the index
+    by snapshot, or no index by import (an index of the store's owner is theirs)."""
     if bind.dialect.name != "postgresql":
         return False
     indexes = {index["name"] for index in inspect(bind).get_indexes("positions")}
-    return "id" in _columns(bind, "positions") or indexes != {IMPORT_INDEX}
+    return ("id" in _columns(bind, "positions") or SNAPSHOT_INDEX in indexes
+            or IMPORT_INDEX not in indexes)
 
 
 def _columns(bind, table: str) -> set[str]:

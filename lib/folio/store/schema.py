@@ -114,7 +114,7 @@ positions = Table(
     "positions",
     metadata,
     # SQLite only: the rowid, by whose range a snapshot's rows are found (see
-    # ``snapshots``). PostgreSQL finds them by the snapshot index and no query
+    # ``snapshots``). PostgreSQL finds them by the index by import and no query
     # reads an id there, while its sequence and key cost the server a third
     # more CPU in a COPY of 1,000,000 positions (benchmarks/bench_indexes.py):
     # the store drops it there (db.py).
