@@ -16,7 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from folio.ingest.parse import arrow_strings, fixed_width
+from folio.ingest.parse import arrow_strings, fixed_width, string_bytes
 from folio.ingest.readers import BlockSource
 
 
@@ -138,14 +138,13 @@ def _packed_prints(arr: pa.Array, lengths: np.ndarray) -> np.ndarray:
 def _byte_prints(arr: pa.Array) -> np.ndarray:
     """The fingerprints of any strings, each byte times its word's factor and its place
     in the word (what _packed_prints gives for the strings it takes)."""
-    arr = arr.cast(pa.large_string())
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset:arr.offset + len(arr) + 1]
+    offsets, data = string_bytes(arr)
     lengths = np.diff(offsets)
     out = lengths.astype(np.uint64) * _LENGTH_FACTOR
     size = int(offsets[-1] - offsets[0])
     if size == 0:
         return out
-    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]]
+    data = data[offsets[0]:offsets[-1]]
     starts = offsets[:-1] - offsets[0]
     position = np.arange(size) - np.repeat(starts, lengths)  # of each byte in its string
     words = (int(lengths.max()) + 7) // 8
