@@ -129,22 +129,23 @@ def test_panel_in_jupyterlab(chromium, lab, tmp_path):
             browser.close()
 
 
-PANEL_NOTEBOOK = {
-    "cells": [{"cell_type": "code", "execution_count": None, "id": "panel", "metadata": {},
-               "outputs": [], "source": "from folio.widgets import ImportPanel\n"
-                                        "panel = ImportPanel()\npanel"}],
-    "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python",
-                                "name": "python3"}},
-    "nbformat": 4, "nbformat_minor": 5,
-}
+PANEL_CELLS = ["from folio.widgets import ImportPanel\npanel = ImportPanel()\npanel"]
+
+
+def lab_notebook(tmp_path, name: str, cells: list[str]) -> None:
+    """A notebook of ``cells`` (code) in the lab's folder, on the Python 3 kernel."""
+    import nbformat
+
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                   "language": "python"}
+    nbformat.write(book, tmp_path / "lab" / name)
 
 
 def panel_page(p, chromium, lab, tmp_path):
     """A page showing a fresh ImportPanel in JupyterLab, its notebook run."""
-    import json
-
     base, token = lab
-    (tmp_path / "lab" / "panel.ipynb").write_text(json.dumps(PANEL_NOTEBOOK))
+    lab_notebook(tmp_path, "panel.ipynb", PANEL_CELLS)
     browser = p.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     open_and_run(page, base, token, "panel.ipynb")
@@ -310,14 +311,10 @@ setInterval(() => {
 
 def test_celery_import_progress_bar_is_monotone_in_jupyterlab(chromium, lab, tmp_path):
     """A Celery import's bar in a real JupyterLab only grows, to 100%, and says so."""
-    import nbformat
     from playwright.sync_api import sync_playwright
 
     base, token = lab
-    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in PROGRESS_CELLS])
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                   "language": "python"}
-    nbformat.write(book, tmp_path / "lab" / "progress.ipynb")
+    lab_notebook(tmp_path, "progress.ipynb", PROGRESS_CELLS)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 900})
@@ -375,14 +372,10 @@ def _luminance(css: str) -> float:
 
 def test_dashboard_and_tables_in_jupyterlab(chromium, lab, tmp_path):
     """Tables page and show no scientific notation; every Dashboard tab draws a chart."""
-    import nbformat
     from playwright.sync_api import sync_playwright
 
     base, token = lab
-    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in DASHBOARD_CELLS])
-    book.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                   "language": "python"}
-    nbformat.write(book, tmp_path / "lab" / "dashboard_check.ipynb")
+    lab_notebook(tmp_path, "dashboard_check.ipynb", DASHBOARD_CELLS)
     shots = os.environ.get("FOLIO_TEST_SCREENSHOTS_DIR")  # README pictures, when set
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium, headless=True, args=FLAGS)
