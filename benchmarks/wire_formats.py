@@ -63,7 +63,7 @@ def positions_batches(path: Path, rows_per_batch: int = 100_000):
 def new_table(conn, name: str) -> None:
     """A table shaped as positions (its columns and types), without index or key."""
     conn.execute(f"CREATE TABLE {name} (LIKE positions)")
-    conn.execute(f"ALTER TABLE {name} DROP COLUMN id")
+    conn.execute(f"ALTER TABLE {name} DROP COLUMN IF EXISTS id")
 
 
 def run_folio(url: str, batches, kind: str) -> float:
@@ -77,17 +77,39 @@ def run_folio(url: str, batches, kind: str) -> float:
     name = f"wire_{uuid.uuid4().hex[:8]}"
     table = sa.Table(name, sa.MetaData(), *[sa.Column(c.name, c.type) for c in positions.columns
                                                    if c.name != "id"])
+    fields = batches[0].schema.names
     with psycopg.connect(url) as conn:
         new_table(conn, name)
         conn.commit()
         start = time.perf_counter()
-        names = ", ".join(f'"{n}"' for n in (*FIXED, *batches[0].schema.names))
-        stream.copy_rows(conn, f"COPY {name} ({names}) FROM STDIN (FORMAT {kind})", table,
-                         fixed, batches)
+        if kind == "binary":
+            names = ", ".join(f'"{n}"' for n in stream.wire_order(table, fixed, fields))
+            stream.copy_rows(conn, f"COPY {name} ({names}) FROM STDIN (FORMAT binary)", table,
+                             fixed, batches)
+        else:
+            names = ", ".join(f'"{n}"' for n in (*FIXED, *fields))
+            with conn.cursor().copy(f"COPY {name} ({names}) FROM STDIN (FORMAT csv)") as copy:
+                for batch in batches:
+                    copy.write(csv_rows(fixed, batch))
         conn.commit()
         took = time.perf_counter() - start
         conn.execute(f"DROP TABLE {name}")
     return took
+
+
+def csv_rows(fixed: dict, batch) -> memoryview:
+    """Rows as CSV made by Arrow. Arrow quotes every string and leaves nulls unquoted
+    and empty, which is exactly how PostgreSQL's CSV format tells NULL from ''."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    constants = [pa.array([v.isoformat() if hasattr(v, "isoformat") else v] * len(batch))
+                 for v in fixed.values()]
+    out = pa.record_batch(constants + list(batch.columns),
+                          names=list(fixed) + list(batch.schema.names))
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(out, sink, pacsv.WriteOptions(include_header=False))
+    return memoryview(sink.getvalue())
 
 
 def run_adbc(url: str, batches) -> float:
@@ -105,7 +127,7 @@ def run_adbc(url: str, batches) -> float:
     with adbc.connect(url) as conn:
         with conn.cursor() as cur:
             cur.execute(f"CREATE TABLE {name} (LIKE positions)")
-            cur.execute(f"ALTER TABLE {name} DROP COLUMN id")
+            cur.execute(f"ALTER TABLE {name} DROP COLUMN IF EXISTS id")
         conn.commit()
         start = time.perf_counter()
         with conn.cursor() as cur:

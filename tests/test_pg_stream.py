@@ -217,3 +217,46 @@ def test_a_killed_import_leaves_no_rows_and_no_transaction(tmp_path, pg):
     assert held("DEAD") == []
     # The next import of that snapshot runs as if nothing had happened.
     assert folio.import_file(path, "DEAD", as_of=AS_OF).rows_imported == ROWS
+
+
+def test_binary_rows_carry_every_kind_of_cell_exactly(pg):
+    """Each column kind in each state a block can hold it (no NULL, some NULLs,
+    only NULLs; empty and non-ASCII text), in two batches of one COPY whose NULLs
+    fall in different columns, read back from the server as Python values."""
+    import datetime as dt
+
+    import pyarrow as pa
+
+    first = {"row": [1, 2, 3], "identifier": ["FR0000120271", "é€🚀", ""],
+             "name": [None, "Total, \"SE\"\nà la ligne", "x" * 300],
+             "quantity": [1.5, -2.0, 1e300], "price": [None, 0.1, None],
+             "market_value": [None, None, None], "accrued_interest": [0.0, -0.0, 3.25],
+             "currency": ["EUR", "XAF", "XOF"], "issuer": [None, None, None],
+             "country": ["FR", None, "CM"], "asset_class": ["Equity", "Bond", "Cash"],
+             "maturity_date": ["2031-06-15", None, "1999-12-31"], "account": [None, None, None]}
+    second = {**first, "row": [4, 5, 6], "price": [10.0, 20.0, 30.0],
+              "market_value": [None, 5.0, None], "issuer": ["A", "", "C"],
+              "maturity_date": [None, None, None], "account": ["U1", None, "U2"]}
+    types = {"row": pa.int64(), "quantity": pa.float64(), "price": pa.float64(),
+             "market_value": pa.float64(), "accrued_interest": pa.float64()}
+    batches = [pa.record_batch([pa.array(block[f], types.get(f, pa.large_string()))
+                                for f in bulk.POSITION_FIELDS], names=list(bulk.POSITION_FIELDS))
+               for block in (first, second)]
+    fixed = {"import_id": "01a2" + "0" * 28, "portfolio": "P-Ü", "as_of": dt.date(2024, 1, 31)}
+    engine = get_engine(get_settings())
+    with engine.connect() as conn:
+        conn.exec_driver_sql("CREATE TEMPORARY TABLE wire (LIKE positions)")
+        conn.exec_driver_sql("ALTER TABLE wire DROP COLUMN IF EXISTS id")
+        table = sa.Table("wire", sa.MetaData(), *[sa.Column(c.name, c.type)
+                                                   for c in positions.columns if c.name != "id"])
+        sql = stream.copy_sql(conn, table, fixed, bulk.POSITION_FIELDS)
+        assert stream.copy_rows(conn.connection.driver_connection, sql, table, fixed, batches) == 6
+        names = ["import_id", "portfolio", "as_of", *bulk.POSITION_FIELDS]
+        got = conn.exec_driver_sql(f"SELECT {', '.join(names)} FROM wire ORDER BY row").all()
+    dates = lambda days: [None if d is None else dt.date.fromisoformat(d) for d in days]  # noqa: E731
+    want = []
+    for block in (first, second):
+        block = {**block, "maturity_date": dates(block["maturity_date"])}
+        for i in range(3):
+            want.append((*fixed.values(), *(block[f][i] for f in bulk.POSITION_FIELDS)))
+    assert [tuple(r) for r in got] == want

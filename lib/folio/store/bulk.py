@@ -160,7 +160,7 @@ def frame_batch(frame: pd.DataFrame, fields: tuple[str, ...]) -> pa.RecordBatch:
 def _copy(conn: Connection, table, fixed: Mapping[str, Any], batches, total: int,
           fields: tuple[str, ...], progress: Progress | None) -> None:
     """COPY record batches (binary, see ``stream``) through the transaction's own connection."""
-    sql = stream.copy_sql(conn, table, list(fixed) + list(fields))
+    sql = stream.copy_sql(conn, table, fixed, fields)
     stream.copy_rows(conn.connection.driver_connection, sql, table, fixed, batches,
                      (lambda done: progress(done, total, "writing")) if progress else None)
 

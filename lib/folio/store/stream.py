@@ -61,7 +61,7 @@ class PositionStream:
             self._tx = self.conn.begin()
             self._raw = self.conn.connection.driver_connection
             self._table = table
-            self._sql = copy_sql(self.conn, table, list(self.fixed) + list(fields))
+            self._sql = copy_sql(self.conn, table, self.fixed, fields)
         except BaseException:
             self.conn.close()
             raise
@@ -140,19 +140,28 @@ class PositionStream:
             self.conn.close()
 
 
-def copy_sql(conn: Connection, table, names: list[str], kind: str = "binary") -> str:
+def copy_sql(conn: Connection, table, fixed: Mapping[str, Any], fields) -> str:
+    """The binary COPY of ``fixed``'s columns (one value for every row) and ``fields``,
+    in the order ``copy_rows`` sends them (``wire_order``)."""
     quote = conn.dialect.identifier_preparer.quote
+    names = wire_order(table, fixed, fields)
     return (f"COPY {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-            f"FROM STDIN (FORMAT {kind})")
+            "FROM STDIN (FORMAT binary)")
+
+
+def wire_order(table, fixed: Mapping[str, Any], fields) -> list[str]:
+    """Columns in the order a row is sent: the constants, then the fixed-width
+    columns (numbers, dates), then text. Fixed-width fields side by side are made
+    as one array, and how many arrays a row is joined from is most of its cost."""
+    return [*fixed, *sorted(fields, key=lambda name: not _fixed_width_type(table.c[name].type))]
 
 
 def copy_rows(raw, sql: str, table, fixed: Mapping[str, Any], batches,
               on_batch: Callable[[int], None] | None = None) -> int:
-    """COPY record batches on a psycopg connection in the format ``sql`` names; return
+    """COPY record batches on a psycopg connection (``sql`` from ``copy_sql``); return
     the rows. The COPY starts at the first batch: no batches, no statement."""
     from psycopg.copy import QueuedLibpqWriter
 
-    binary = sql.endswith("(FORMAT binary)")
     done = 0
     with contextlib.ExitStack() as stack:
         copy = None
@@ -162,29 +171,14 @@ def copy_rows(raw, sql: str, table, fixed: Mapping[str, Any], batches,
                 # the server takes this one's (a plain write waits for the server).
                 cursor = raw.cursor()
                 copy = stack.enter_context(cursor.copy(sql, writer=QueuedLibpqWriter(cursor)))
-                if binary:
-                    copy.write(_HEADER)
-            copy.write(_binary_rows(table, fixed, batch) if binary else _csv_rows(fixed, batch))
+                copy.write(_HEADER)
+            copy.write(binary_rows(table, fixed, batch))
             done += len(batch)
             if on_batch:
                 on_batch(done)
-        if copy is not None and binary:
+        if copy is not None:
             copy.write(_TRAILER)
     return done
-
-
-def _csv_rows(fixed: Mapping[str, Any], batch: pa.RecordBatch) -> memoryview:
-    """Rows as CSV made by Arrow. Arrow quotes every string and leaves nulls unquoted
-    and empty, which is exactly how PostgreSQL's CSV format tells NULL from ''."""
-    import pyarrow.csv as pacsv
-
-    constants = [pa.array([v.isoformat() if hasattr(v, "isoformat") else v] * len(batch))
-                 for v in fixed.values()]
-    out = pa.record_batch(constants + list(batch.columns),
-                          names=list(fixed) + list(batch.schema.names))
-    sink = pa.BufferOutputStream()
-    pacsv.write_csv(out, sink, pacsv.WriteOptions(include_header=False))
-    return memoryview(sink.getvalue())
 
 
 # ------------------------------------------------------------- binary COPY
@@ -193,29 +187,95 @@ def _csv_rows(fixed: Mapping[str, Any], batch: pa.RecordBatch) -> memoryview:
 # field a 32-bit length (-1: NULL) and the value in the type's binary form (big
 # endian); a 16-bit -1 ends it. The server then parses no text (floats, dates,
 # quoting): 1,000,000 positions went 1.3-1.4x faster than as CSV, about as fast
-# as ADBC's driver (benchmarks/wire_formats.py), with no driver to add. Each column is made into one Arrow binary array
-# of whole fields, by numpy and Arrow kernels, and the rows are the fields
-# joined element-wise: no Python loop over rows.
+# as ADBC's driver (benchmarks/wire_formats.py), with no driver to add. The rows
+# are made by numpy and Arrow kernels, no Python loop over rows: the fields are
+# Arrow binary arrays joined element-wise, as few as the columns allow (see
+# ``_Row``: one array per field made the rows cost 0.65 s of CPU per 1,000,000,
+# a third of what the server spends storing them).
 
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, flags, header extension
 _TRAILER = b"\xff\xff"
 _PG_EPOCH = 10957  # 2000-01-01, PostgreSQL's day 0, in days since 1970-01-01
 
 
-def _binary_rows(table, fixed: Mapping[str, Any], batch: pa.RecordBatch) -> memoryview:
+def binary_rows(table, fixed: Mapping[str, Any], batch: pa.RecordBatch) -> memoryview:
+    """The batch's rows in binary COPY form, columns in ``wire_order``."""
     n = len(batch)
-    head = struct.pack(">h", len(fixed) + batch.num_columns) + b"".join(
-        _constant_field(table.c[name].type, value) for name, value in fixed.items())
-    fields = [part for name in batch.schema.names
-              for part in _fields(table.c[name].type, batch.column(name))]
-    rows = pc.binary_join_element_wise(pa.scalar(head, pa.binary()), *fields, b"")
+    row = _Row(n)
+    row.add(struct.pack(">h", len(fixed) + batch.num_columns) + b"".join(
+        _constant_field(table.c[name].type, value) for name, value in fixed.items()))
+    for name in wire_order(table, {}, batch.schema.names):
+        kind, column = table.c[name].type, batch.column(name)
+        if column.null_count == n:
+            row.add(_NULL)
+        elif _fixed_width_type(kind):
+            values = _values(kind, column)
+            if column.null_count:
+                row.add_array(_fixed_width(values, column.is_valid().to_numpy(zero_copy_only=False)))
+            else:
+                row.add(struct.pack(">i", values.dtype.itemsize), values)
+        else:
+            text = column.cast(pa.binary())
+            row.add(pc.binary_length(text).fill_null(-1).to_numpy().astype(">i4"))
+            row.add_array(text.fill_null(b""))
+    rows = row.join()
     offsets = np.frombuffer(rows.buffers()[1], np.int32)[rows.offset:rows.offset + n + 1]
     return memoryview(rows.buffers()[2])[offsets[0]:offsets[n]]
 
 
+class _Row:
+    """A row's fields as the arrays ``binary_join_element_wise`` joins: runs of
+    fields of one width on every row (constants, numbers with no NULL, lengths)
+    go into one array, made as an (n, width) byte matrix; the rest (text, numbers
+    with some NULLs) are arrays of their own."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.arrays: list[pa.Array] = []
+        self._run: list[bytes | np.ndarray] = []  # bytes: the same on every row
+
+    def add(self, *parts: bytes | np.ndarray) -> None:
+        self._run.extend(parts)
+
+    def add_array(self, array: pa.Array) -> None:
+        self._close_run()
+        self.arrays.append(array)
+
+    def join(self) -> pa.Array:
+        self._close_run()
+        if all(isinstance(a, pa.Scalar) for a in self.arrays):  # every field a constant
+            self.arrays = [_same_width(np.frombuffer(b"".join(a.as_py() for a in self.arrays),
+                                                     np.uint8)[None, :].repeat(self.n, 0))]
+        if len(self.arrays) == 1:
+            return self.arrays[0]
+        return pc.binary_join_element_wise(*self.arrays, b"")
+
+    def _close_run(self) -> None:
+        if not self._run:
+            return
+        if all(isinstance(p, bytes) for p in self._run):  # the join repeats a scalar
+            self.arrays.append(pa.scalar(b"".join(self._run), pa.binary()))
+            self._run = []
+            return
+        widths = [len(p) if isinstance(p, bytes) else p.dtype.itemsize for p in self._run]
+        cells = np.empty((self.n, sum(widths)), np.uint8)
+        at = 0
+        for part, width in zip(self._run, widths, strict=True):
+            if isinstance(part, bytes):
+                cells[:, at:at + width] = np.frombuffer(part, np.uint8)
+            else:
+                cells[:, at:at + width] = part.view(np.uint8).reshape(self.n, width)
+            at += width
+        self._run = []
+        self.arrays.append(_same_width(cells))
+
+
+_NULL = struct.pack(">i", -1)  # a NULL field: the length -1 and no value
+
+
 def _constant_field(kind, value) -> bytes:
     if value is None:
-        return b"\xff\xff\xff\xff"
+        return _NULL
     if isinstance(kind, Date):
         return struct.pack(">ii", 4, value.toordinal() - date(2000, 1, 1).toordinal())
     if isinstance(kind, Float):
@@ -226,46 +286,41 @@ def _constant_field(kind, value) -> bytes:
     return struct.pack(">i", len(data)) + data
 
 
-def _fields(kind, column: pa.Array) -> list[pa.Array]:
-    """One column as whole binary COPY fields, one per row: one array, or for text
-    the lengths and the values apart (joined with the rest of the row in one pass,
-    not a copy of every text column first)."""
-    if isinstance(kind, (Float, Integer, Date)):
-        valid = column.is_valid().to_numpy(zero_copy_only=False)
-        if isinstance(kind, Float):
-            values = column.cast(pa.float64()).fill_null(0).to_numpy().astype(">f8")
-        elif isinstance(kind, Integer):
-            values = column.cast(pa.int32()).fill_null(0).to_numpy().astype(">i4")
-        else:  # dates come as ISO text (as SQLite keeps them) or as dates
-            days = column.cast(pa.date32()).cast(pa.int32()).fill_null(_PG_EPOCH).to_numpy()
-            values = (days - _PG_EPOCH).astype(">i4")
-        return [_fixed_width(values, valid)]
-    text = column.cast(pa.binary())
-    lengths = pc.binary_length(text).fill_null(-1).to_numpy().astype(">i4")
-    return [_fixed_width(lengths, None, prefix=False), text.fill_null(b"")]
+def _fixed_width_type(kind) -> bool:
+    return isinstance(kind, (Float, Integer, Date))
 
 
-def _fixed_width(values: np.ndarray, valid: np.ndarray | None, prefix: bool = True) -> pa.Array:
-    """Binary array of each value's bytes (after its 4-byte length when ``prefix``; a
-    NULL where ``valid`` is False is the length -1 alone)."""
+def _values(kind, column: pa.Array) -> np.ndarray:
+    """A number or date column's values in their binary COPY form (big endian)."""
+    if isinstance(kind, Float):
+        return column.cast(pa.float64()).fill_null(0).to_numpy().astype(">f8")
+    if isinstance(kind, Integer):
+        return column.cast(pa.int32()).fill_null(0).to_numpy().astype(">i4")
+    # dates come as ISO text (as SQLite keeps them) or as dates
+    days = column.cast(pa.date32()).cast(pa.int32()).fill_null(_PG_EPOCH).to_numpy()
+    return (days - _PG_EPOCH).astype(">i4")
+
+
+def _same_width(cells: np.ndarray) -> pa.Array:
+    """A binary array of the rows of a byte matrix."""
+    n, width = cells.shape
+    offsets = np.arange(0, n * width + 1, width, dtype=np.int32)
+    return pa.BinaryArray.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets),
+                                                        pa.py_buffer(cells.reshape(-1))])
+
+
+def _fixed_width(values: np.ndarray, valid: np.ndarray) -> pa.Array:
+    """Binary array of each value's field: its 4-byte length and its bytes, or where
+    ``valid`` is False a NULL (the length -1 alone)."""
     n, width = len(values), values.dtype.itemsize
-    size = width + 4 if prefix else width
-    cells = np.empty((n, size), np.uint8)
-    cells[:, size - width:] = values.view(np.uint8).reshape(n, width)
-    if prefix:
-        cells[:, :4] = np.frombuffer(struct.pack(">i", width), np.uint8)
-    if valid is None or valid.all():
-        data, lengths = cells.reshape(-1), None
-    else:
-        cells[~valid, :4] = 0xFF
-        keep = np.ones((n, size), bool)
-        keep[~valid, 4:] = False
-        data, lengths = cells[keep], np.where(valid, size, 4)
+    cells = np.empty((n, width + 4), np.uint8)
+    cells[:, 4:] = values.view(np.uint8).reshape(n, width)
+    cells[:, :4] = np.frombuffer(struct.pack(">i", width), np.uint8)
+    cells[~valid, :4] = 0xFF
+    keep = np.ones((n, width + 4), bool)
+    keep[~valid, 4:] = False
     offsets = np.empty(n + 1, np.int32)
     offsets[0] = 0
-    if lengths is None:
-        offsets[1:] = np.arange(size, size * n + 1, size, dtype=np.int32)
-    else:
-        np.cumsum(lengths, out=offsets[1:])
+    np.cumsum(np.where(valid, width + 4, 4), out=offsets[1:])
     return pa.BinaryArray.from_buffers(pa.binary(), n, [None, pa.py_buffer(offsets),
-                                                        pa.py_buffer(data)])
+                                                        pa.py_buffer(cells[keep])])
