@@ -6,6 +6,7 @@ worked out by hand from them.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import pytest
@@ -50,6 +51,21 @@ def test_preset_chooses_among_those_that_match(tmp_path, home, preset, currency)
     # 2,250.00 + 2,523.00 in the preset's currency; the cash line 1,003.40 apart
     assert stored.groupby("currency")["market_value"].sum().to_dict() == {currency: 4773.00}
     assert result.cash == {currency: 1003.40}
+
+
+def test_a_user_preset_edited_between_imports_is_read_again(tmp_path, home):
+    """Presets are kept between imports; an edit (same size, same second) still counts."""
+    _my_schwab(home)
+    path = layouts.write_schwab(tmp_path)
+    first = folio.import_file(path, "P", via="local", preset="my-schwab")
+    edited = MY_SCHWAB.replace("{currency: CAD}", "{currency: XOF}")
+    assert len(edited) == len(MY_SCHWAB)
+    preset_file = home / "presets" / "my_schwab.yaml"
+    before = preset_file.stat()
+    preset_file.write_text(edited, encoding="utf-8")
+    os.utime(preset_file, ns=(before.st_atime_ns, before.st_mtime_ns))  # as if in the same tick
+    second = folio.import_file(path, "Q", via="local", preset="my-schwab")
+    assert first.cash == {"CAD": 1003.40} and second.cash == {"XOF": 1003.40}
 
 
 def test_preset_forces_one_the_header_does_not_match(tmp_path):

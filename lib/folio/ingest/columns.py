@@ -8,6 +8,7 @@ a file header into a mapping, with an explicit mapping taking precedence.
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import shlex
 import unicodedata
@@ -124,7 +125,15 @@ def normalise(header: object) -> str:
     give ``"date d'echeance"`` or ``"date d echeance"``; apostrophes are kept as
     spaces-equivalent by dropping them on both sides of the comparison.
     """
-    text = unicodedata.normalize("NFKD", str(header))
+    return _folded(str(header))
+
+
+# Remembered: recognising a file's format folds each of its first lines' cells
+# and every preset's signature, at every import (0.1 s of a 100,000-row import's
+# 0.4 s of CPU before; the same few hundred strings each time).
+@functools.lru_cache(maxsize=16384)
+def _folded(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text)
     text = "".join(c for c in text if not unicodedata.combining(c)).lower()
     text = text.replace("\u2019", "'").replace("'", " ")
     text = re.sub(r"[^0-9a-z%]+", " ", text)

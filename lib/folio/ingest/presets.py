@@ -36,6 +36,7 @@ first that is filled).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -77,13 +78,19 @@ class Preset:
     def header_matches(self, cells: Iterable[object]) -> bool:
         """Whether a header row holds every signature cell (one of its alternatives);
         with ``exact``, whether its filled cells are the signature's and no others."""
+        return self.keys_match(header_keys(cells))
+
+    def keys_match(self, keys: frozenset[str]) -> bool:
+        """``header_matches`` for a row's ``header_keys`` (folded once for every preset)."""
         if not self.header:
             return False
-        keys = {normalise(c) for at, c in enumerate(cells, 1)
-                if str(c).strip() and str(c) != f"column {at}"}  # not an unnamed column
-        if not all(any(normalise(a) in keys for a in alts) for alts in self.header):
+        if not all(any(a in keys for a in alts) for alts in self._signature):
             return False
         return not self.exact or len(keys) == len(self.header)
+
+    @functools.cached_property
+    def _signature(self) -> tuple[tuple[str, ...], ...]:
+        return tuple(tuple(normalise(a) for a in alts) for alts in self.header)
 
     def matches(self, cells: Iterable[object], title_lines: Iterable[str] = (),
                 sheet: str | None = None) -> bool:
@@ -144,16 +151,37 @@ def parse_preset(data: dict[str, Any], source: str = "", user: bool = False) -> 
         source=source, user=user)
 
 
+def header_keys(cells: Iterable[object]) -> frozenset[str]:
+    """A header row's filled cells, folded (``normalise``), for ``Preset.keys_match``."""
+    return frozenset(normalise(c) for at, c in enumerate(cells, 1)
+                     if str(c).strip() and str(c) != f"column {at}")  # not an unnamed column
+
+
 def _read_folder(folder: Path, user: bool) -> list[Preset]:
-    out = []
-    for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else ():
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise MappingError(f"preset {path}: not valid YAML: {exc}", file=str(path),
-                               found=(), missing=()) from None
-        out.append(parse_preset(data, str(path), user))
-    return out
+    paths = sorted(folder.glob("*.y*ml")) if folder.is_dir() else ()
+    return [_read_preset(path, _version(path), user) for path in paths]
+
+
+def _version(path: Path) -> tuple[int, ...]:
+    """What changes when a file is written (or replaced, as editors save)."""
+    stat = path.stat()
+    return stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino
+
+
+# A preset file is read again only when it changes (``_version``): each import
+# loads every preset, and parsing the YAML cost more than all the checks of a
+# 100,000-row file's first block.
+@functools.lru_cache(maxsize=512)
+def _read_preset(path: Path, _version: tuple[int, ...], user: bool) -> Preset:
+    try:
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
+    except yaml.YAMLError as exc:
+        raise MappingError(f"preset {path}: not valid YAML: {exc}", file=str(path),
+                           found=(), missing=()) from None
+    return parse_preset(data, str(path), user)
+
+
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's, where PyYAML has it
 
 
 def load_presets(user_folder: Path | None = None) -> list[Preset]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from folio.ingest.presets import Preset
+from folio.ingest.presets import Preset, header_keys
 from folio.ingest.readers.delimited import _parse_body
 from folio.ingest.readers.sniff import (
     DELIMITERS,
@@ -30,7 +30,8 @@ SCAN_LINES = 200
 def preset_header_row(rows: Sequence[Sequence[str]], presets: Sequence[Preset]) -> int | None:
     """The index of the first row that is a preset's header (XLSX rows as text cells)."""
     for index, cells in enumerate(rows):
-        if any(p.header_matches(cells) for p in presets):
+        keys = header_keys(cells)
+        if any(p.keys_match(keys) for p in presets):
             return index
     return None
 
@@ -65,8 +66,9 @@ def _find(lines: list[str], presets: Sequence[Preset]):
             if delimiter not in line:
                 continue
             cells = _split_cells(line, delimiter)
+            keys = header_keys(cells)
             for preset in presets if index < SCAN_LINES else sectioned:
-                if preset.header_matches(cells):
+                if preset.keys_match(keys):
                     return index, delimiter, cells, preset
     return None
 
