@@ -12,7 +12,9 @@ from folio.ingest.columns import normalise, resolve
 from folio.ingest.parse import (
     check_currencies,
     check_isins,
+    decimal_votes,
     detect_decimal,
+    either_mark,
     parse_dates,
     parse_numbers,
 )
@@ -49,6 +51,22 @@ def test_decimal_comma_is_detected_from_the_column():
     cols = [pd.Series(["1 000,50", "2,25", "3"], dtype="str")]
     assert detect_decimal(cols, ";") == ","
     assert detect_decimal([pd.Series(["1,000.50", "2.25"], dtype="str")], ",") == "."
+
+
+@pytest.mark.parametrize("cells,votes", [
+    (["12,5", "1.234,56", "0,500", "1.234.567"], (4, 0)),  # a comma after 0; a dot twice
+    (["12.5", "1,234.56", "0.500", "(1,234,567)"], (0, 4)),
+    (["655.957", "1,500", "-1.250", "42", "1234.567"], (0, 0)),  # either, or no mark
+])
+def test_decimal_votes_count_cells_that_read_one_way_only(cells, votes):
+    assert decimal_votes(pd.Series(cells, dtype="str")) == votes
+
+
+def test_cells_whose_value_depends_on_the_mark():
+    cells = pd.Series(["655.957", "1,500", "(1.250)", "-999,000", "12,5", "1234.567",
+                       "1.234.567", "42", None], dtype="str")
+    assert either_mark(cells).tolist() == [True, True, True, True, False, False, False,
+                                           False, False]
 
 
 def test_dates():

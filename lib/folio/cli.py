@@ -55,7 +55,8 @@ def cmd_import(args) -> int:
                         dry_run=args.dry_run,
                         base_currency=args.base_currency, new_portfolio=args.new_portfolio,
                         missing_csv=args.missing_csv if args.dry_run else None,
-                        portfolio_per_account=args.portfolio_per_account)
+                        portfolio_per_account=args.portfolio_per_account,
+                        decimal=args.decimal)
     try:
         if not args.json and not args.dry_run:
             print(f"{job.file} -> {job.portfolio} via {job.via} (import {job.id})",
@@ -334,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--portfolio-per-account", action="store_true",
                    help="write each account the file names to its own portfolio, "
                         "PORTFOLIO-ACCOUNT (all or nothing)")
+    p.add_argument("--decimal", choices=[",", "."],
+                   help="the file's decimal mark, where its cells do not tell (every number "
+                        "a 655.957 or a 1,500)")
     p.add_argument("--missing-csv", metavar="PATH",
                    help="with --dry-run: write instruments missing from the reference here")
     p.add_argument("--json", action="store_true", help="print one JSON object")

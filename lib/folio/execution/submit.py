@@ -82,6 +82,7 @@ def submit_import(
     file_name: str | None = None,
     new_portfolio: bool = False,
     portfolio_per_account: bool = False,
+    decimal: str | None = None,
     settings: Settings | None = None,
 ) -> ImportJob:
     """Start importing a holdings file; return an ``ImportJob`` at once.
@@ -131,6 +132,11 @@ def submit_import(
         above each account's block) to a portfolio of its own, ``PORTFOLIO-ACCOUNT``
         (rows with no account go to ``portfolio``), all in one transaction; the
         result's ``portfolios`` says which.
+    decimal
+        The file's decimal mark, ``","`` or ``"."``, over the one folio detects (and
+        a preset's). Needed only where nothing in the file tells: every number a
+        ``655.957`` or a ``1,500``, which the delimiter's convention then reads
+        (an ``ambiguous_decimal`` warning says so).
     """
     settings = settings or get_settings()
     via = via or settings.execution
@@ -141,6 +147,9 @@ def submit_import(
         raise ConfigError(f"portfolio name is {len(str(portfolio).strip()):,} characters, over "
                           f"the limit of {limit}", setting="portfolio",
                           value=str(portfolio).strip()[:limit] + "...", limit=limit)
+    if decimal not in (None, ",", "."):
+        raise ConfigError(f"decimal={decimal!r} is not a decimal mark (use ',' or '.')",
+                          setting="decimal", value=str(decimal))
     file = Path(path).expanduser()
     if not file.is_file():
         raise ReadError(f"{file}: no such file", file=str(file))
@@ -164,7 +173,7 @@ def submit_import(
         file_name=file_name or file.name, task_id=import_id if runner.remote else None,
         fallback_reason=reason,
         missing_csv=str(Path(missing_csv).expanduser().resolve()) if missing_csv else None,
-        portfolio_per_account=bool(portfolio_per_account),
+        portfolio_per_account=bool(portfolio_per_account), decimal=decimal,
     )
     if not dry_run:
         try:

@@ -117,11 +117,49 @@ def decimal_votes(column: pd.Series) -> tuple[int, int]:
     both = (sample.str.contains(",", regex=False)
             & sample.str.contains(".", regex=False)).to_numpy(bool)
     last_comma = _comma_last(sample)
-    comma = int((both & last_comma).sum()) + int(
-        sample.str.match(r"^[+-]?\(?\d*,(\d{1,2}|\d{4,})\)?$").sum())
-    dot = int((both & ~last_comma).sum()) + int(
-        sample.str.match(r"^[+-]?\(?\d*\.(\d{1,2}|\d{4,})\)?$").sum())
+    # "0.500" is a decimal dot too (no one writes 500 so), and "1.234.567" a
+    # decimal comma: a mark twice is the thousands mark.
+    comma = int((both & last_comma).sum()) + int(sample.str.match(
+        r"^[+-]?\(?(\d*,(\d{1,2}|\d{4,})|0,\d{3}|\d{1,3}(\.\d{3}){2,})\)?$").sum())
+    dot = int((both & ~last_comma).sum()) + int(sample.str.match(
+        r"^[+-]?\(?(\d*\.(\d{1,2}|\d{4,})|0\.\d{3}|\d{1,3}(,\d{3}){2,})\)?$").sum())
     return comma, dot
+
+
+# A cell both marks read, as different numbers: "655.957" is 655.957 with a
+# decimal dot and 655957 with a thousands dot; "1,500" likewise.
+_EITHER_MARK = r"^[+-]?\(?\d{1,3}[.,]\d{3}\)?$"
+
+
+def either_mark(column: pd.Series) -> np.ndarray:
+    """Which cells of a (cleaned) text column are numbers whose value depends on the
+    decimal mark: 1 to 3 digits, a dot or a comma, exactly three digits."""
+    arr = arrow_strings(column)
+    return pc.fill_null(pc.match_substring_regex(arr, _EITHER_MARK), False).to_numpy(
+        zero_copy_only=False)
+
+
+MARK_NAMES = {",": "decimal comma", ".": "decimal dot"}
+
+
+def ambiguous_decimal_message(file: str, row: int, column: str, cell: str, count: int,
+                              decimal: str, delimiter: str | None, option: str,
+                              at_least: bool = False) -> str:
+    """What an ``ambiguous_decimal`` warning says: the cell, how many cells are like it
+    (``at_least``: more may follow), both its readings, and ``option``, how to name a
+    mark (its ``{mark}`` is the mark named)."""
+    other = "." if decimal == "," else ","
+    read, would = (parse_numbers(pd.Series([cell], dtype="string[pyarrow]"), mark)[0][0]
+                   for mark in (decimal, other))
+    why = ("the usual mark of files delimited by ';'" if delimiter == ";"
+           else "folio's default where the delimiter is not ';'")
+    more = (f" (and {'at least ' if at_least else ''}{count - 1:,} more "
+            f"cell{'s' if count > 2 else ''} of the column like it)" if count > 1 else "")
+    return (f"{file}, row {row}, column {column!r}: {cell!r}{more} reads with either decimal "
+            f"mark and no cell of the file decides which; read with the {MARK_NAMES[decimal]} "
+            f"({why}) as {read:.12g}, with a {MARK_NAMES[other]} it would be {would:.12g}. "
+            f"Say which is meant: {option.format(mark=other)} for the {MARK_NAMES[other]}, "
+            f"{option.format(mark=decimal)} to keep this reading")
 
 
 def _comma_last(column: pd.Series) -> np.ndarray:
@@ -145,9 +183,10 @@ def detect_decimal(columns: list[pd.Series], delimiter: str | None,
                    tie: str | None = "auto") -> str | None:
     """The file's decimal mark, from the shapes of its numeric cells.
 
-    A comma followed by other than three digits (``12,5``) can only be a decimal
-    comma; likewise a dot. Ties go to the comma in semicolon files (the European
-    convention that is why they use semicolons) and to the dot elsewhere.
+    A comma followed by other than three digits (``12,5``), or by three after a
+    lone 0 (``0,500``), can only be a decimal comma, and so can a dot twice
+    (``1.234.567``); likewise a dot. Ties go to the comma in semicolon files (the
+    European convention that is why they use semicolons) and to the dot elsewhere.
     """
     votes = [decimal_votes(column) for column in columns]
     return decide_decimal(sum(c for c, _ in votes), sum(d for _, d in votes), delimiter, tie)

@@ -83,6 +83,7 @@ class ImportRequest:
     # One portfolio per account the file names (``account_portfolio``), all
     # written in one transaction; the import's record keeps ``portfolio``.
     portfolio_per_account: bool = False
+    decimal: str | None = None  # the file's decimal mark, over the detected one and a preset's
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -232,7 +233,8 @@ def prepare(request: ImportRequest, settings: Settings, sink,
             mapping, derived = preset_mapping(preset, first.header, request.display_name)
         else:
             mapping = resolve(first.header, explicit, file=request.display_name)
-        layout = Layout(mapping, preset, derived, decimal=preset.decimal if preset else None)
+        decimal = request.decimal or (preset.decimal if preset else None)
+        layout = Layout(mapping, preset, derived, decimal=decimal)
         layout.start_account(preamble, first.delimiter)
         layout.start_titles(first.titles)
         as_of, source = request.as_of_date, None
@@ -242,7 +244,7 @@ def prepare(request: ImportRequest, settings: Settings, sink,
         content_hash = None
         checker = Checker(mapping, portfolio=request.portfolio, as_of=as_of,
                           mv_tolerance=settings.mv_tolerance, progress=progress,
-                          decimal=preset.decimal if preset else None,
+                          decimal=decimal,
                           date_order=preset.date_order if preset else None,
                           mv_dirty=(preset.values.get("market_value") == "dirty") if preset
                           and "market_value" in preset.values else None,

@@ -1,7 +1,8 @@
 """The row rules: one function per check a block of positions goes through.
 
 Owns what each check asks of a row and the issue it raises: text widths,
-required values, ISIN check digits, numbers and amounts within bounds,
+required values, ISIN check digits, numbers and amounts within bounds (and
+numbers that read either way where no cell settled the decimal mark),
 currencies, dates, the as-of date, the portfolio, duplicates, market value
 against quantity x price, and a price that reads per 100 of nominal where
 nothing says the row is a bond (or the reverse). Each rule reads and writes a
@@ -34,11 +35,13 @@ from folio.ingest.evidence import (
 )
 from folio.ingest.parse import (
     AMBIGUOUS_CURRENCIES,
+    ambiguous_decimal_message,
     arrow_strings,
     check_currencies,
     check_isins,
     decide_decimal,
     decimal_votes,
+    either_mark,
     parse_dates,
     parse_numbers,
     string_bytes,
@@ -166,11 +169,17 @@ def numbers(block: Block) -> None:
     delimiter = block.table.delimiter
     if checker.decimal is None:
         votes = {f: decimal_votes(text[f]) for f in NUMERIC if f in text}
-        checker.decimal = decide_decimal(sum(c for c, _ in votes.values()),
-                                         sum(d for _, d in votes.values()), delimiter)
+        comma, dot = sum(c for c, _ in votes.values()), sum(d for _, d in votes.values())
+        checker.decimal = decide_decimal(comma, dot, delimiter)
+        # A tie is settled by the delimiter's convention, not by the file: the
+        # cells that read either way are then said to be a guess. A workbook's
+        # number cells carry no mark (the reader writes them with a dot).
+        checker.decimal_guessed = comma == dot and block.table.kind != "xlsx"
         for f, (comma, dot) in votes.items():
             # A column may use its own mark (an export written by two tools).
             checker._decimals[f] = decide_decimal(comma, dot, delimiter, tie=None)
+    if checker.decimal_guessed:
+        ambiguous_decimal(block)
     for field in NUMERIC:
         if field not in text:
             block.numbers[field] = np.full(len(block), np.nan)
@@ -186,6 +195,29 @@ def numbers(block: Block) -> None:
         block.error(huge, field, "out_of_range",
                     lambda at, field=field: cols[field] + f" is beyond ±{MAX_AMOUNT:.0e}: "
                     + quoted(text[field].iloc[at]))
+
+
+def ambiguous_decimal(block: Block) -> None:
+    """A warning per numeric column, once a file, whose cells read as different numbers
+    with either mark (``655.957``) where the mark was the delimiter's convention."""
+    checker, text, cols = block.checker, block.text, block.cols
+    for field in NUMERIC:
+        if field not in text or field in checker.decimal_warned or checker._decimals.get(field):
+            continue
+        either = either_mark(text[field]) & ~block.rejected
+        if not either.any():
+            continue
+        checker.decimal_warned.add(field)
+        first = int(np.flatnonzero(either)[0])
+        at = np.zeros(len(block), dtype=bool)
+        at[first] = True
+        block.warn(at, field, "ambiguous_decimal",
+                   ambiguous_decimal_message(
+                       block.table.file, int(block.rows[first]), cols[field],
+                       text[field].iloc[first],
+                       int(either.sum()), checker.decimal, block.table.delimiter,
+                       "decimal='{mark}' (folio import --decimal '{mark}')",
+                       at_least=not block.table.last))  # later blocks are not read yet
 
 
 def clean_values(block: Block) -> None:

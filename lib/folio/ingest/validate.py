@@ -194,6 +194,10 @@ class Checker:
         self.progress = progress
         self.decimal: str | None = decimal
         self._preset_decimal = decimal is not None
+        # Whether the first block's cells left the mark to the delimiter's convention
+        # (then ``rules.ambiguous_decimal`` warns), and the columns it warned about.
+        self.decimal_guessed = False
+        self.decimal_warned: set[str] = set()
         self.rows_total = 0
         self.rows_rejected = 0
         self._issues = _Issues()

@@ -1,0 +1,141 @@
+"""The decimal mark where no cell tells it: ``655.957`` reads 655.957 or 655957.
+
+A file whose every number reads with either mark is read with its delimiter's
+convention (a comma in ``;`` files, a dot elsewhere), and the import or load
+says so with an ``ambiguous_decimal`` warning per column; ``decimal=`` settles
+it. Each expected figure below is worked out by hand from the cell.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import folio
+from folio.cli import main
+from folio.ingest import readers
+from folio.ingest.readers.delimited import HEAD_BYTES
+
+from builders import BNP, ORANGE, TOTAL
+
+pytestmark = pytest.mark.usefixtures("store")
+
+HEADER = "ISIN;Name;Quantity;Price;Currency;Date\n"
+
+
+def semicolon_file(tmp_path, quantities=("10", "12", "100"), name="positions.csv"):
+    """A ``;`` file whose every price is 1-3 digits, a dot, three digits."""
+    prices = ("61.250", "180.125", "1.500")
+    lines = [f"{isin};Line {i};{q};{p};EUR;31/01/2024\n" for i, (isin, q, p)
+             in enumerate(zip((TOTAL, ORANGE, BNP), quantities, prices, strict=True))]
+    path = tmp_path / name
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    return path
+
+
+def stored(portfolio, field):
+    positions = folio.positions(portfolio).set_index("identifier")
+    return {isin: positions.loc[isin, field] for isin in (TOTAL, ORANGE, BNP)
+            if isin in positions.index}
+
+
+def ambiguous(result):
+    issues = result.issues
+    return issues[issues["code"] == "ambiguous_decimal"]
+
+
+def test_a_semicolon_file_of_prices_that_read_either_way_is_read_with_a_comma_and_says_so(
+        tmp_path):
+    result = folio.import_file(semicolon_file(tmp_path), "P")
+    assert result.status == "succeeded"
+    # A decimal comma makes each dot a thousands mark: 61.250 is 61250.
+    assert stored("P", "price") == {TOTAL: 61250.0, ORANGE: 180125.0, BNP: 1500.0}
+    warned = ambiguous(result)
+    assert warned[["row", "column", "severity", "value"]].values.tolist() == [
+        [2, "Price", "warning", "61.250"]]
+    message = warned["message"].iloc[0]
+    assert message.startswith("positions.csv, row 2, column 'Price': '61.250'")
+    assert "2 more cells" in message
+    assert "as 61250" in message and "it would be 61.25." in message
+    assert "decimal='.'" in message
+    assert result.warnings == 1
+
+
+def test_one_cell_that_tells_the_mark_settles_it_with_no_warning(tmp_path):
+    # "12,50" can only be a decimal comma: the file's mark, evidenced.
+    path = semicolon_file(tmp_path, quantities=("10", "12,50", "100"))
+    result = folio.import_file(path, "P")
+    assert ambiguous(result).empty and result.warnings == 0
+    assert stored("P", "quantity")[ORANGE] == 12.5
+    assert stored("P", "price") == {TOTAL: 61250.0, ORANGE: 180125.0, BNP: 1500.0}
+
+
+@pytest.mark.parametrize("decimal,prices", [
+    (".", {TOTAL: 61.25, ORANGE: 180.125, BNP: 1.5}),
+    (",", {TOTAL: 61250.0, ORANGE: 180125.0, BNP: 1500.0}),
+])
+def test_the_mark_given_reads_the_file_with_no_warning(tmp_path, decimal, prices):
+    result = folio.import_file(semicolon_file(tmp_path), "P", decimal=decimal)
+    assert ambiguous(result).empty and result.warnings == 0
+    assert stored("P", "price") == prices
+
+
+def test_the_cli_takes_the_mark(tmp_path, capsys):
+    path = semicolon_file(tmp_path)
+    assert main(["import", str(path), "-p", "P", "--via", "local"]) == 0
+    out = capsys.readouterr().out
+    assert "ambiguous_decimal" in out and "--decimal '.'" in out and "decimal='" not in out
+    assert main(["import", str(path), "-p", "Q", "--via", "local", "--decimal", "."]) == 0
+    assert "ambiguous_decimal" not in capsys.readouterr().out
+    assert stored("Q", "price") == {TOTAL: 61.25, ORANGE: 180.125, BNP: 1.5}
+
+
+def test_a_mark_that_is_no_mark_is_refused(tmp_path):
+    with pytest.raises(folio.ConfigError, match="decimal"):
+        folio.import_file(semicolon_file(tmp_path), "P", decimal="dot")
+
+
+def test_a_comma_file_with_quoted_thousands_commas_reads_them_so_and_says_so(tmp_path):
+    path = tmp_path / "us.csv"
+    path.write_text("ISIN,Name,Quantity,Price,Currency,Date\n"
+                    f'{TOTAL},Line 0,"1,500",61,EUR,2024-01-31\n'
+                    f'{ORANGE},Line 1,"2,250",18,EUR,2024-01-31\n', encoding="utf-8")
+    result = folio.import_file(path, "P")
+    assert stored("P", "quantity") == {TOTAL: 1500.0, ORANGE: 2250.0}
+    warned = ambiguous(result)
+    assert warned[["row", "column", "value"]].values.tolist() == [[2, "Quantity", "1,500"]]
+    message = warned["message"].iloc[0]
+    assert "as 1500" in message and "it would be 1.5." in message and "decimal=','" in message
+    again = folio.import_file(path, "Q", decimal=",")
+    assert ambiguous(again).empty
+    assert stored("Q", "quantity") == {TOTAL: 1.5, ORANGE: 2.25}
+
+
+@pytest.mark.parametrize("prices", [("61", "180", "2"), ("1234.567", "180.1234", "2")])
+def test_no_warning_where_no_cell_reads_two_ways(tmp_path, prices):
+    # Integers read alike with either mark; so does "1234.567" (four digits before
+    # the dot: no thousands mark). The file keeps the comma of ';' files.
+    lines = [f"{isin};Line;10;{p};EUR;31/01/2024\n"
+             for isin, p in zip((TOTAL, ORANGE, BNP), prices, strict=True)]
+    path = tmp_path / "plain.csv"
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    result = folio.import_file(path, "P")
+    assert ambiguous(result).empty and result.warnings == 0
+    assert list(stored("P", "price").values()) == [float(p) for p in prices]
+
+
+def test_a_later_block_with_cells_that_read_either_way_is_warned_once(tmp_path, monkeypatch):
+    # The first block's prices are integers (the mark is the convention's); a later
+    # block's "1.500" depends on it.
+    monkeypatch.setattr(readers, "BLOCK_BYTES", 4096)
+    lines = [f"S{i:05d};N;1;{'1.500' if i >= 40_000 else '7'};EUR;31/01/2024\n"
+             for i in range(40_100)]
+    # The first block is the file's first HEAD_BYTES at least: "1.500" starts below.
+    assert len("".join(lines[:40_000])) > HEAD_BYTES
+    path = tmp_path / "big.csv"
+    path.write_text(HEADER + "".join(lines), encoding="utf-8")
+    result = folio.import_file(path, "P")
+    assert result.rows_imported == 40_100
+    warned = ambiguous(result)
+    assert warned[["row", "column", "value"]].values.tolist() == [[40_002, "Price", "1.500"]]
+    prices = folio.positions("P").set_index("identifier")["price"]
+    assert (prices["S39999"], prices["S40000"], prices["S40099"]) == (7.0, 1500.0, 1500.0)
