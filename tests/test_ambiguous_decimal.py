@@ -8,12 +8,20 @@ it. Each expected figure below is worked out by hand from the cell.
 
 from __future__ import annotations
 
+import json
+from datetime import date
+
 import pytest
+import sqlalchemy as sa
 
 import folio
 from folio.cli import main
+from folio.config import get_settings
 from folio.ingest import readers
 from folio.ingest.readers.delimited import HEAD_BYTES
+from folio.ingest.reference import read_reference
+from folio.store.db import get_engine
+from folio.store.schema import fx_rates
 
 from builders import BNP, ORANGE, TOTAL
 
@@ -139,3 +147,48 @@ def test_a_later_block_with_cells_that_read_either_way_is_warned_once(tmp_path, 
     assert warned[["row", "column", "value"]].values.tolist() == [[40_002, "Price", "1.500"]]
     prices = folio.positions("P").set_index("identifier")["price"]
     assert (prices["S39999"], prices["S40000"], prices["S40099"]) == (7.0, 1500.0, 1500.0)
+
+
+FX = "Date;Base;Quote;Rate\n31/01/2024;EUR;XAF;655.957\n29/02/2024;EUR;XAF;655.957\n"
+
+
+def test_an_fx_file_of_pegged_rates_that_read_either_way_warns(tmp_path):
+    path = tmp_path / "peg.csv"
+    path.write_text(FX, encoding="utf-8")
+    table = read_reference(path)
+    assert list(table.frame["rate"]) == [655957.0, 655957.0]  # the comma of ';' files
+    assert [(w["code"], w["severity"], w["file"], w["row"], w["column"], w["value"])
+            for w in table.warnings] == [
+        ("ambiguous_decimal", "warning", "peg.csv", 2, "Rate", "655.957")]
+    assert "as 655957" in table.warnings[0]["message"]
+    assert "it would be 655.957." in table.warnings[0]["message"]
+    given = read_reference(path, decimal=".")
+    assert list(given.frame["rate"]) == [655.957, 655.957] and given.warnings == []
+
+
+def test_an_fx_file_with_a_rate_that_tells_the_mark_does_not_warn(tmp_path):
+    path = tmp_path / "rates.csv"
+    path.write_text(FX + "29/02/2024;USD;XAF;605,25\n", encoding="utf-8")
+    table = read_reference(path)
+    assert table.warnings == []
+    assert list(table.frame["rate"]) == [655957.0, 655957.0, 605.25]
+
+
+def test_the_reference_cli_prints_the_warning_and_takes_the_mark(tmp_path, capsys):
+    path = tmp_path / "peg.csv"
+    path.write_text(FX, encoding="utf-8")
+    assert main(["reference", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "fx_rates: 2 added" in out
+    assert "[warning] ambiguous_decimal: peg.csv, row 2, column 'Rate': '655.957'" in out
+    assert "--decimal '.'" in out
+    assert main(["reference", str(path), "--decimal", ".", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["replaced"] == 2 and report["warnings"] == []
+    with get_engine(get_settings()).connect() as conn:
+        rates = sorted(tuple(r) for r in conn.execute(sa.select(fx_rates)).all())
+    assert rates == [(date(2024, 1, 31), "EUR", "XAF", 655.957),
+                     (date(2024, 2, 29), "EUR", "XAF", 655.957)]
+    assert main(["reference", str(path), "--json"]) == 0
+    warned = json.loads(capsys.readouterr().out)["warnings"]
+    assert [(w["row"], w["column"], w["value"]) for w in warned] == [(2, "Rate", "655.957")]

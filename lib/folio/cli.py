@@ -24,8 +24,9 @@ from folio.cli_help import EPILOG, PROLOG, for_terminal, parser_options
 from folio.config import PROJECT_DATA, configure, get_settings
 from folio.errors import FolioError
 from folio.execution.submit import submit_import
+from folio.ingest.reference import read_references
 from folio.result import ImportResult
-from folio.store.reference import load_reference
+from folio.store.reference import reference_files, store_reference
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -206,17 +207,25 @@ def cmd_issues(args) -> int:
 
 def cmd_reference(args) -> int:
     try:
-        loaded = load_reference(args.paths or None, quote=args.quote)
+        # load_reference's steps, so the decimal mark reaches the reading and the
+        # files' warnings reach the report (store.reference's report has no place
+        # for them yet).
+        tables = [table for path in reference_files(args.paths or None)
+                  for table in read_references(path, quote=args.quote, decimal=args.decimal)]
+        loaded = store_reference(tables)
     except FolioError as exc:
         if not args.json:
             raise
         print_json({"status": "failed", "error": exc.message, "details": exc.to_dict()})
         print(f"folio: {exc.message}", file=sys.stderr)
         return EXIT_FAILED
+    warnings = [w for table in tables for w in table.warnings]
     if args.json:
-        print_json({"status": "loaded", **loaded.to_dict()})
+        print_json({"status": "loaded", **loaded.to_dict(), "warnings": warnings})
     else:
         print(loaded.summary())
+        for w in warnings:
+            print(for_terminal(f"  [warning] {w['code']}: {w['message']}"))
     return EXIT_OK
 
 
@@ -370,6 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quote", metavar="CCY",
                    help="the currency of a rates table with one currency column "
                         "(Devise;Date;Cours): XOF for BCEAO, XAF for BEAC")
+    p.add_argument("--decimal", choices=[",", "."],
+                   help="the files' decimal mark, where their cells do not tell (every "
+                        "rate a 655.957)")
     p.add_argument("--json", action="store_true", help="the counts as JSON")
     p.set_defaults(func=cmd_reference)
 

@@ -43,9 +43,13 @@ import pandas as pd
 from folio.errors import MappingError, ReadError
 from folio.ingest.currencies import ISO_4217
 from folio.ingest.parse import (
+    ambiguous_decimal_message,
     check_currencies,
     clean_text,
+    decide_decimal,
+    decimal_votes,
     detect_decimal,
+    either_mark,
     parse_dates,
     parse_numbers,
 )
@@ -86,6 +90,11 @@ class ReferenceTable:
         File headers no field of the kind uses.
     blank_cells
         Cells that said there is no value (``N/A`` in an ECB file), not loaded.
+    warnings
+        What was loaded but may be wrong, one dict a column (``code``,
+        ``severity``, ``file``, ``row``, ``column``, ``value``, ``message``):
+        ``ambiguous_decimal``, numbers read with the delimiter's convention
+        where they read either way (``655.957``).
     """
 
     file: str
@@ -94,6 +103,7 @@ class ReferenceTable:
     columns: dict[str, str]
     ignored: list[str] = field(default_factory=list)
     blank_cells: int = 0
+    warnings: list[dict] = field(default_factory=list)
 
     @property
     def table(self) -> str:
@@ -124,8 +134,9 @@ def _dates(column: pd.Series, xlsx: bool) -> tuple[np.ndarray, np.ndarray]:
 
 def type_cells(name: str, kind: str, raw: pd.DataFrame, columns: dict[str, str],
                rows: np.ndarray, *, delimiter: str | None = None, xlsx: bool = False,
-               quote: str | None = None) -> tuple[pd.DataFrame, int]:
-    """Type a table of text cells (file header -> field in ``columns``).
+               quote: str | None = None, decimal: str | None = None) -> tuple[pd.DataFrame, int]:
+    """Type a table of text cells (file header -> field in ``columns``), numbers with
+    ``decimal`` (default: the mark the cells show, see ``detect_decimal``).
 
     Returns the rows in the store's columns (plus ``row``) and the number of
     cells that said there is no value (ECB ``N/A``). Raises ``ReadError`` at the
@@ -133,10 +144,10 @@ def type_cells(name: str, kind: str, raw: pd.DataFrame, columns: dict[str, str],
     """
     rows = np.asarray(rows)
     if kind == "ecb":
-        return _type_wide(name, raw, columns, rows, delimiter, xlsx)
+        return _type_wide(name, raw, columns, rows, delimiter, xlsx, decimal)
     by_field = {f: h for h, f in columns.items()}
     numbers = [raw[by_field[f]] for f in _NUMBERS if f in by_field]
-    decimal = detect_decimal(numbers, delimiter) or "."
+    decimal = decimal or detect_decimal(numbers, delimiter) or "."
     out: dict[str, object] = {"row": rows}
     for fld, header in by_field.items():
         column = raw[header]
@@ -204,7 +215,8 @@ def _rate_pairs(name: str, frame: pd.DataFrame, by_field: dict[str, str],
 
 
 def _type_wide(name: str, raw: pd.DataFrame, columns: dict[str, str], rows: np.ndarray,
-               delimiter: str | None, xlsx: bool) -> tuple[pd.DataFrame, int]:
+               delimiter: str | None, xlsx: bool, decimal: str | None
+               ) -> tuple[pd.DataFrame, int]:
     """The ECB layout, one rate per (date, currency) cell, to long rows of base EUR."""
     date_header = next(h for h, f in columns.items() if f == "date")
     codes = [h for h, f in columns.items() if f != "date"]
@@ -217,7 +229,7 @@ def _type_wide(name: str, raw: pd.DataFrame, columns: dict[str, str], rows: np.n
     text = clean_text(raw[date_header])
     _fail(name, invalid | np.isnat(days), rows, date_header, text,
           "is not a date (YYYY-MM-DD or 31 January 2024)")
-    decimal = detect_decimal([raw[h] for h in codes], delimiter) or "."
+    decimal = decimal or detect_decimal([raw[h] for h in codes], delimiter) or "."
     parts, blank = [], 0
     for header in codes:
         cells = clean_text(raw[header])
@@ -236,6 +248,32 @@ def _type_wide(name: str, raw: pd.DataFrame, columns: dict[str, str], rows: np.n
     return frame, blank
 
 
+def _guessed_decimal(name: str, kind: str, cells: pd.DataFrame, columns: dict[str, str],
+                     rows: np.ndarray, delimiter: str | None) -> list[dict]:
+    """An ``ambiguous_decimal`` warning per number column whose cells read either way
+    (``655.957``) where no cell decided the mark and the delimiter's convention did."""
+    headers = [h for h, f in columns.items() if (f != "date" if kind == "ecb" else f in _NUMBERS)]
+    votes = [decimal_votes(cells[h]) for h in headers]
+    comma, dot = sum(c for c, _ in votes), sum(d for _, d in votes)
+    if comma != dot:
+        return []
+    decimal = decide_decimal(comma, dot, delimiter)
+    found = []
+    for header in headers:
+        text = clean_text(cells[header])
+        either = either_mark(text)
+        if not either.any():
+            continue
+        at = int(np.flatnonzero(either)[0])
+        found.append({
+            "code": "ambiguous_decimal", "severity": "warning", "file": name,
+            "row": int(rows[at]), "column": header, "value": text.iloc[at],
+            "message": ambiguous_decimal_message(
+                name, int(rows[at]), header, text.iloc[at], int(either.sum()), decimal,
+                delimiter, "--decimal '{mark}'")})
+    return found
+
+
 def _duplicates(name: str, frame: pd.DataFrame, kind: str) -> None:
     keys = list(KEYS[TABLES[kind]])
     dup = frame.duplicated(keys, keep=False).to_numpy(bool)
@@ -248,7 +286,8 @@ def _duplicates(name: str, frame: pd.DataFrame, kind: str) -> None:
 
 
 def read_reference(path: str | Path, *, quote: str | None = None,
-                   sheet: str | None = None, display_name: str | None = None) -> ReferenceTable:
+                   sheet: str | None = None, display_name: str | None = None,
+                   decimal: str | None = None) -> ReferenceTable:
     """Read one reference file (CSV or XLSX) and decide its kind from its columns.
 
     Parameters
@@ -262,6 +301,10 @@ def read_reference(path: str | Path, *, quote: str | None = None,
         XLSX sheet; default the first with a recognisable header.
     display_name
         The name errors and reports give the file (default its name).
+    decimal
+        The numbers' decimal mark, ``","`` or ``"."``; default the one the cells
+        show, or where none does (every rate a ``655.957``) the delimiter's
+        convention, with an ``ambiguous_decimal`` warning in ``warnings``.
 
     Raises
     ------
@@ -286,21 +329,26 @@ def read_reference(path: str | Path, *, quote: str | None = None,
         raise ReadError(f"{name}: the header (row {table.header_row}) has no rows under it",
                         file=name, row=table.header_row)
     kind, columns = decide_kind(name, table.header, cells)
-    frame, blank = type_cells(name, kind, cells, columns, rows,
-                              delimiter=table.delimiter, xlsx=table.kind == "xlsx", quote=quote)
+    xlsx = table.kind == "xlsx"
+    frame, blank = type_cells(name, kind, cells, columns, rows, delimiter=table.delimiter,
+                              xlsx=xlsx, quote=quote, decimal=decimal)
     _duplicates(name, frame, kind)
     used = set(columns)
     ignored = [h for h in table.header if h not in used and filled(cells[h])]
-    return ReferenceTable(name, kind, frame, columns, ignored, blank)
+    # A workbook's number cells carry no mark (the reader writes them with a dot).
+    warnings = ([] if decimal or xlsx else
+                _guessed_decimal(name, kind, cells, columns, rows, table.delimiter))
+    return ReferenceTable(name, kind, frame, columns, ignored, blank, warnings)
 
 
-def read_references(path: str | Path, *, quote: str | None = None) -> list[ReferenceTable]:
+def read_references(path: str | Path, *, quote: str | None = None,
+                    decimal: str | None = None) -> list[ReferenceTable]:
     """Read a reference file, or each CSV of a zip archive (the ECB's
     ``eurofxref-hist.zip`` as downloaded). Same arguments and errors as
     ``read_reference``; a member is named ``archive.zip/member.csv``."""
     path = Path(path)
     if not _plain_zip(path):
-        return [read_reference(path, quote=quote)]
+        return [read_reference(path, quote=quote, decimal=decimal)]
     tables = []
     with zipfile.ZipFile(path) as archive, tempfile.TemporaryDirectory() as folder:
         members = [m for m in archive.infolist()
@@ -321,7 +369,8 @@ def read_references(path: str | Path, *, quote: str | None = None) -> list[Refer
                 raise ReadError(f"{label}: expands past {ZIP_MEMBER_LIMIT:,} bytes",
                                 file=label)
             target.write_bytes(data)
-            tables.append(read_reference(target, quote=quote, display_name=label))
+            tables.append(read_reference(target, quote=quote, display_name=label,
+                                         decimal=decimal))
     return tables
 
 
