@@ -181,7 +181,7 @@ def test_the_reference_cli_prints_the_warning_and_takes_the_mark(tmp_path, capsy
     out = capsys.readouterr().out
     assert "fx_rates: 2 added" in out
     assert "[warning] ambiguous_decimal: peg.csv, row 2, column 'Rate': '655.957'" in out
-    assert "--decimal '.'" in out
+    assert "--decimal '.'" in out and "decimal='" not in out  # the command's own syntax
     assert main(["reference", str(path), "--decimal", ".", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["replaced"] == 2 and report["warnings"] == []
@@ -192,3 +192,20 @@ def test_the_reference_cli_prints_the_warning_and_takes_the_mark(tmp_path, capsy
     assert main(["reference", str(path), "--json"]) == 0
     warned = json.loads(capsys.readouterr().out)["warnings"]
     assert [(w["row"], w["column"], w["value"]) for w in warned] == [(2, "Rate", "655.957")]
+
+
+def test_load_reference_reports_the_warning_and_takes_the_mark(tmp_path):
+    path = tmp_path / "peg.csv"
+    path.write_text(FX, encoding="utf-8")
+    loaded = folio.load_reference(path)
+    assert [(w["code"], w["file"], w["row"], w["column"], w["value"]) for w in loaded.warnings] \
+        == [("ambiguous_decimal", "peg.csv", 2, "Rate", "655.957")]
+    assert "decimal='.' (folio reference --decimal '.')" in loaded.warnings[0]["message"]
+    assert "[warning] ambiguous_decimal: peg.csv, row 2" in loaded.summary()
+    settled = folio.load_reference(path, decimal=".")
+    assert settled.replaced == 2 and settled.warnings == []
+    with get_engine(get_settings()).connect() as conn:
+        rates = sorted(r.rate for r in conn.execute(sa.select(fx_rates)).all())
+    assert rates == [655.957, 655.957]
+    with pytest.raises(folio.ConfigError, match="not a decimal mark"):
+        folio.load_reference(path, decimal="dot")

@@ -24,9 +24,8 @@ from folio.cli_help import EPILOG, PROLOG, for_terminal, parser_options
 from folio.config import PROJECT_DATA, configure, get_settings
 from folio.errors import FolioError
 from folio.execution.submit import submit_import
-from folio.ingest.reference import read_references
 from folio.result import ImportResult
-from folio.store.reference import reference_files, store_reference
+from folio.store.reference import load_reference
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -207,25 +206,17 @@ def cmd_issues(args) -> int:
 
 def cmd_reference(args) -> int:
     try:
-        # load_reference's steps, so the decimal mark reaches the reading and the
-        # files' warnings reach the report (store.reference's report has no place
-        # for them yet).
-        tables = [table for path in reference_files(args.paths or None)
-                  for table in read_references(path, quote=args.quote, decimal=args.decimal)]
-        loaded = store_reference(tables)
+        loaded = load_reference(args.paths or None, quote=args.quote, decimal=args.decimal)
     except FolioError as exc:
         if not args.json:
             raise
         print_json({"status": "failed", "error": exc.message, "details": exc.to_dict()})
         print(f"folio: {exc.message}", file=sys.stderr)
         return EXIT_FAILED
-    warnings = [w for table in tables for w in table.warnings]
     if args.json:
-        print_json({"status": "loaded", **loaded.to_dict(), "warnings": warnings})
+        print_json({"status": "loaded", **loaded.to_dict()})
     else:
-        print(loaded.summary())
-        for w in warnings:
-            print(for_terminal(f"  [warning] {w['code']}: {w['message']}"))
+        print(for_terminal(loaded.summary()))
     return EXIT_OK
 
 

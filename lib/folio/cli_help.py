@@ -128,7 +128,7 @@ _HINTS: tuple[tuple[re.Pattern, str], ...] = tuple((re.compile(p), r) for p, r i
     (r"preset=NAME \(--preset NAME\)", "--preset NAME"),
     (r"\bvia=['\"]?(\w+)['\"]?", r"--via \1"),
     (r"\bnew_portfolio=True", "--new-portfolio"),
-    (r"\bdecimal='[.,]' \(folio import (--decimal '[.,]')\)", r"\1"),
+    (r"\bdecimal='[.,]' \(folio (?:import|reference) (--decimal '[.,]')\)", r"\1"),
     (r"missing_csv= or --missing-csv", "--missing-csv"),
     (r" or folio\.start_worker\(\)", ""),
     (r", or folio\.set_base_currency\([^)]*\)\)", ")"),

@@ -270,7 +270,7 @@ def _guessed_decimal(name: str, kind: str, cells: pd.DataFrame, columns: dict[st
             "row": int(rows[at]), "column": header, "value": text.iloc[at],
             "message": ambiguous_decimal_message(
                 name, int(rows[at]), header, text.iloc[at], int(either.sum()), decimal,
-                delimiter, "--decimal '{mark}'")})
+                delimiter, "decimal='{mark}' (folio reference --decimal '{mark}')")})
     return found
 
 

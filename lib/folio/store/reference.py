@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from folio.config import PROJECT_DATA, Settings, get_settings
-from folio.errors import ReadError
+from folio.errors import ConfigError, ReadError
 from folio.ingest.reference import ReferenceTable, read_references, type_cells
 from folio.ingest.reference_kinds import KEYS
 from folio.store.db import get_engine, writing
@@ -43,10 +43,16 @@ class ReferenceLoad:
     files
         Per file read: its name, kind, rows, the cells that said there is no
         value (``N/A`` in an ECB file), its columns used and ignored.
+    warnings
+        What was stored but may be wrong, one dict a file's column (``code``,
+        ``file``, ``row``, ``column``, ``value``, ``message``): an
+        ``ambiguous_decimal`` column, whose numbers read either way (``655.957``)
+        and were read with the delimiter's convention; ``decimal=`` settles it.
     """
 
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     files: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def total(self, outcome: str) -> int:
         """Rows of every table with ``outcome`` (added, replaced or skipped)."""
@@ -67,7 +73,7 @@ class ReferenceLoad:
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
         return {"added": self.added, "replaced": self.replaced, "skipped": self.skipped,
-                "counts": self.counts, "files": self.files}
+                "counts": self.counts, "files": self.files, "warnings": self.warnings}
 
     def summary(self) -> str:
         """A few lines: per table what was added, replaced, skipped; per file its kind."""
@@ -78,6 +84,7 @@ class ReferenceLoad:
             note = f", {f['blank_cells']:,} cells without a rate (N/A)" if f["blank_cells"] else ""
             ignored = f"; columns not used: {', '.join(f['ignored'])}" if f["ignored"] else ""
             lines.append(f"  {f['file']}: {f['kind']}, {f['rows']:,} rows{note}{ignored}")
+        lines += [f"  [warning] {w['code']}: {w['message']}" for w in self.warnings]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
@@ -113,8 +120,8 @@ def reference_files(paths: str | Path | Iterable[str | Path] | None) -> list[Pat
 
 
 def load_reference(paths: str | Path | Iterable[str | Path] | None = None, *,
-                   quote: str | None = None, settings: Settings | None = None
-                   ) -> ReferenceLoad:
+                   quote: str | None = None, decimal: str | None = None,
+                   settings: Settings | None = None) -> ReferenceLoad:
     """Load reference files (instruments, FX rates, prices) into the store.
 
     Parameters
@@ -128,13 +135,18 @@ def load_reference(paths: str | Path | Iterable[str | Path] | None = None, *,
     quote
         The currency of a rates table that has one currency column
         (``Devise;Date;Cours``): ``XOF`` for BCEAO rates, ``XAF`` for BEAC.
+    decimal
+        The files' decimal mark, ``","`` or ``"."``; default the one their cells
+        show. Where none does (every rate a ``655.957``) the delimiter's
+        convention reads them, and ``warnings`` says so (``ambiguous_decimal``).
     settings
         The store to load into (default: the current settings).
 
     Returns
     -------
     ReferenceLoad
-        Rows added, replaced and skipped per table, and what each file was.
+        Rows added, replaced and skipped per table, what each file was, and its
+        warnings.
 
     Raises
     ------
@@ -142,8 +154,11 @@ def load_reference(paths: str | Path | Iterable[str | Path] | None = None, *,
         A file that cannot be read, whose kind cannot be told, or a bad cell
         (file, row, column and value named). Nothing is stored then.
     """
+    if decimal not in (None, ",", "."):
+        raise ConfigError(f"decimal={decimal!r} is not a decimal mark (use ',' or '.')",
+                          setting="decimal", value=str(decimal))
     tables = [table for path in reference_files(paths)
-              for table in read_references(path, quote=quote)]
+              for table in read_references(path, quote=quote, decimal=decimal)]
     return store_reference(tables, settings=settings)
 
 
@@ -157,6 +172,7 @@ def store_reference(tables: list[ReferenceTable], *, settings: Settings | None =
         result.files.append({"file": t.file, "kind": t.kind, "rows": len(t.frame),
                              "blank_cells": t.blank_cells, "columns": t.columns,
                              "ignored": t.ignored})
+        result.warnings.extend(t.warnings)
     for name, group in by_table.items():
         _no_clash(name, group)
     engine = get_engine(settings or get_settings())
