@@ -77,6 +77,30 @@ def test_the_result_says_which_base_currency_and_why(tmp_path, store):
     assert result.to_dict()["base_currency"] == "EUR"
 
 
+def test_a_new_portfolio_is_valued_at_the_rates_of_its_date_not_earlier_or_later(
+        tmp_path, store):
+    """The store holds rates before, on and after the file's date; only each pair's
+    latest on or before it counts (older or later ones would choose USD)."""
+    for day, usd, gbp in (("2024-01-15", 1.0, 2.0), ("2024-01-30", 2.0, 0.8),
+                          ("2024-02-15", 1.0, 2.0)):
+        folio.add_fx_rate("EUR", "USD", usd, day)
+        folio.add_fx_rate("EUR", "GBP", gbp, day)
+    folio.add_fx_rate("EUR", "JPY", 100.0, "2023-06-30")  # old, and the latest there is
+    folio.add_fx_rate("EUR", "CHF", 1.0, "2024-02-01")  # only after the date: no rate
+    path = english_csv(tmp_path / "h.csv", [
+        ("US0378331005", "Apple", 1, 1_000_000, 1_000_000, "USD", "2024-01-31"),
+        ("GB0002374006", "Diageo", 1, 900_000, 900_000, "GBP", "2024-01-31"),
+        ("JP3633400001", "Toyota", 1, 10_000_000, 10_000_000, "JPY", "2024-01-31"),
+        ("CH0038863350", "Nestle", 1, 5_000_000, 5_000_000, "CHF", "2024-01-31")])
+    result = folio.import_file(path, "NEW")
+    # On 2024-01-30: 1,000,000 USD / 2.0 = 500,000 EUR; 900,000 GBP / 0.8 =
+    # 1,125,000 EUR; 10,000,000 JPY / 100 = 100,000 EUR; CHF none: 1,725,000 EUR.
+    assert result.base_currency == "GBP"
+    assert result.base_currency_reason == (
+        "GBP holds the most value converted into EUR at the rates and parities of "
+        "2024-01-31 (GBP 65%, USD 29%, JPY 6%); not counted, no rate: CHF")
+
+
 def test_nothing_converts_says_what_it_took(tmp_path):
     path = english_csv(tmp_path / "h.csv", [
         ("JP3633400001", "Toyota", 1, 3000, 3000, "JPY", "2024-01-31"),

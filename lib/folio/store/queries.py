@@ -408,7 +408,7 @@ def _with_base_currency(engine: Engine, write: SnapshotWrite
     from folio.analytics.base import choose_base_currency  # analytics reads the store too
 
     chosen, reason = choose_base_currency(write.positions.local_amounts(), write.as_of,
-                                          read_reference(engine, "fx_rates"))
+                                          latest_rates(engine, write.as_of))
     if chosen is None:
         # Nothing converts: the largest amount in its own currency, said as such.
         chosen = write.positions.base_currency()
@@ -709,6 +709,21 @@ REFERENCE_TABLES = {"instruments": instruments, "fx_rates": fx_rates, "prices": 
 def read_reference(engine: Engine, kind: str) -> pd.DataFrame:
     with engine.connect() as conn:
         return pd.read_sql(select(REFERENCE_TABLES[kind]), conn)
+
+
+def latest_rates(engine: Engine, as_of: date) -> pd.DataFrame:
+    """The rates a conversion on ``as_of`` can use: each quoted pair's latest on or
+    before it (what ``lookup_fx`` takes from the whole table). A new portfolio's
+    base currency read the whole table before: 0.6 s, and 0.3 s more to search it,
+    with the ECB's history since 1999 loaded."""
+    latest = (select(fx_rates.c.base, fx_rates.c.quote, func.max(fx_rates.c.date).label("day"))
+              .where(fx_rates.c.date <= as_of)
+              .group_by(fx_rates.c.base, fx_rates.c.quote).subquery())
+    stmt = select(fx_rates).join(latest, (fx_rates.c.base == latest.c.base)
+                                 & (fx_rates.c.quote == latest.c.quote)
+                                 & (fx_rates.c.date == latest.c.day))
+    with engine.connect() as conn:
+        return pd.read_sql(stmt, conn)
 
 
 def instrument_ids(engine: Engine, limit: int) -> list[str] | None:
