@@ -241,6 +241,15 @@ def test_status_words(tmp_path):
     assert f"import id: {again.import_id}" in text
     one = english_csv(tmp_path / "one.csv", [("FR0000120271", "T", 1, 1, 1, "EUR", "2024-01-31")])
     assert folio.import_file(one, "ONE").headline == "imported 1 row"
+    # The same instrument in three rows: two duplicate_instrument warnings, named.
+    lots = english_csv(tmp_path / "lots.csv", [
+        ("FR0000120271", "T", q, 1, q, "EUR", "2024-01-31") for q in (1, 2, 3)])
+    warned = folio.import_file(lots, "LOTS")
+    assert warned.warnings == 2 and warned.headline == "imported 3 rows, 2 warnings"
+    one_more = english_csv(tmp_path / "two.csv", [
+        ("FR0000120271", "T", q, 1, q, "EUR", "2024-01-31") for q in (1, 2)])
+    assert folio.import_file(one_more, "TWO", dry_run=True).headline == \
+        "would import 2 rows, 1 warning; nothing written"
 
 
 def test_job_repr_puts_the_words_first(tmp_path):
