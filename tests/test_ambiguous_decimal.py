@@ -209,3 +209,39 @@ def test_load_reference_reports_the_warning_and_takes_the_mark(tmp_path):
     assert rates == [655.957, 655.957]
     with pytest.raises(folio.ConfigError, match="not a decimal mark"):
         folio.load_reference(path, decimal="dot")
+
+
+def _workbook(path, rows):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["ISIN", "Quantity", "Price", "Market Value", "Currency"])
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def test_a_workbooks_number_cells_keep_their_value_beside_decimal_comma_text(tmp_path):
+    """Number cells 655.957 and 10.125 (not text) are those numbers, though the
+    workbook's text cells (market values typed as text) vote for a decimal comma."""
+    path = _workbook(tmp_path / "mixed.xlsx", [
+        [BNP, "1 000", 655.957, "655 957,00", "EUR"],
+        [ORANGE, "2 000", 10.125, "20 250,00", "EUR"]])
+    result = folio.import_file(path, "P", as_of="2024-01-31")
+    assert result.status == "succeeded" and result.issues.empty, result.issues
+    assert stored("P", "price") == {BNP: 655.957, ORANGE: 10.125}
+    assert stored("P", "market_value") == {BNP: 655_957.0, ORANGE: 20_250.0}
+
+
+def test_a_workbooks_text_cells_that_read_either_way_are_warned(tmp_path):
+    """Prices typed as text ("61.250"), nothing in the workbook telling the mark: read
+    with a dot (a workbook has no delimiter's convention) and said so."""
+    path = _workbook(tmp_path / "text.xlsx", [
+        [BNP, "100", "61.250", None, "EUR"], [ORANGE, "200", "10.125", None, "EUR"]])
+    result = folio.import_file(path, "P", as_of="2024-01-31")
+    warned = ambiguous(result)
+    assert warned[["row", "column", "value"]].values.tolist() == [[2, "Price", "61.250"]]
+    assert "as 61.25," in warned["message"].iloc[0]
+    assert stored("P", "price") == {BNP: 61.25, ORANGE: 10.125}

@@ -335,8 +335,8 @@ def read_reference(path: str | Path, *, quote: str | None = None,
     _duplicates(name, frame, kind)
     used = set(columns)
     ignored = [h for h in table.header if h not in used and filled(cells[h])]
-    # A workbook's number cells carry no mark (the reader writes them with a dot).
-    warnings = ([] if decimal or xlsx else
+    # (A workbook's number cells never read either way: the reader writes them so.)
+    warnings = ([] if decimal else
                 _guessed_decimal(name, kind, cells, columns, rows, table.delimiter))
     return ReferenceTable(name, kind, frame, columns, ignored, blank, warnings)
 

@@ -172,9 +172,9 @@ def numbers(block: Block) -> None:
         comma, dot = sum(c for c, _ in votes.values()), sum(d for _, d in votes.values())
         checker.decimal = decide_decimal(comma, dot, delimiter)
         # A tie is settled by the delimiter's convention, not by the file: the
-        # cells that read either way are then said to be a guess. A workbook's
-        # number cells carry no mark (the reader writes them with a dot).
-        checker.decimal_guessed = comma == dot and block.table.kind != "xlsx"
+        # cells that read either way are then said to be a guess. (A workbook's
+        # number cells never look so: the reader writes them unambiguously.)
+        checker.decimal_guessed = comma == dot
         for f, (comma, dot) in votes.items():
             # A column may use its own mark (an export written by two tools).
             checker._decimals[f] = decide_decimal(comma, dot, delimiter, tie=None)

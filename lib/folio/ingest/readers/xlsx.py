@@ -4,11 +4,12 @@ Owns the checks made before anything is expanded (a valid zip, a workbook, the
 expanded size and each part's ratio), the sheet choice (the named one, else the
 first with a recognisable or a preset's header, else the first whose table is
 found by its shape below title rows), and a cell's text (dates ISO,
-whole floats without ".0").
+whole floats without ".0", a number never in the shape of a thousands dot).
 """
 
 from __future__ import annotations
 
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time
@@ -65,13 +66,23 @@ def _xlsx_guard(path: Path, name: str, max_bytes: int | None) -> None:
                 file=name, size=info.file_size, limit=max_bytes, value=info.filename)
 
 
+_THOUSANDS_SHAPED = re.compile(r"-?\d{1,3}\.\d{3}")
+
+
 def _cell_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        text = repr(value)
+        # A number cell has no decimal mark to guess, but its text may look like
+        # a thousands dot ("655.957", "10.125"), and a workbook whose text cells
+        # use decimal commas would then read it as 655957. A fourth decimal
+        # ("655.9570") is the same number and reads only one way.
+        return text + "0" if _THOUSANDS_SHAPED.fullmatch(text) else text
     if isinstance(value, datetime):
         return value.date().isoformat() if value.time() == time() else value.isoformat(" ")
     if isinstance(value, date):
