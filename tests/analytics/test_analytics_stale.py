@@ -50,3 +50,24 @@ def test_the_setting_reaches_the_report(tmp_path, monkeypatch):
     monkeypatch.setenv("FOLIO_STALE_PRICE_DAYS", "40")
     folio.reset_configuration()
     assert analytics.report("P")["flags"]["stale_price"]["positions"] == 0
+
+
+def test_a_stored_snapshot_is_valued_at_the_quotes_of_its_date(tmp_path, store):
+    """The store holds prices and rates before, on and after the snapshot's date: each
+    position takes its instrument's latest price and its pair's latest rate on or
+    before the date, and no later one (of 2024-03-31 and 2024-04-30)."""
+    for day, price, rate in (("2024-02-29", 50.0, 1.0), ("2024-03-28", 60.0, 1.25),
+                             ("2024-04-15", 70.0, 2.0)):
+        folio.add_price("FR0000120271", price, day, "EUR")
+        folio.add_price("US0378331005", price * 2, day, "USD")
+        folio.add_fx_rate("EUR", "USD", rate, day)
+    rows = [("FR0000120271", "Total", 10, "", "", "EUR", "2024-03-31"),
+            ("US0378331005", "Apple", 5, "", "", "USD", "2024-03-31")]
+    folio.import_file(english_csv(tmp_path / "march.csv", rows), "P", base_currency="EUR")
+    april = [(i, n, q, p, mv, c, "2024-04-30") for i, n, q, p, mv, c, _ in rows]
+    folio.import_file(english_csv(tmp_path / "april.csv", april), "P")
+    # 31 March: 10 x 60 EUR + 5 x 120 USD / 1.25 = 600 + 480; no 2024-04-15 quote.
+    march = analytics.value_snapshot("P", "2024-03-31")
+    assert march.positions["value"].tolist() == [600.0, 480.0]
+    # 30 April: 10 x 70 + 5 x 140 / 2.0 = 700 + 350.
+    assert analytics.value_snapshot("P", "2024-04-30").positions["value"].tolist() == [700.0, 350.0]

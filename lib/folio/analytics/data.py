@@ -26,7 +26,9 @@ from folio.store.db import get_engine
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A portfolio's positions (one date, or all when ``as_of`` is None) and reference."""
+    """A portfolio's positions (one date, or all when ``as_of`` is None) and reference:
+    every instrument; for one date the rates and prices it can use (each pair's and
+    instrument's latest on or before it), for all dates every one."""
 
     portfolio: str
     as_of: date | None
@@ -106,9 +108,15 @@ def load_snapshot(portfolio: str, as_of: date | str | None = None, *,
             raise NotFound(f"portfolio {portfolio!r} has no snapshot on {day.isoformat()}; "
                            f"dates: {listed}", kind="snapshot", key=f"{portfolio}@{day}")
         positions = queries.read_positions(engine, portfolio, day)
-    return Snapshot(portfolio, day, base, positions,
-                    *(queries.read_reference(engine, kind)
-                      for kind in ("instruments", "fx_rates", "prices")))
+    if day is None:  # every date: the whole reference
+        rates, prices = (queries.read_reference(engine, kind) for kind in ("fx_rates", "prices"))
+    else:
+        # One date: only the quotes it can use, each key's latest on or before it
+        # (a valuation takes no other). With the ECB's rates since 1999 and a
+        # year of daily prices, reading every row was most of a report's time.
+        rates, prices = queries.latest_rates(engine, day), queries.latest_prices(engine, day)
+    return Snapshot(portfolio, day, base, positions, queries.read_reference(engine, "instruments"),
+                    rates, prices)
 
 
 def value_snapshot(portfolio: str, as_of: date | str | None = None,
