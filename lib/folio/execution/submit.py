@@ -24,6 +24,7 @@ from folio.execution.celery_backend import CeleryBackend, find_worker
 from folio.execution.jobs import ImportJob
 from folio.execution.local import LocalBackend
 from folio.execution.staging import stage
+from folio.ingest.parse import check_mark
 from folio.ingest.pipeline import ImportRequest, new_import_id
 from folio.store import queries
 from folio.store.db import get_engine, unreachable
@@ -147,9 +148,7 @@ def submit_import(
         raise ConfigError(f"portfolio name is {len(str(portfolio).strip()):,} characters, over "
                           f"the limit of {limit}", setting="portfolio",
                           value=str(portfolio).strip()[:limit] + "...", limit=limit)
-    if decimal not in (None, ",", "."):
-        raise ConfigError(f"decimal={decimal!r} is not a decimal mark (use ',' or '.')",
-                          setting="decimal", value=str(decimal))
+    check_mark(decimal)
     file = Path(path).expanduser()
     if not file.is_file():
         raise ReadError(f"{file}: no such file", file=str(file))

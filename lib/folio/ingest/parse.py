@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from folio.errors import ConfigError
 from folio.ingest.currencies import ISO_4217
 
 # Real characters, not \u escapes: pyarrow's RE2 does not read \u.
@@ -140,6 +141,14 @@ def either_mark(column: pd.Series) -> np.ndarray:
 
 
 MARK_NAMES = {",": "decimal comma", ".": "decimal dot"}
+
+
+def check_mark(decimal: str | None) -> str | None:
+    """A ``decimal=`` option as given (None: detect), or ``ConfigError`` if it is no mark."""
+    if decimal not in (None, *MARK_NAMES):
+        raise ConfigError(f"decimal={decimal!r} is not a decimal mark (use ',' or '.')",
+                          setting="decimal", value=str(decimal))
+    return decimal
 
 
 def ambiguous_decimal_message(file: str, row: int, column: str, cell: str, count: int,

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from folio.config import PROJECT_DATA, Settings, get_settings
-from folio.errors import ConfigError, ReadError
+from folio.errors import ReadError
+from folio.ingest.parse import check_mark
 from folio.ingest.reference import ReferenceTable, read_references, type_cells
 from folio.ingest.reference_kinds import KEYS
 from folio.store.db import get_engine, writing
@@ -154,9 +155,7 @@ def load_reference(paths: str | Path | Iterable[str | Path] | None = None, *,
         A file that cannot be read, whose kind cannot be told, or a bad cell
         (file, row, column and value named). Nothing is stored then.
     """
-    if decimal not in (None, ",", "."):
-        raise ConfigError(f"decimal={decimal!r} is not a decimal mark (use ',' or '.')",
-                          setting="decimal", value=str(decimal))
+    check_mark(decimal)
     tables = [table for path in reference_files(paths)
               for table in read_references(path, quote=quote, decimal=decimal)]
     return store_reference(tables, settings=settings)
