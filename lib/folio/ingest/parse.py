@@ -197,8 +197,16 @@ def detect_decimal(columns: list[pd.Series], delimiter: str | None,
     (``1.234.567``); likewise a dot. Ties go to the comma in semicolon files (the
     European convention that is why they use semicolons) and to the dot elsewhere.
     """
+    return decimal_decision(columns, delimiter, tie)[0]
+
+
+def decimal_decision(columns: list[pd.Series], delimiter: str | None,
+                     tie: str | None = "auto") -> tuple[str | None, bool]:
+    """``detect_decimal``'s mark, and whether the votes tied (the mark is then the
+    delimiter's convention, not the file's)."""
     votes = [decimal_votes(column) for column in columns]
-    return decide_decimal(sum(c for c, _ in votes), sum(d for _, d in votes), delimiter, tie)
+    comma, dot = sum(c for c, _ in votes), sum(d for _, d in votes)
+    return decide_decimal(comma, dot, delimiter, tie), comma == dot
 
 
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"

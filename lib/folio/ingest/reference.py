@@ -46,8 +46,7 @@ from folio.ingest.parse import (
     ambiguous_decimal_message,
     check_currencies,
     clean_text,
-    decide_decimal,
-    decimal_votes,
+    decimal_decision,
     detect_decimal,
     either_mark,
     parse_dates,
@@ -146,7 +145,7 @@ def type_cells(name: str, kind: str, raw: pd.DataFrame, columns: dict[str, str],
     if kind == "ecb":
         return _type_wide(name, raw, columns, rows, delimiter, xlsx, decimal)
     by_field = {f: h for h, f in columns.items()}
-    numbers = [raw[by_field[f]] for f in _NUMBERS if f in by_field]
+    numbers = [raw[h] for h in _number_headers(kind, columns)]
     decimal = decimal or detect_decimal(numbers, delimiter) or "."
     out: dict[str, object] = {"row": rows}
     for fld, header in by_field.items():
@@ -219,7 +218,7 @@ def _type_wide(name: str, raw: pd.DataFrame, columns: dict[str, str], rows: np.n
                ) -> tuple[pd.DataFrame, int]:
     """The ECB layout, one rate per (date, currency) cell, to long rows of base EUR."""
     date_header = next(h for h, f in columns.items() if f == "date")
-    codes = [h for h, f in columns.items() if f != "date"]
+    codes = _number_headers("ecb", columns)
     for header in codes:
         code = header.strip()
         if code not in ISO_4217 and code not in ECB_LEGACY:
@@ -248,16 +247,15 @@ def _type_wide(name: str, raw: pd.DataFrame, columns: dict[str, str], rows: np.n
     return frame, blank
 
 
-def _guessed_decimal(name: str, kind: str, cells: pd.DataFrame, columns: dict[str, str],
-                     rows: np.ndarray, delimiter: str | None) -> list[dict]:
+def _number_headers(kind: str, columns: dict[str, str]) -> list[str]:
+    """The file's columns of numbers (an ECB file's: one per currency)."""
+    return [h for h, f in columns.items() if (f != "date" if kind == "ecb" else f in _NUMBERS)]
+
+
+def _guessed_decimal(name: str, cells: pd.DataFrame, headers: list[str], rows: np.ndarray,
+                     delimiter: str | None, decimal: str) -> list[dict]:
     """An ``ambiguous_decimal`` warning per number column whose cells read either way
-    (``655.957``) where no cell decided the mark and the delimiter's convention did."""
-    headers = [h for h, f in columns.items() if (f != "date" if kind == "ecb" else f in _NUMBERS)]
-    votes = [decimal_votes(cells[h]) for h in headers]
-    comma, dot = sum(c for c, _ in votes), sum(d for _, d in votes)
-    if comma != dot:
-        return []
-    decimal = decide_decimal(comma, dot, delimiter)
+    (``655.957``), read with ``decimal``, the delimiter's convention (no cell decided)."""
     found = []
     for header in headers:
         text = clean_text(cells[header])
@@ -329,15 +327,17 @@ def read_reference(path: str | Path, *, quote: str | None = None,
         raise ReadError(f"{name}: the header (row {table.header_row}) has no rows under it",
                         file=name, row=table.header_row)
     kind, columns = decide_kind(name, table.header, cells)
-    xlsx = table.kind == "xlsx"
+    warnings: list[dict] = []
+    if decimal is None:  # decided here once: type_cells reads with it, a tie is warned
+        headers = _number_headers(kind, columns)
+        decimal, tied = decimal_decision([cells[h] for h in headers], table.delimiter)
+        if tied:  # (a workbook's number cells never read either way: the reader sees to it)
+            warnings = _guessed_decimal(name, cells, headers, rows, table.delimiter, decimal)
     frame, blank = type_cells(name, kind, cells, columns, rows, delimiter=table.delimiter,
-                              xlsx=xlsx, quote=quote, decimal=decimal)
+                              xlsx=table.kind == "xlsx", quote=quote, decimal=decimal)
     _duplicates(name, frame, kind)
     used = set(columns)
     ignored = [h for h in table.header if h not in used and filled(cells[h])]
-    # (A workbook's number cells never read either way: the reader writes them so.)
-    warnings = ([] if decimal else
-                _guessed_decimal(name, kind, cells, columns, rows, table.delimiter))
     return ReferenceTable(name, kind, frame, columns, ignored, blank, warnings)
 
 
