@@ -314,6 +314,11 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
         The positions were not kept (``counting_only``) but the snapshot no
         longer holds this content.
     """
+    # Chosen while the staging thread (SQLite) or the server (PostgreSQL) is
+    # still taking the last block: the amounts are complete once every block
+    # is checked, and the wait below is idle time for this thread.
+    with timing.span("base currency"):
+        write, reason = _with_base_currency(engine, write)
     with timing.span("stage"):
         write.positions.close()
         if isinstance(write.issues, bulk.PositionSink):
@@ -322,7 +327,6 @@ def write_snapshot(engine: Engine, write: SnapshotWrite,
         with timing.span("copy wait"):
             write.positions.stream.finish()
     staged = write.positions.staged if write.status != "failed" else None
-    write, reason = _with_base_currency(engine, write)
     return _write_snapshot(engine, write, reason, progress, before_commit, staged)
 
 
