@@ -21,7 +21,7 @@ import pytest
 
 import folio
 from folio.execution.worker import start_worker
-from folio.ingest.progress import Monotone
+from folio.ingest.progress import Monotone, count_words
 
 from builders import BAD_ISIN, big_english_csv, english_csv, french_statement
 
@@ -75,6 +75,28 @@ def test_monotone_turns_stage_counts_into_one_count():
     assert out == [(0, 0, "reading"), (500, 0, "checking"), (900, 2000, "checking"),
                    (1000, 2000, "checking"), (1200, 2000, "writing"),
                    (1600, 2000, "writing"), (2000, 2000, "writing")]
+
+
+def test_a_dry_run_counts_each_row_checked_as_done():
+    out = []
+    report = Monotone(lambda d, t, s: out.append((d, t, s)), dry_run=True)
+    report(0, 0, "reading")
+    report(500, 0, "checking")  # the first block: the file's row count unknown
+    report(900, 1000, "checking")
+    report(1000, 1000, "checking")
+    report.finish("checking")
+    # By hand: nothing to write, so a checked row is both its steps: 2 x rows checked.
+    assert out == [(0, 0, "reading"), (1000, 0, "checking"), (1800, 2000, "checking"),
+                   (2000, 2000, "checking"), (2000, 2000, "checking")]
+
+
+def test_the_count_says_rows_for_an_import_and_a_dry_run():
+    # An import half-way through checking 1,000 rows, and one writing the 600th of
+    # 800 kept; a dry run at the same share of its bar has checked 900 rows.
+    assert count_words(450, 2000, "checking") == "checking 450/1,000 rows"
+    assert count_words(1800, 2000, "writing") == "writing 800/1,000 rows"
+    assert count_words(1800, 2000, "checking", dry_run=True) == "checking 900/1,000 rows"
+    assert count_words(1000, 0, "checking", dry_run=True) == "checking 500 rows"
 
 
 def test_a_retried_check_never_moves_the_count_back():
@@ -155,6 +177,22 @@ def test_a_dry_run_job_shows_truthful_progress(tmp_path):
     assert "writing" not in {stage for _, _, stage in seen}
 
 
+def test_a_dry_run_bar_fills_while_it_checks(tmp_path):
+    # ROWS rows are checked a block (16 MB, about 150,000 rows) at a time: after
+    # each block the count is 2 x the rows checked, so it passes half-way with the
+    # rows, not in one jump from half-way to the end once the last row is checked.
+    path = big_english_csv(tmp_path / "big.csv", ROWS, lots=False)
+    calls = []
+    from folio.ingest.pipeline import ImportRequest, run_import
+
+    run_import(ImportRequest(path=str(path), portfolio="BIG", as_of="2024-01-31", dry_run=True),
+               progress=lambda d, t, s: calls.append((d, t, s)))
+    checking = [d for d, _, s in calls if s == "checking"]
+    assert any(ROWS < d < 2 * ROWS for d in checking), sorted(set(checking))[:8]
+    jumps = [b - a for a, b in zip(checking, checking[1:], strict=False)]
+    assert max(jumps) < ROWS, max(jumps)  # no jump of half the bar
+
+
 # ------------------------------------------------------------------ watcher
 
 def test_one_watcher_polls_a_job_for_every_view(tmp_path):
@@ -198,6 +236,32 @@ def test_watcher_says_rate_and_eta_while_running(tmp_path):
     assert rate and rate > 0 and eta is not None and eta >= 0
     assert total == 600_000 and f"{total // 2:,} rows" in text and "ETA" in text
     assert "rows/s" in text and "elapsed" in text
+
+
+def test_watcher_of_a_dry_run_says_rows_checked_and_their_rate():
+    from folio.execution.backends import Snapshot
+    from folio.widgets.progress import text_line
+    from folio.widgets.watcher import JobWatcher
+
+    # A dry run of 1,000 rows that has checked 100, then 400 rows 0.5 s later: a
+    # dry run's count is 2 steps a row checked (200, then 800 of 2,000).
+    snaps = iter([Snapshot("running", 200, 2000, stage="checking"),
+                  Snapshot("running", 800, 2000, stage="checking")])
+    class DryRun:  # what a watcher reads of a job
+        dry_run, fallback_reason, submitted_at = True, None, time.time()
+
+        def poll(self):
+            return next(snaps)
+
+    job = DryRun()
+    watcher = JobWatcher(job)
+    time.sleep(0.5)
+    watcher.refresh()
+    assert watcher.percent == 40
+    assert watcher.text.startswith("checking 400/1,000 rows · 40%")
+    rows_per_s = int(watcher.text.split(" rows/s")[0].rsplit(" ", 1)[1].replace(",", ""))
+    assert 300 / 0.7 < rows_per_s <= 300 / 0.5  # 300 rows checked in a bit over 0.5 s
+    assert " 400/1,000 rows [" in text_line(watcher)
 
 
 def test_watcher_of_a_failed_job_says_why(tmp_path):

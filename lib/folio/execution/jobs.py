@@ -163,7 +163,7 @@ class ImportJob:
             outcome = self._handle.outcome()
             words = (outcome.headline if isinstance(outcome, ImportResult)
                      else f"failed: {getattr(outcome, 'message', outcome)}")
-        extra = (f" ({count_words(snap.done, snap.total, None)})"
+        extra = (f" ({count_words(snap.done, snap.total, None, dry_run=self.dry_run)})"
                  if snap.stage and not finished else "")
         return (f"<ImportJob {self.file} -> {self.portfolio} via {self.via}: {words}{extra}"
                 f" (import {self.id})>")
@@ -183,7 +183,8 @@ class ImportJob:
                     f"{html.escape(message)}</div>")
         pct = int(100 * snap.done / snap.total) if snap.total else 0
         words = snap.message or self._status_of(snap)
-        count = count_words(snap.done, snap.total, snap.stage) if snap.stage else ""
+        count = (count_words(snap.done, snap.total, snap.stage, dry_run=self.dry_run)
+                 if snap.stage else "")
         return (f"<div><b>{html.escape(self.file)}</b> &rarr; {html.escape(self.portfolio)}"
                 f" <small>via {html.escape(self.via)}</small>: "
                 f"{html.escape(words)}</div>"

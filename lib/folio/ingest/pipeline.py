@@ -378,12 +378,13 @@ def preflight(request: ImportRequest, settings: Settings | None = None,
               progress: Progress | None = None) -> ImportResult:
     """A dry run: what the import would do, writing nothing (but ``request.missing_csv``).
 
-    ``progress`` follows ``run_import``'s contract: rows read, then checked; the
-    count ends at its total once checked, since a dry run writes nothing.
+    ``progress`` follows ``run_import``'s contract: rows read, then checked; a
+    dry run writes nothing, so each row checked is done and the count reaches
+    its total as the last row is checked.
     """
     settings = settings or get_settings()
     preview = Preview(get_engine(settings))
-    report = Monotone(progress or (lambda done, total, stage: None))
+    report = Monotone(progress or (lambda done, total, stage: None), dry_run=True)
     try:
         prepared = prepare(request, settings, preview, progress=report)
         report.rows_known(prepared.checked.rows_total)

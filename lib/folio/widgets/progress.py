@@ -74,8 +74,9 @@ def text_line(watcher: JobWatcher, width: int = 100, ascii: bool = False) -> str
     from folio.ingest.progress import stage_rows
     from folio.widgets.watcher import clock
 
-    rows_done, rows = stage_rows(watcher.done, watcher.total, watcher.phase)
-    rate = f"{watcher.rate:,.0f} rows/s" if watcher.rate is not None else "? rows/s"
+    rows_done, rows = stage_rows(watcher.done, watcher.total, watcher.phase,
+                                 dry_run=watcher.dry_run)
+    rate = f"{watcher.row_rate:,.0f} rows/s" if watcher.rate is not None else "? rows/s"
     tail = (f" {rows_done:,}/{rows:,} rows [{clock(watcher.elapsed)}<{clock(watcher.eta)}, "
             f"{rate}]")
     return _with_bar(watcher, watcher.percent, tail, width, ascii)

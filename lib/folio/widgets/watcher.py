@@ -21,7 +21,7 @@ import weakref
 import traitlets as t
 
 from folio.execution.jobs import ImportJob
-from folio.ingest.progress import count_words
+from folio.ingest.progress import count_words, steps_per_checked_row
 from folio.result import ImportResult
 
 POLL_S = 0.2  # a tick: how often a watched job is read
@@ -57,7 +57,8 @@ class JobWatcher(t.HasTraits):
     elapsed : float
         Seconds since the job was submitted.
     rate : float or None
-        Row steps per second since the import started running.
+        Row steps per second since the import started running (``row_rate``:
+        rows per second).
     eta : float or None
         Seconds left at that rate, once the total is known.
     text : str
@@ -84,6 +85,7 @@ class JobWatcher(t.HasTraits):
         # job), weakly once it ends, so the registry of watchers lets it go.
         self._job: ImportJob | None = job
         self._job_ref = weakref.ref(job)
+        self.dry_run = job.dry_run  # its checked rows count every step (progress.py)
         self.interval = interval
         self.outcome: ImportResult | BaseException | None = None
         self._lock = threading.Lock()
@@ -101,6 +103,11 @@ class JobWatcher(t.HasTraits):
     def percent(self) -> int:
         """The share done, 0 to 100 (0 while the total is unknown)."""
         return min(100, 100 * self.done // self.total) if self.total else 0
+
+    @property
+    def row_rate(self) -> float | None:
+        """Rows per second in the current stage (``rate`` is in row steps)."""
+        return None if self.rate is None else self.rate / steps_per_checked_row(self.dry_run)
 
     def refresh(self) -> bool:
         """Read the job once and update every trait; True once it has finished."""
@@ -132,12 +139,12 @@ class JobWatcher(t.HasTraits):
                 eta = (self.total - self.done) / rate
         self.rate, self.eta = rate, eta
         if snap.stage:
-            words = [f"{count_words(self.done, self.total, snap.stage)}"]
+            words = [count_words(self.done, self.total, snap.stage, dry_run=self.dry_run)]
             if self.total:
                 words.append(f"{self.percent}%")
             words.append(f"{clock(self.elapsed)} elapsed")
             if rate is not None:
-                words.append(f"{rate:,.0f} rows/s")
+                words.append(f"{self.row_rate:,.0f} rows/s")
             if self.total:
                 words.append(f"ETA {clock(eta)}")
             text = " · ".join(words)
