@@ -1,7 +1,9 @@
 """The real broker and custodian exports in ../shared/realworld, against their expected.json.
 
 The files are never copied into the project: this reads them where they are
-and skips, saying so, when the folder is absent. ``expected.json`` was written
+(``FOLIO_TEST_REALWORLD`` names the folder where the checkout is not beside
+../shared, as in a git worktree) and skips, saying so, when the folder is
+absent. ``expected.json`` was written
 by reading each file, not by running folio: positions, identifiers in file
 order, market value per currency (clean of accrued interest) and cash lines.
 """
@@ -9,17 +11,20 @@ order, market value per currency (clean of accrued interest) and cash lines.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 import folio
 
-REALWORLD = Path(__file__).resolve().parents[1] / ".." / "shared" / "realworld"
+REALWORLD = Path(os.environ.get("FOLIO_TEST_REALWORLD")
+                 or Path(__file__).resolve().parents[1] / ".." / "shared" / "realworld")
 EXPECTED = REALWORLD / "expected.json"
 FILES = (json.loads(EXPECTED.read_text(encoding="utf-8"))["files"] if EXPECTED.exists() else {})
 pytestmark = pytest.mark.skipif(not FILES, reason=f"no real exports at {REALWORLD.resolve()} "
-                                "(the shared folder is absent)")
+                                "(the shared folder is absent; FOLIO_TEST_REALWORLD names "
+                                "another)")
 
 
 @pytest.mark.parametrize("name", sorted(FILES) or ["none"])
