@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from folio.errors import ConfigError
 from folio.ingest.columns import normalise, resolve
 from folio.ingest.parse import (
     check_currencies,
@@ -79,6 +80,46 @@ def test_dates():
     assert str(serial[0]) == "2024-01-31" and not bad[0]
     _, bad = parse_dates(pd.Series(["45322"], dtype="str"))  # not an Excel file: not a date
     assert bad[0]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("31 janv. 2024", "2024-01-31"),
+    ("1er janvier 2024", "2024-01-01"),
+    ("15 août 2031", "2031-08-15"),
+    ("31 DÉC. 2024", "2024-12-31"),
+    ("31-Jan-2024", "2024-01-31"),
+    ("30-SEP-2024 00:00:00", "2024-09-30"),
+    ("January 31st, 2024", "2024-01-31"),
+    ("Sept 30, 2024 12:00 AM", "2024-09-30"),
+    ("3. März 2024", "2024-03-03"),
+    ("30 de junio de 2024", "2024-06-30"),
+    ("30 de junho 2024", "2024-06-30"),
+    ("31 dicembre 2024", "2024-12-31"),
+    ("31 mei 2024", "2024-05-31"),
+    # Not dates: no such day, a two-digit year, no day, no such month.
+    ("31 févr. 2024", None),
+    ("31-Jan-24", None),
+    ("Jan-2024", None),
+    ("31 Brumaire 2024", None),
+])
+def test_dates_with_the_month_named(text, expected):
+    values, invalid = parse_dates(pd.Series([text, "31/01/2024"], dtype="str"))
+    assert (None if invalid[0] else str(values[0])) == expected
+    assert str(values[1]) == "2024-01-31" and not invalid[1]
+
+
+def test_a_month_name_cannot_mean_two_months(tmp_path, monkeypatch):
+    import folio.ingest.parse as parse
+
+    table = tmp_path / "months.csv"
+    table.write_text("language,month,names\nen,3,march mar\nxx,5,mar\n", encoding="utf-8")
+    monkeypatch.setattr(parse, "MONTHS_FILE", table)
+    parse.month_names.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match="'mar' .*month 5 here and month 3"):
+            parse.month_names()
+    finally:
+        parse.month_names.cache_clear()
 
 
 def test_all_empty_date_column():

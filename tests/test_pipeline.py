@@ -27,6 +27,37 @@ def french_file(tmp_path, name="releve.csv"):
     ], totals="86 735,00")
 
 
+def test_dates_written_with_the_month_named_import(tmp_path):
+    # A statement whose title and cells name the month: the as-of from the cells,
+    # the maturities in French and in English, as such exports mix them.
+    path = french_csv(tmp_path / "releve.csv", [
+        fr_row(TOTAL, "TotalEnergies SE", "1 000", "60,50", "60 500,00",
+               maturity="15 mars 2031", as_of="31 janv. 2024"),
+        fr_row(ORANGE, "Orange SA", "2 500", "10,25", "25 625,00",
+               maturity="1er août 2029", as_of="31 janv. 2024"),
+        fr_row(BNP, "BNP Paribas", "10", "60,00", "600,00",
+               maturity="30-Sep-2027", as_of="31 janv. 2024"),
+    ], preamble=False)
+    result = folio.import_file(path, "TRESO-SN")
+    assert result.status == "succeeded", result.summary()
+    assert result.as_of == date(2024, 1, 31)
+    stored = folio.positions("TRESO-SN", date(2024, 1, 31)).set_index("identifier")
+    assert [str(stored.loc[i, "maturity_date"])[:10] for i in (TOTAL, ORANGE, BNP)] == [
+        "2031-03-15", "2029-08-01", "2027-09-30"]
+
+
+def test_an_as_of_in_a_title_line_with_the_month_named(tmp_path):
+    path = tmp_path / "situation.csv"
+    path.write_bytes("\r\n".join([
+        "Situation du portefeuille au 31 janvier 2024;;;",
+        "Code ISIN;Libellé;Quantité;Cours;Valeur de marché;Devise",
+        f"{TOTAL};TotalEnergies SE;1 000;60,50;60 500,00;EUR",
+    ]).encode("cp1252"))
+    result = folio.import_file(path, "TRESO-SN")
+    assert result.status == "succeeded", result.summary()
+    assert result.as_of == date(2024, 1, 31)
+
+
 def test_french_statement_imports_with_line_numbers(tmp_path):
     result = folio.import_file(french_file(tmp_path), "TRESO-SN")
     assert result.status == "partially_succeeded"

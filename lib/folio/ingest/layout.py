@@ -21,18 +21,26 @@ import pandas as pd
 import pyarrow as pa
 
 from folio.ingest.columns import NUMERIC, ColumnMapping, normalise, resolve
-from folio.ingest.parse import detect_decimal, parse_numbers
+from folio.ingest.parse import detect_decimal, month_name_date, parse_numbers
 from folio.ingest.presets import Preset
 from folio.ingest.readers import RawTable
 from folio.ingest.roles import ACCOUNT, Line, classify, classify_ragged, line_role
 
 _MONTHS = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}"
+# A date with its month's name, either way round (parse.month_name_date reads it).
+_NAMED_DATE = (r"\d{1,2}(?:er|st|nd|rd|th)?[\s.-]+(?:de\s+)?[^\W\d_]+\.?[\s,-]+(?:del?\s+)?\d{4}"
+               r"|[^\W\d_]+\.?\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}")
 _TITLE_DATES = (
     r"as of\b.*?(\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{2}-\d{2})",
     r"(?:arr[eê]t[eé]e?|situation|valoris\w*|au|date)\s*(?:au|du|le)?\s*:?\s*"
     r"(\d{1,2}[/.-]\d{1,2}[/.-]\d{4})",
     r"period.*\b(" + _MONTHS + r")\"?\s*$",
     r"\b(\d{4}-\d{2}-\d{2})\b",
+    # The same with the month's name ("Situation au 31 janvier 2024", "As of 31 Jan
+    # 2024"), after every numeric form: such a line's numbers still come first.
+    r"as of\b.*?(" + _NAMED_DATE + ")",
+    r"(?:arr[eê]t[eé]e?|situation|valoris\w*|au|date)\s*(?:au|du|le)?\s*:?\s*("
+    + _NAMED_DATE + ")",
 )
 _FILE_DATES = (r"(\d{4}-\d{2}-\d{2})", r"(?<!\d)(\d{4}[01]\d[0-3]\d)(?!\d)")
 # The column a block gains for the account of its rows, when the file names
@@ -55,9 +63,8 @@ def _to_date(text: str, order: str | None, fmt: str | None = None) -> date | Non
             a, b, y = (int(g) for g in m.groups())
             mdy = order == "mdy" or (order is None and b > 12 and a <= 12)
             return date(y, a, b) if mdy else date(y, b, a)
-        words = re.sub(r"[.,]", "", text).split()
-        return datetime.strptime(" ".join([words[0][:3].title(), *words[1:]]), "%b %d %Y").date()
-    except (ValueError, IndexError):
+        return month_name_date(text)
+    except ValueError:
         return None
 
 

@@ -8,6 +8,13 @@ whole columns, and on unique values where values repeat (dates, codes).
 
 from __future__ import annotations
 
+import csv
+import functools
+import re
+import unicodedata
+from datetime import date
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -319,7 +326,8 @@ EXCEL_EPOCH = np.datetime64("1899-12-30")
 
 def parse_dates(column: pd.Series, *, excel_serials: bool = False, month_first: bool = False,
                 cleaned: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Parse a text column of dates (ISO, dd/mm/yyyy, dd.mm.yyyy, yyyymmdd).
+    """Parse a text column of dates (ISO, dd/mm/yyyy, dd.mm.yyyy, yyyymmdd, and
+    dates with the month's name: ``31 janv. 2024``, ``31-Jan-2024``).
 
     Day-first, as custodians in the franc zone and Europe write them. With
     ``excel_serials``, numbers such as ``45322`` are Excel day counts; with
@@ -344,6 +352,12 @@ def parse_dates(column: pd.Series, *, excel_serials: bool = False, month_first: 
         if mask.any():
             part = uniq[mask].str.slice(0, width) if width else uniq[mask]
             parsed[mask] = pd.to_datetime(part, format=fmt, errors="coerce")
+    if parsed.isna().any():  # "31 janv. 2024", "31-Jan-2024", "January 31, 2024"
+        worded = parsed.isna() & uniq.str.contains(r"[^\W\d_]", regex=True).fillna(False)
+        if worded.any():
+            parsed[worded] = np.array(
+                [np.datetime64(d, "s") if (d := month_name_date(v)) else np.datetime64("NaT", "s")
+                 for v in uniq[worded]], dtype="datetime64[s]")
     if excel_serials and parsed.isna().any():
         mask = uniq.str.match(r"^\d{1,6}(\.\d+)?$").fillna(False) & parsed.isna()
         if mask.any():
@@ -356,6 +370,59 @@ def parse_dates(column: pd.Series, *, excel_serials: bool = False, month_first: 
     values = days[codes]
     invalid = (codes >= 0) & np.isnat(values)
     return values, invalid
+
+
+MONTHS_FILE = Path(__file__).with_name("months.csv")
+# A day, a month's name and a year, either way round, with what exports put
+# between them: "31 janv. 2024", "1er janvier 2024", "31-Jan-2024", "January 31st,
+# 2024", "Jan 31 2024", "30 de junio de 2024"; a time may follow. Two-digit years are not read (as in
+# the numeric formats): "31-Jan-24" stays invalid rather than guessed.
+_ORDINAL = r"(?:er|re|e|st|nd|rd|th|º|°)?"
+_MONTH_DATE = re.compile(
+    r"^(?:(?P<day>\d{1,2})" + _ORDINAL + r"[\s.\-/]*(?:de\s+)?(?P<month>[^\W\d_]+)\.?"
+    r"[\s.\-/,]*(?:del?\s+)?"
+    r"|(?P<month2>[^\W\d_]+)\.?[\s.\-/]*(?P<day2>\d{1,2})" + _ORDINAL + r",?[\s.\-/]*)"
+    r"(?P<year>\d{4})(?:[\sT]+\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:\s*[ap]\.?m\.?)?)?$",
+    re.IGNORECASE)
+
+
+def _fold(word: str) -> str:
+    """A word without case, accents or a trailing dot (``Févr.`` -> ``fevr``)."""
+    plain = unicodedata.normalize("NFKD", word.strip().rstrip(".").lower())
+    return "".join(c for c in plain if not unicodedata.combining(c))
+
+
+@functools.lru_cache(maxsize=1)
+def month_names() -> dict[str, int]:
+    """Every month name and abbreviation of ``months.csv``, folded, to its month.
+
+    Raises ConfigError if one name means two months (the table is data: an
+    edit must not make "mar" March in one language and May in another)."""
+    names: dict[str, int] = {}
+    with open(MONTHS_FILE, encoding="utf-8", newline="") as fh:
+        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
+        for line, row in enumerate(rows, start=2):
+            month = int(row["month"])
+            for name in row["names"].split():
+                key = _fold(name)
+                if names.setdefault(key, month) != month:
+                    raise ConfigError(f"{MONTHS_FILE.name}: {name!r} ({row['language']}, "
+                                      f"data line {line}) is month {month} here and month "
+                                      f"{names[key]} elsewhere", file=str(MONTHS_FILE))
+    return names
+
+
+def month_name_date(text: str) -> date | None:
+    """A date written with its month's name (in English, French, German, Spanish,
+    Portuguese, Italian or Dutch; see ``months.csv``), or None."""
+    m = _MONTH_DATE.match(text.strip())
+    if not m:
+        return None
+    month = month_names().get(_fold(m["month"] or m["month2"]))
+    try:
+        return date(int(m["year"]), month, int(m["day"] or m["day2"])) if month else None
+    except ValueError:  # 31 févr.
+        return None
 
 
 # The value of each byte of an ISIN's characters (0-9, then A-Z as 10-35); 255
