@@ -33,6 +33,9 @@ def numbers(values, decimal):
     ("1,234,567.89", ".", 1234567.89),
     ("1'250'000.50", ".", 1250000.50),
     ("(1 000,00)", ",", -1000.0),
+    ("1.234,56-", ",", -1234.56),  # the minus after (SAP)
+    ("18550.00-", ".", -18550.0),
+    ("100-", ".", -100.0),
     ("-12.5", ".", -12.5),
     ("60,5", ",", 60.5),
     ("45000", ".", 45000.0),
@@ -42,9 +45,10 @@ def test_numbers(text, decimal, value):
 
 
 def test_invalid_numbers_are_flagged_not_guessed():
-    values, invalid = numbers(["12 5OO,00", "n/a", "", "1e400", "NaN", "3"], ",")
+    values, invalid = numbers(["12 5OO,00", "n/a", "", "1e400", "NaN", "3", "-12-", "12--"],
+                              ",")
     # "n/a" says "no value", as exports write it: empty, not a number to guess.
-    assert invalid == [True, False, False, True, True, False]
+    assert invalid == [True, False, False, True, True, False, True, True]
     assert values[1] is None and values[2] is None and values[5] == 3
 
 
@@ -57,6 +61,7 @@ def test_decimal_comma_is_detected_from_the_column():
 @pytest.mark.parametrize("cells,votes", [
     (["12,5", "1.234,56", "0,500", "1.234.567"], (4, 0)),  # a comma after 0; a dot twice
     (["12.5", "1,234.56", "0.500", "(1,234,567)"], (0, 4)),
+    (["12,5-", "0,500-", "1.234,56-"], (3, 0)),  # a trailing minus (SAP) votes alike
     (["655.957", "1,500", "-1.250", "42", "1234.567"], (0, 0)),  # either, or no mark
 ])
 def test_decimal_votes_count_cells_that_read_one_way_only(cells, votes):
@@ -65,9 +70,9 @@ def test_decimal_votes_count_cells_that_read_one_way_only(cells, votes):
 
 def test_cells_whose_value_depends_on_the_mark():
     cells = pd.Series(["655.957", "1,500", "(1.250)", "-999,000", "12,5", "1234.567",
-                       "1.234.567", "42", None], dtype="str")
+                       "1.234.567", "42", None, "1.250-"], dtype="str")
     assert either_mark(cells).tolist() == [True, True, True, True, False, False, False,
-                                           False, False]
+                                           False, False, True]
 
 
 def test_dates():

@@ -128,15 +128,15 @@ def decimal_votes(column: pd.Series) -> tuple[int, int]:
     # "0.500" is a decimal dot too (no one writes 500 so), and "1.234.567" a
     # decimal comma: a mark twice is the thousands mark.
     comma = int((both & last_comma).sum()) + int(sample.str.match(
-        r"^[+-]?\(?(\d*,(\d{1,2}|\d{4,})|0,\d{3}|\d{1,3}(\.\d{3}){2,})\)?$").sum())
+        r"^[+-]?\(?(\d*,(\d{1,2}|\d{4,})|0,\d{3}|\d{1,3}(\.\d{3}){2,})\)?-?$").sum())
     dot = int((both & ~last_comma).sum()) + int(sample.str.match(
-        r"^[+-]?\(?(\d*\.(\d{1,2}|\d{4,})|0\.\d{3}|\d{1,3}(,\d{3}){2,})\)?$").sum())
+        r"^[+-]?\(?(\d*\.(\d{1,2}|\d{4,})|0\.\d{3}|\d{1,3}(,\d{3}){2,})\)?-?$").sum())
     return comma, dot
 
 
 # A cell both marks read, as different numbers: "655.957" is 655.957 with a
 # decimal dot and 655957 with a thousands dot; "1,500" likewise.
-_EITHER_MARK = r"^[+-]?\(?\d{1,3}[.,]\d{3}\)?$"
+_EITHER_MARK = r"^[+-]?\(?\d{1,3}[.,]\d{3}\)?-?$"
 
 
 def either_mark(column: pd.Series) -> np.ndarray:
@@ -272,7 +272,8 @@ def _amounts(values: np.ndarray, present: np.ndarray) -> tuple[np.ndarray, np.nd
 
 
 def _parse_numbers_general(text: pd.Series, decimal: str) -> tuple[np.ndarray, np.ndarray]:
-    """Numbers with separators, decimal commas, brackets for negatives."""
+    """Numbers with separators, decimal commas, brackets or a trailing minus for
+    negatives."""
     present = text.notna().to_numpy()
     # pyarrow's compute kernels directly: pandas falls back to a Python loop
     # per cell for some of these patterns, which dominated large imports.
@@ -285,6 +286,11 @@ def _parse_numbers_general(text: pd.Series, decimal: str) -> tuple[np.ndarray, n
     arr = pc.replace_substring_regex(arr, r"^\+", "")
     negative = pc.fill_null(pc.match_substring_regex(arr, r"^\(.*\)$"), False)
     arr = pc.replace_substring_regex(arr, r"^\((.*)\)$", r"\1")
+    # "1.234,56-": the minus after the number, as SAP and many German and Swiss
+    # custodians' systems write a negative amount.
+    trailing = pc.fill_null(pc.match_substring_regex(arr, r"^[^-]*\d-$"), False)
+    arr = pc.replace_substring_regex(arr, r"^([^-]*\d)-$", r"\1")
+    negative = pc.or_(negative, trailing)
     s = pd.Series(pd.arrays.ArrowStringArray(arr), index=text.index)
     negative = negative.to_numpy(zero_copy_only=False)
     has_comma = s.str.contains(",", regex=False).fillna(False)
