@@ -289,8 +289,8 @@ def global_xlsx(month: int, name: str) -> None:
                    inst.country, inst.asset_class,
                    datetime.combine(inst.maturity, datetime.min.time()) if inst.maturity else None,
                    datetime.combine(day, datetime.min.time())])
-    ws.cell(row=4 + 5, column=6, value="EURO")
-    bad(name, 9, "Ccy", "EURO", "not an ISO 4217 code", "invalid_currency")
+    ws.cell(row=4 + 5, column=6, value="ERU")  # a typo: EURO would read as EUR
+    bad(name, 9, "Ccy", "ERU", "not an ISO 4217 code", "invalid_currency")
     for row in ws.iter_rows(min_row=4, min_col=10, max_col=11):
         for cell in row:
             cell.number_format = "dd/mm/yyyy"

@@ -127,6 +127,17 @@ def test_a_month_name_cannot_mean_two_months(tmp_path, monkeypatch):
         parse.month_names.cache_clear()
 
 
+def test_currency_names_and_symbols_that_mean_one_currency():
+    from folio.ingest.currencies import named
+
+    cells = ["EURO", "Euros", "€", "Dollar U.S.", "US$", "Livre sterling", "SFr.",
+             "Franc CFA BEAC", "franc cfa bceao", "EUR", "$", "Dollar", "Franc", "FCFA", "Zorkmid"]
+    assert named(cells) == {
+        "EURO": "EUR", "Euros": "EUR", "€": "EUR", "Dollar U.S.": "USD", "US$": "USD",
+        "Livre sterling": "GBP", "SFr.": "CHF", "Franc CFA BEAC": "XAF",
+        "franc cfa bceao": "XOF"}  # a code is no name; $, dollar, franc, FCFA are ambiguous
+
+
 def test_all_empty_date_column():
     values, invalid = parse_dates(pd.Series([None, ""], dtype="str"))
     assert np.isnat(values).all() and not invalid.any()

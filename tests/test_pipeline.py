@@ -46,6 +46,24 @@ def test_dates_written_with_the_month_named_import(tmp_path):
         "2031-03-15", "2029-08-01", "2027-09-30"]
 
 
+def test_currency_names_are_read_as_their_codes_and_said_once(tmp_path):
+    path = tmp_path / "devises.csv"
+    path.write_text("\n".join([
+        "ISIN;Libellé;Quantité;Cours;Valorisation;Devise;Date",
+        f"{TOTAL};Total;10;61,25;612,50;Euro;31/01/2024",
+        f"{BNP};BNP;20;61,50;1230,00;EURO;31/01/2024",
+        "US0378331005;Apple;5;185,50;927,50;Dollar US;31/01/2024",
+        "US5949181045;Microsoft;5;400,00;2000,00;$;31/01/2024",
+    ]) + "\n", encoding="utf-8")
+    result = folio.import_file(path, "DEVISES")
+    assert result.status == "partially_succeeded"  # "$" names no one currency
+    issues = result.issues[["row", "code", "value"]].values.tolist()
+    assert issues == [[2, "currency_resolved", "Euro"], [4, "currency_resolved", "Dollar US"],
+                      [5, "invalid_currency", "$"]]
+    stored = folio.positions("DEVISES").set_index("identifier")["currency"].to_dict()
+    assert stored == {TOTAL: "EUR", BNP: "EUR", "US0378331005": "USD"}
+
+
 def test_an_as_of_in_a_title_line_with_the_month_named(tmp_path):
     path = tmp_path / "situation.csv"
     path.write_bytes("\r\n".join([

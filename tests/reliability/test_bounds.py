@@ -65,12 +65,12 @@ def test_text_wider_than_the_store_rejects_its_row_naming_row_column_value(tmp_p
         (TOTAL, "TotalEnergies", 10, 60, 600, "EUR", AS_OF),
         (wide, "Too wide", 5, 12.5, 62.5, "EUR", AS_OF),
         (fits, "Just fits", 1, 50, 50, "EUR", AS_OF),
-        (ORANGE, "Orange", 5, 12.5, 62.5, "EURO", AS_OF),  # currency is VARCHAR(3)
+        (ORANGE, "Orange", 5, 12.5, 62.5, "EURX", AS_OF),  # currency is VARCHAR(3)
     ])
     result = import_under_contract(path, as_of=AS_OF)
     assert result.status == "partially_succeeded"
     assert issues_of(result) == {(3, "ISIN", "too_long", wide),
-                                 (5, "Currency", "invalid_currency", "EURO")}
+                                 (5, "Currency", "invalid_currency", "EURX")}
     messages = dict(zip(result.issues["row"], result.issues["message"], strict=True))
     assert messages[3] == "ISIN is longer than 64 characters (65): " + "A" * 40 + "..."
     assert kept() == [(2, TOTAL), (4, fits)]

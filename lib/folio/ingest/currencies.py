@@ -1,11 +1,17 @@
 """The ISO 4217 currency codes a holding may be denominated in.
 
 Owns the list of active alphabetic codes (plus the fund and precious-metal codes
-custodians use: XAU, XAG, XDR...). Kept as data here so validation needs no
-network or extra package.
+custodians use: XAU, XAG, XDR...), kept as data here so validation needs no
+network or extra package, and the names and symbols that mean one of them
+(``currency_names.csv``: ``Euro``, ``Dollar US``, ``£``).
 """
 
 from __future__ import annotations
+
+import csv
+import functools
+import unicodedata
+from pathlib import Path
 
 ISO_4217: frozenset[str] = frozenset(
     """
@@ -37,3 +43,45 @@ def minor_units(code: object, default: int = 2) -> int:
     if text not in ISO_4217:
         return default
     return MINOR_UNITS.get(text, 2)
+
+
+NAMES_FILE = Path(__file__).with_name("currency_names.csv")
+
+
+def fold_name(text: str) -> str:
+    """A currency's name as ``currency_names.csv`` is matched: lower case, no accents,
+    dots or repeated spaces (``Dollar U.S.`` -> ``dollar us``)."""
+    plain = unicodedata.normalize("NFKD", text.strip().lower())
+    plain = "".join(c for c in plain if not unicodedata.combining(c)).replace(".", "")
+    return " ".join(plain.split())
+
+
+@functools.lru_cache(maxsize=1)
+def currency_names() -> dict[str, str]:
+    """Folded name or symbol -> ISO 4217 code, from ``currency_names.csv``.
+
+    Raises ConfigError for a code that is not ISO 4217 or a name given two codes."""
+    from folio.errors import ConfigError
+
+    names: dict[str, str] = {}
+    with open(NAMES_FILE, encoding="utf-8", newline="") as fh:
+        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
+        for line, row in enumerate(rows, start=2):
+            key, code = fold_name(row["name"]), row["code"].strip().upper()
+            if code not in ISO_4217 or names.setdefault(key, code) != code:
+                raise ConfigError(f"{NAMES_FILE.name}: {row['name']!r} (data line {line}) "
+                                  f"is {code}, which is not ISO 4217 or not what it is "
+                                  f"elsewhere ({names.get(key)})", file=str(NAMES_FILE))
+    return names
+
+
+def named(values) -> dict[str, str]:
+    """Of distinct cells that are not ISO 4217 codes, those that name one: cell -> code."""
+    table = currency_names()
+    found = {}
+    for value in values:
+        if isinstance(value, str) and value not in ISO_4217:
+            code = table.get(fold_name(value))
+            if code:
+                found[value] = code
+    return found

@@ -529,6 +529,9 @@ def check_isins(identifiers: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 AMBIGUOUS_CURRENCIES = {
     "FCFA": "FCFA is ambiguous: XAF (Central Africa, CEMAC) or XOF (West Africa, UEMOA)",
     "CFA": "CFA is ambiguous: XAF (Central Africa, CEMAC) or XOF (West Africa, UEMOA)",
+    "$": "$ is ambiguous: USD, CAD, AUD, HKD, SGD... give the ISO 4217 code",
+    "DOLLAR": "DOLLAR is ambiguous: USD, CAD, AUD, HKD, SGD... give the ISO 4217 code",
+    "FRANC": "FRANC is ambiguous: CHF, XOF, XAF... give the ISO 4217 code",
 }
 
 

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from folio.ingest.columns import DATES, NUMERIC
+from folio.ingest.currencies import named
 from folio.ingest.evidence import (
     FIRST_DATE,
     LAST_DATE,
@@ -238,10 +239,13 @@ def product_range(block: Block) -> None:
 
 
 def currency(block: Block) -> None:
-    """An ISO 4217 code (FCFA settled as XOF or XAF where the file's evidence decides)."""
+    """An ISO 4217 code (FCFA settled as XOF or XAF where the file's evidence decides;
+    a name or symbol of one currency, ``EURO`` or ``£``, read as its code)."""
     ccy = franc_zone(block.checker, upper(block.text["currency"]), block.ident, block.rows)
-    block.ccy = ccy
     bad = check_currencies(ccy)
+    if bad.any():
+        ccy, bad = _named_currencies(block, ccy, bad)
+    block.ccy = ccy
     placeholder = block.checker.placeholder_currency
     if placeholder:
         # A dry run of a file naming no currency: its positions are shown, once
@@ -260,6 +264,26 @@ def currency(block: Block) -> None:
     block.error(bad, "currency", "invalid_currency",
                 lambda at: [AMBIGUOUS_CURRENCIES.get(v, f"{v} is not an ISO 4217 currency code")
                             for v in ccy.iloc[at]])
+
+
+def _named_currencies(block: Block, ccy: pd.Series, bad: np.ndarray
+                      ) -> tuple[pd.Series, np.ndarray]:
+    """Cells naming one currency (``currency_names.csv``) as its code, each name
+    said once in a file with a ``currency_resolved`` warning; and what stays bad."""
+    found = named(pd.unique(ccy[bad]))
+    if not found:
+        return ccy, bad
+    said = block.checker.currency_names_said
+    for name, code in found.items():
+        at = (ccy == name).fillna(False).to_numpy(bool)
+        if name not in said:
+            said.add(name)
+            cell = block.text["currency"][at].iloc[0]  # as the file writes it
+            block.checker._issues.add(
+                block.rows[at][:1], block.cols.get("currency"), "currency_resolved", "warning",
+                cell, f"{cell} read as {code}, the ISO 4217 code it names")
+        ccy = ccy.mask(pd.Series(at, index=ccy.index), code)
+    return ccy, check_currencies(ccy)
 
 
 def dates(block: Block) -> None:

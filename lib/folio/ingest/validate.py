@@ -183,6 +183,7 @@ class Checker:
         self.price_per_100 = price_per_100
         # A dry run's stand-in for a currency the file does not name (``PLACEHOLDER_CURRENCY``).
         self.placeholder_currency, self.placeholder_said = placeholder_currency, False
+        self.currency_names_said: set[str] = set()  # "EURO" read as EUR: said once a file
         self.base_currency = base_currency
         self._decimals: dict[str, str] = {}
         self.rejected_values: list[tuple[np.ndarray, np.ndarray]] = []
