@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from folio.errors import ConfigError
+from folio.errors import ConfigError, MappingError
 from folio.ingest.columns import normalise, resolve
 from folio.ingest.parse import (
     check_currencies,
@@ -166,6 +166,24 @@ def test_headers_fold_case_accents_and_punctuation():
                                                     "Val": "market_value", "Dev": "currency"},
                        file="f")
     assert explicit.fields["identifier"] == "Ref"
+
+
+def test_money_headers_that_name_the_files_one_currency():
+    # No currency column: the money columns' headers say it, before or after the name.
+    mapping = resolve(["ISIN", "Quantité", "Cours (XOF)", "Valorisation (XOF)"], None, file="f")
+    assert mapping.fields == {"identifier": "ISIN", "quantity": "Quantité",
+                              "price": "Cours (XOF)", "market_value": "Valorisation (XOF)"}
+    assert mapping.header_currency == ("XOF", ("Cours (XOF)", "Valorisation (XOF)"))
+    assert resolve(["ISIN", "Qty", "EUR Price"], None).header_currency == ("EUR", ("EUR Price",))
+    franc = resolve(["ISIN", "Quantité", "Valeur de marché F CFA"], None)
+    assert franc.header_currency == ("FCFA", ("Valeur de marché F CFA",))  # settled by ISINs
+    # Two currencies in the headers: no one currency for the rows, so none is guessed.
+    with pytest.raises(MappingError, match="missing required column.*currency"):
+        resolve(["ISIN", "Quantity", "Price USD", "Market Value EUR"], None)
+    # Beside a currency column, "Market Value (EUR)" is a converted value, not the
+    # rows' own: it maps to nothing, and the rows are valued by quantity x price.
+    beside = resolve(["ISIN", "Quantity", "Price", "Currency", "Market Value (EUR)"], None)
+    assert "Market Value (EUR)" not in beside.columns and beside.header_currency is None
 
 
 def _isin_ok(code: str) -> bool:

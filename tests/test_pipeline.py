@@ -64,6 +64,23 @@ def test_currency_names_are_read_as_their_codes_and_said_once(tmp_path):
     assert stored == {TOTAL: "EUR", BNP: "EUR", "US0378331005": "USD"}
 
 
+def test_a_file_whose_money_headers_name_its_currency(tmp_path):
+    path = tmp_path / "brvm.csv"
+    path.write_text("\n".join([
+        "ISIN;Libellé;Quantité;Cours (FCFA);Valorisation (FCFA)",
+        "SN0000000019;Sonatel;100;15 000;1 500 000",
+        "CI0000000600;SGB CI;50;12 000;600 000",
+    ]) + "\n", encoding="utf-8")
+    result = folio.import_file(path, "BRVM", as_of="2024-01-31")
+    assert result.status == "succeeded", result.summary()
+    # FCFA from the headers, then XOF from the ISINs' countries (Senegal, Côte d'Ivoire).
+    assert result.issues[["row", "column", "code"]].values.tolist() == [
+        [1, "Cours (FCFA)", "currency_resolved"], [2, "(currency: FCFA)", "currency_resolved"]]
+    stored = folio.positions("BRVM").set_index("identifier")
+    assert stored["currency"].tolist() == ["XOF", "XOF"]
+    assert stored["market_value"].tolist() == [1_500_000.0, 600_000.0]
+
+
 def test_an_as_of_in_a_title_line_with_the_month_named(tmp_path):
     path = tmp_path / "situation.csv"
     path.write_bytes("\r\n".join([

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from folio.errors import MappingError
+from folio.ingest.currencies import ISO_4217
 
 # Canonical fields, in the order positions are stored and shown.
 FIELDS: tuple[str, ...] = (
@@ -154,6 +155,37 @@ FALLBACK: dict[str, str] = {normalise(n): f for f, names in _FALLBACK_ALIASES.it
                             for n in names}
 
 
+# A money column's header may name its currency, before or after the field's
+# name ("Valorisation (XOF)", "Price EUR", "Valeur de marché F CFA"): a file with
+# no currency column is then in that one.
+MONEY_FIELDS = ("price", "market_value", "accrued_interest")
+_FRANC_WORDS = {("fcfa",): "FCFA", ("cfa",): "FCFA", ("f", "cfa"): "FCFA"}
+
+
+def header_currency(column: object) -> tuple[str, str] | None:
+    """``(field, currency)`` for a header that is a money field's alias with a
+    currency code before or after it (``FCFA``: settled later, as in a cell)."""
+    words = normalise(column).split()
+    for size in (1, 2):
+        if len(words) <= size:
+            break
+        for code_words, rest in ((words[-size:], words[:-size]), (words[:size], words[size:])):
+            code = _FRANC_WORDS.get(tuple(code_words)) or (
+                code_words[0].upper() if size == 1 and code_words[0].upper() in ISO_4217 else None)
+            field = ALIASES.get(" ".join(rest)) if code else None
+            if field in MONEY_FIELDS:
+                return field, code
+    return None
+
+
+def _field_of(key: str, column: str) -> str | None:
+    """The field a header names by folio's aliases, with or without its currency."""
+    if key in ALIASES:
+        return ALIASES[key]
+    named = header_currency(column)
+    return named[0] if named else None
+
+
 @dataclass(frozen=True)
 class ColumnMapping:
     """The resolved mapping of one file: file column -> canonical field."""
@@ -161,6 +193,9 @@ class ColumnMapping:
     columns: dict[str, str]
     found: tuple[str, ...]
     name: str | None = None  # the saved mapping used, if any
+    # A file with no currency column whose money columns' headers all name one:
+    # (that currency, those columns). The import reads every row in it.
+    header_currency: tuple[str, tuple[str, ...]] | None = None
 
     @property
     def fields(self) -> dict[str, str]:
@@ -175,9 +210,9 @@ def score_header(cells: Iterable[object], known: Iterable[str] = ()) -> int:
     custom names is still found when a mapping names them.
     """
     extra = {normalise(k) for k in known}
-    keys = [normalise(c) for c in cells]
-    return len({ALIASES.get(k) or FALLBACK[k] for k in keys if k in ALIASES or k in FALLBACK}
-               | {k for k in keys if k in extra})
+    keys = [(normalise(c), c) for c in cells]
+    return len({_field_of(k, c) or FALLBACK[k] for k, c in keys
+                if k in FALLBACK or _field_of(k, c)} | {k for k, _ in keys if k in extra})
 
 
 def missing_fields(fields: Iterable[str]) -> list[str]:
@@ -247,12 +282,17 @@ def resolve(
         taken.add(field)
     by_field: dict[str, list[str]] = {}
     fallback: dict[str, list[str]] = {}
+    # Beside a currency column, a header's currency is not the rows' ("Market Value
+    # (EUR)" beside "Currency: USD" is converted): such a column keeps no field.
+    priced_in_header = "currency" not in taken and not any(
+        ALIASES.get(normalise(c)) == "currency" for c in found if c not in ignored)
     for col in found if aliases else ():
         if col in columns or col in ignored:  # the mapping said: no field
             continue
         key = normalise(col)
-        if key in ALIASES and ALIASES[key] not in taken:
-            by_field.setdefault(ALIASES[key], []).append(col)
+        field = _field_of(key, col) if priced_in_header else ALIASES.get(key)
+        if field and field not in taken:
+            by_field.setdefault(field, []).append(col)
         elif key in FALLBACK and FALLBACK[key] not in taken:
             fallback.setdefault(FALLBACK[key], []).append(col)
     for field, cols in fallback.items():
@@ -266,6 +306,13 @@ def resolve(
                 file=file, found=found, missing=(), value=", ".join(cols))
         columns[cols[0]] = field
         taken.add(field)
+    in_header = None
+    if priced_in_header and aliases:
+        named = {c: header_currency(c) for c, f in columns.items() if f in MONEY_FIELDS}
+        codes = {n[1] for n in named.values() if n}
+        if len(codes) == 1 and all(named.values()):  # every money column, one currency
+            in_header = (codes.pop(), tuple(named))
+            taken.add("currency")
     missing = missing_fields(taken)
     if missing:
         guesses = guess(found, columns)
@@ -281,7 +328,7 @@ def resolve(
             file=file, found=found, missing=tuple(missing), guesses=guesses,
             command=command, python=call,
         )
-    return ColumnMapping(columns=columns, found=found, name=name)
+    return ColumnMapping(columns=columns, found=found, name=name, header_currency=in_header)
 
 
 def guess(found: Iterable[str], columns: Mapping[str, str]) -> dict[str, str]:

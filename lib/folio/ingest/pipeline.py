@@ -233,6 +233,11 @@ def prepare(request: ImportRequest, settings: Settings, sink,
             mapping, derived = preset_mapping(preset, first.header, request.display_name)
         else:
             mapping = resolve(first.header, explicit, file=request.display_name)
+            if mapping.header_currency:  # no currency column: the money headers name it
+                code = mapping.header_currency[0]
+                derived[f"(currency: {code})"] = ("constant", code)
+                mapping = replace(mapping, columns={**mapping.columns,
+                                                    f"(currency: {code})": "currency"})
         decimal = request.decimal or (preset.decimal if preset else None)
         layout = Layout(mapping, preset, derived, decimal=decimal)
         layout.start_account(preamble, first.delimiter)
@@ -257,6 +262,12 @@ def prepare(request: ImportRequest, settings: Settings, sink,
                 [{"row": first.header_row, "file": stated.isoformat()}], "as_of_mismatch",
                 lambda item: f"the file states {item['file']} ({where}); imported as of "
                 f"{request.as_of_date.isoformat()} (as_of=)")
+        if mapping.header_currency:
+            code, priced = mapping.header_currency
+            checker.add_file_issues(
+                [{"row": first.header_row, "file": code}], "currency_resolved",
+                lambda item: f"no currency column: every row read as {item['file']}, which "
+                f"{' and '.join(repr(c) for c in priced)} name", column=priced[0])
         encoding = first.encoding
         for index, block in enumerate(itertools.chain([first], _waited(blocks))):
             with span("check"):

@@ -357,10 +357,13 @@ class Checker:
         adds once it has seen what fills it, such as the account of title lines)."""
         self.cols.setdefault(name, column)
 
-    def add_file_issues(self, found: list[dict], code: str, message) -> None:
-        """Warnings about the file as a whole (its totals against folio's)."""
+    def add_file_issues(self, found: list[dict], code: str, message,
+                        column: str | None = None) -> None:
+        """Warnings about the file as a whole (its totals against folio's), on
+        ``column`` (by default the market value's)."""
         for item in found:
-            self._issues.add(np.array([item["row"]]), self.cols.get("market_value"), code,
+            self._issues.add(np.array([item["row"]]), column or self.cols.get("market_value"),
+                             code,
                              "warning", f"{item['file']:.2f}" if isinstance(item["file"], float)
                              else str(item["file"]), message(item))
 
