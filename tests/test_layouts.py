@@ -178,6 +178,29 @@ def test_fcfa_beside_cemac_isins_is_read_as_xaf_and_said(tmp_path):
     assert "XAF" in said["message"]
 
 
+def test_section_headings_in_the_identifier_column_are_not_rejected_rows(tmp_path):
+    # A statement grouped under headings written where the ISINs go, with subtotals
+    # per group and a grand total: 612.50 + 1,230.00 = 1,842.50; + 1,012.50 = 2,855.00.
+    path = tmp_path / "releve.csv"
+    path.write_text("\n".join([
+        "Code ISIN;Libellé;Quantité;Cours;Valorisation;Devise",
+        "ACTIONS;;;;;",
+        "FR0000120271;Total;10;61,25;612,50;EUR",
+        "FR0000131104;BNP;20;61,50;1 230,00;EUR",
+        "Sous-total Actions;;;;1 842,50;",
+        "Fixed Income;;;;;",
+        "FR0013508470;OAT 2030;1 000;101,25;1 012,50;EUR",
+        "Sous-total Obligations;;;;1 012,50;",
+        "Total général;;;;2 855,00;",
+    ]) + "\n", encoding="utf-8")
+    result = folio.import_file(path, "SECTIONS", as_of="2024-01-31", via="local")
+    assert (result.rows_imported, result.rows_rejected) == (3, 0)
+    assert result.row_roles == {"section": 2, "total": 3}
+    assert not result.totals  # 2,855.00 kept, as the file says
+    assert "missing_value" not in set(result.issues["code"])
+    assert list(folio.positions("SECTIONS")["row"]) == [3, 4, 7]
+
+
 def test_an_etrade_lot_line_is_never_a_position(tmp_path):
     result = _import("etrade", tmp_path)
     stored = folio.positions("LAYOUT", result.as_of)
