@@ -58,6 +58,23 @@ def test_xlsx_sheet_by_name_or_first_with_a_header(tmp_path):
     assert result.as_of == date(2024, 1, 31) and result.status == "succeeded"
 
 
+def test_a_workbook_with_holdings_on_two_sheets_says_which_was_not_imported(tmp_path):
+    header = ["ISIN", "Quantité", "Valorisation", "Devise", "Date"]
+    path = xlsx(tmp_path / "book.xlsx", {
+        "Actions": [header, [TOTAL, 10, 612.5, "EUR", 45322]],
+        "Notes": [["Relevé établi par la banque"], ["Contact : back-office"]],
+        "Obligations": [header, ["FR0013508470", 1000, 1012.5, "EUR", 45322]],
+    })
+    result = folio.import_file(path, "P")
+    assert (result.status, result.rows_imported) == ("succeeded", 1)  # the first sheet only
+    (said,) = result.issues.to_dict("records")
+    assert (said["code"], said["severity"], said["value"]) == ("other_sheets", "warning",
+                                                              "Obligations")
+    assert "'Actions' was imported" in said["message"] and "sheet='NAME'" in said["message"]
+    named = folio.import_file(path, "Q", sheet="Obligations")  # named: nothing else to say
+    assert named.rows_imported == 1 and named.issues.empty
+
+
 @pytest.mark.parametrize("content,match", [
     (b"", "empty"),
     (b"%PDF-1.7\n...", "PDF"),

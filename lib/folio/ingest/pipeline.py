@@ -262,6 +262,17 @@ def prepare(request: ImportRequest, settings: Settings, sink,
                 [{"row": first.header_row, "file": stated.isoformat()}], "as_of_mismatch",
                 lambda item: f"the file states {item['file']} ({where}); imported as of "
                 f"{request.as_of_date.isoformat()} (as_of=)")
+        if first.other_sheets:
+            checker.add_file_issues(
+                [{"row": first.header_row, "file": ", ".join(first.other_sheets)}],
+                "other_sheets", lambda item: (
+                    f"sheet {first.sheet!r} was imported; the workbook's "
+                    f"{' and '.join(repr(s) for s in first.other_sheets)} also "
+                    f"{'holds' if len(first.other_sheets) == 1 else 'hold'} a holdings table, "
+                    f"not imported: import one with sheet='NAME' (--sheet NAME), into another "
+                    f"portfolio or date (an import replaces its portfolio's snapshot of the "
+                    f"date), or put the rows in one sheet"),
+                column=mapping.fields.get("identifier"))
         if mapping.header_currency:
             code, priced = mapping.header_currency
             checker.add_file_issues(

@@ -77,6 +77,9 @@ class RawTable:
     # (line, text) of the title lines above a header folio does not know by name
     # (see sniff.title_lines): the row role "title".
     titles: list[tuple[int, str]] = field(default_factory=list)
+    # A workbook's later sheets that also have a holdings header (the sheet read
+    # was chosen, not named): not imported, and the import says so.
+    other_sheets: tuple[str, ...] = ()
 
     def describe(self) -> dict[str, object]:
         return {

@@ -130,7 +130,11 @@ def _read_xlsx(path: Path, name: str, sheet: str | None, max_bytes: int | None,
         if at is not None:
             best = (0, at)
         if best is not None:
-            return _sheet_table(rows, texts, best[1], name, candidate)
+            table = _sheet_table(rows, texts, best[1], name, candidate)
+            if sheet is None:  # chosen, not named: say what else the workbook holds
+                later = names[names.index(candidate) + 1:]
+                table.other_sheets = _holdings_sheets(workbook, later, known, presets)
+            return table
         tried.append(candidate)
         if shaped is None:
             # A header folio does not know by name: found by the table's shape
@@ -146,6 +150,26 @@ def _read_xlsx(path: Path, name: str, sheet: str | None, max_bytes: int | None,
         f"Currency) in its first {HEADER_SCAN_LINES} rows; sheets tried: {', '.join(tried)}",
         file=name, value=", ".join(tried),
     )
+
+
+def _holdings_sheets(workbook, names: list[str], known: Iterable[str],
+                     presets: Sequence[Preset]) -> tuple[str, ...]:
+    """Of ``names``, the sheets with a header folio knows in their first rows: a
+    workbook split by asset class or by fund holds positions in more than one."""
+    import itertools
+
+    found = []
+    for candidate in names:
+        try:
+            head = list(itertools.islice(workbook.get_sheet_by_name(candidate).iter_rows(),
+                                         HEADER_SCAN_LINES))
+        except Exception:  # noqa: BLE001 - an unreadable sheet is not a holdings sheet
+            continue
+        texts = [[_cell_text(c) for c in row] for row in head]
+        if preset_header_row(texts, presets) is not None or any(
+                score_header(row, known) >= MIN_HEADER_SCORE for row in texts):
+            found.append(candidate)
+    return tuple(found)
 
 
 def _sheet_table(rows: list, texts: list[list[str]], index: int, name: str,
