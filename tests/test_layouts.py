@@ -180,7 +180,8 @@ def test_fcfa_beside_cemac_isins_is_read_as_xaf_and_said(tmp_path):
 
 def test_section_headings_in_the_identifier_column_are_not_rejected_rows(tmp_path):
     # A statement grouped under headings written where the ISINs go, with subtotals
-    # per group and a grand total: 612.50 + 1,230.00 = 1,842.50; + 1,012.50 = 2,855.00.
+    # per group and a grand total: 612.50 + 1,230.00 = 1,842.50; + 1,012.50 = 2,855.00;
+    # + 500.00 = 3,355.00.
     path = tmp_path / "releve.csv"
     path.write_text("\n".join([
         "Code ISIN;Libellé;Quantité;Cours;Valorisation;Devise",
@@ -191,14 +192,21 @@ def test_section_headings_in_the_identifier_column_are_not_rejected_rows(tmp_pat
         "Fixed Income;;;;;",
         "FR0013508470;OAT 2030;1 000;101,25;1 012,50;EUR",
         "Sous-total Obligations;;;;1 012,50;",
-        "Total général;;;;2 855,00;",
+        "Compte courant;;;;;",  # a heading that names no asset class
+        "FR0000133308;Orange;50;10,00;500,00;EUR",
+        "Total général;;;;3 355,00;",
     ]) + "\n", encoding="utf-8")
     result = folio.import_file(path, "SECTIONS", as_of="2024-01-31", via="local")
-    assert (result.rows_imported, result.rows_rejected) == (3, 0)
-    assert result.row_roles == {"section": 2, "total": 3}
-    assert not result.totals  # 2,855.00 kept, as the file says
+    assert (result.rows_imported, result.rows_rejected) == (4, 0)
+    assert result.row_roles == {"section": 3, "total": 3}
+    assert not result.totals  # 3,355.00 kept, as the file says
     assert "missing_value" not in set(result.issues["code"])
-    assert list(folio.positions("SECTIONS")["row"]) == [3, 4, 7]
+    # With no asset-class column, a heading that is an asset class gives its rows
+    # theirs (as written); a heading that names none gives none, not the one above.
+    stored = folio.positions("SECTIONS")
+    assert list(stored["row"]) == [3, 4, 7, 10]
+    assert stored["asset_class"].tolist()[:3] == ["ACTIONS", "ACTIONS", "Fixed Income"]
+    assert pd.isna(stored["asset_class"].iloc[3])
 
 
 def test_an_etrade_lot_line_is_never_a_position(tmp_path):

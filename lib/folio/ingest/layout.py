@@ -46,6 +46,9 @@ _FILE_DATES = (r"(\d{4}-\d{2}-\d{2})", r"(?<!\d)(\d{4}[01]\d[0-3]\d)(?!\d)")
 # The column a block gains for the account of its rows, when the file names
 # accounts in title lines rather than in a column of its own.
 ACCOUNT_COLUMN = "(account)"
+# The column a block gains for the asset class of its rows, when a file with no
+# asset-class column groups its positions under headings ("ACTIONS", "Obligations").
+SECTION_CLASS_COLUMN = "(asset class)"
 TOTAL_TOLERANCE = 0.005  # of the file's figure: a larger gap makes a result partial
 
 
@@ -125,6 +128,9 @@ class Layout:
     # positions below it are held in that account.
     account: str | None = None
     account_seen: bool = False
+    # The same for the last section heading that names an asset class.
+    section_class: str | None = None
+    section_class_seen: bool = False
 
     @property
     def roles(self) -> dict[str, int]:
@@ -178,6 +184,9 @@ class Layout:
         if "account" not in fields:
             # In place: the caller's block lets go of this frame below.
             frame = self._accounts(frame, rows, [ln for ln in lines if ln.role == "account"])
+        if "asset_class" not in fields:
+            frame = self._section_classes(frame, rows, [ln for ln in lines if ln.role in (
+                "section", "account")])
         table.frame = table.frame.iloc[:0]  # the caller's block holds its rows once
         return replace(table, frame=frame, rows=rows, ragged=left)
 
@@ -220,6 +229,36 @@ class Layout:
         at = np.searchsorted(starts, rows)  # account lines above each row: 0 -> the carried one
         frame[ACCOUNT_COLUMN] = pd.Series(pa.array(names[at], pa.string()),
                                           dtype=pd.StringDtype("pyarrow"), index=frame.index)
+        return frame
+
+    def _section_classes(self, frame: pd.DataFrame, rows: np.ndarray,
+                         lines: list[Line]) -> pd.DataFrame:
+        """Each position's asset class: the heading of its section, where that is an
+        asset-class label (``analytics/asset_classes.csv``), as the file writes it.
+
+        Every heading (a line of one cell) and account line starts a new section,
+        so a heading that names no asset class ("Core Account", a subgroup) gives
+        its rows none rather than the class of the section before. Added as the
+        column ``SECTION_CLASS_COLUMN`` from the first class heading on.
+        """
+        from folio.analytics.vocabulary import asset_class  # the labels are data there
+
+        headings = []
+        for line in lines:
+            filled = [str(c).strip() for c in line.cells if str(c).strip()]
+            if line.role == "account" or len(filled) == 1:
+                label = filled[0] if line.role == "section" and len(filled) == 1 else None
+                headings.append((line.row, label if label and asset_class(label) else None))
+        if any(label for _, label in headings):
+            self.section_class_seen = True
+        if not self.section_class_seen:
+            return frame
+        starts = np.array([row for row, _ in headings], dtype=np.int64)
+        names = np.array([self.section_class] + [text for _, text in headings], dtype=object)
+        self.section_class = names[-1]
+        at = np.searchsorted(starts, rows)  # headings above each row: 0 -> the carried one
+        frame[SECTION_CLASS_COLUMN] = pd.Series(pa.array(names[at], pa.string()),
+                                                dtype=pd.StringDtype("pyarrow"), index=frame.index)
         return frame
 
     def _reorder(self, table: RawTable, frame: pd.DataFrame, roles: dict[int, str]) -> pd.DataFrame:

@@ -35,6 +35,7 @@ from folio.ingest.accounts import account_portfolio, accounts_into
 from folio.ingest.columns import IGNORE, ColumnMapping, resolve
 from folio.ingest.layout import (
     ACCOUNT_COLUMN,
+    SECTION_CLASS_COLUMN,
     TOTAL_TOLERANCE,
     KeptRows,
     Layout,
@@ -285,6 +286,8 @@ def prepare(request: ImportRequest, settings: Settings, sink,
                 block = layout.apply(block)
                 if layout.account_seen:
                     checker.add_field("account", ACCOUNT_COLUMN)
+                if layout.section_class_seen:
+                    checker.add_field("asset_class", SECTION_CLASS_COLUMN)
                 positions = checker.check(block)
             kept.add(positions["row"].to_numpy(), positions["market_value"].to_numpy(), layout)
             encoding = block.encoding  # a later block may show the file is not UTF-8
