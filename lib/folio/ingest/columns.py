@@ -165,7 +165,14 @@ _FRANC_WORDS = {("fcfa",): "FCFA", ("cfa",): "FCFA", ("f", "cfa"): "FCFA"}
 def header_currency(column: object) -> tuple[str, str] | None:
     """``(field, currency)`` for a header that is a money field's alias with a
     currency code before or after it (``FCFA``: settled later, as in a cell)."""
-    words = normalise(column).split()
+    return _key_currency(normalise(column))
+
+
+# Remembered, as _folded: a file's first lines are looked at for a header at
+# every import, the same few hundred cells each time.
+@functools.lru_cache(maxsize=16384)
+def _key_currency(key: str) -> tuple[str, str] | None:
+    words = key.split()
     for size in (1, 2):
         if len(words) <= size:
             break
@@ -178,11 +185,12 @@ def header_currency(column: object) -> tuple[str, str] | None:
     return None
 
 
-def _field_of(key: str, column: str) -> str | None:
-    """The field a header names by folio's aliases, with or without its currency."""
+def _field_of(key: str) -> str | None:
+    """The field a (normalised) header names by folio's aliases, with or without
+    its currency."""
     if key in ALIASES:
         return ALIASES[key]
-    named = header_currency(column)
+    named = _key_currency(key)
     return named[0] if named else None
 
 
@@ -210,9 +218,9 @@ def score_header(cells: Iterable[object], known: Iterable[str] = ()) -> int:
     custom names is still found when a mapping names them.
     """
     extra = {normalise(k) for k in known}
-    keys = [(normalise(c), c) for c in cells]
-    return len({_field_of(k, c) or FALLBACK[k] for k, c in keys
-                if k in FALLBACK or _field_of(k, c)} | {k for k, _ in keys if k in extra})
+    keys = [normalise(c) for c in cells]
+    fields = {_field_of(k) or FALLBACK.get(k) for k in keys}
+    return len((fields - {None}) | {k for k in keys if k in extra})
 
 
 def missing_fields(fields: Iterable[str]) -> list[str]:
@@ -290,7 +298,7 @@ def resolve(
         if col in columns or col in ignored:  # the mapping said: no field
             continue
         key = normalise(col)
-        field = _field_of(key, col) if priced_in_header else ALIASES.get(key)
+        field = _field_of(key) if priced_in_header else ALIASES.get(key)
         if field and field not in taken:
             by_field.setdefault(field, []).append(col)
         elif key in FALLBACK and FALLBACK[key] not in taken:
