@@ -34,8 +34,6 @@ FOOTER = (r"^\s*(generated (at|on)|g[eé]n[eé]r[eé] le|document g[eé]n[eé]r[
 ACCOUNT = r"(\d{5,}|X{3,}[-\d]*\d|\.\.\.\d{3,}|^[A-Z]{1,3}\d{4,}$)"
 SUSPECT = "|".join((TOTAL, CASH, FOOTER))
 _EMPTY_QTY = ("", "--", "-", "n/a", "na", "n.d.", "nd")
-# The same as a file writes them (no trim, no case folding: a column-wise look-up).
-_EMPTY_QTY_CELLS = pa.array(sorted({c for v in _EMPTY_QTY for c in (v, v.upper())}), pa.string())
 ISIN = r"^[A-Z]{2}[A-Z0-9]{9}[0-9]$"
 # A totals line: column-wise on lower-cased cells (pyarrow), and through re on
 # normalise()d text, whose separators are single spaces, which it also accepts.
@@ -129,10 +127,10 @@ def classify(frame: pd.DataFrame, fields: dict[str, str], rules=(),
     qty_col = fields.get("quantity")
     if qty_col in frame:
         # A section heading in the identifier's column ("ACTIONS", "Fixed Income")
-        # has no quantity: such rows are looked at too (one filled cell, of words).
-        suspect |= pc.fill_null(pc.is_in(arrow_strings(frame[qty_col]).cast(pa.string()),
-                                         value_set=_EMPTY_QTY_CELLS), True).to_numpy(
-            zero_copy_only=False)
+        # has an empty quantity cell: such rows are looked at too (one filled cell,
+        # of words). Lengths, not strings, are compared: a column-wise pass.
+        suspect |= pc.fill_null(pc.equal(pc.binary_length(arrow_strings(frame[qty_col])), 0),
+                                True).to_numpy(zero_copy_only=False)
     at = np.flatnonzero(suspect)
     if len(at) == 0:
         return roles
