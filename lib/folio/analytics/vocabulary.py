@@ -16,7 +16,6 @@ an ISIN's prefix (``isin_countries``) and each country's region (``regions_of``)
 
 from __future__ import annotations
 
-import csv
 import difflib
 import functools
 import unicodedata
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from folio import datafiles
 from folio.errors import ConfigError, ValidationError
 
 HERE = Path(__file__).parent
@@ -43,11 +43,7 @@ def normalise(label: object) -> str:
 
 def _rows(name: str) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) of a ``#``-commented CSV beside this module."""
-    lines = (HERE / name).read_text(encoding="utf-8").splitlines()
-    numbered = [(i + 1, text) for i, text in enumerate(lines)
-                if text.strip() and not text.lstrip().startswith("#")]
-    reader = csv.DictReader([text for _, text in numbered])
-    return [(line, row) for (line, _), row in zip(numbered[1:], reader, strict=True)]
+    return datafiles.rows(HERE / name)
 
 
 @functools.cache

@@ -8,10 +8,10 @@ network or extra package, and the names and symbols that mean one of them
 
 from __future__ import annotations
 
-import csv
 import functools
-import unicodedata
 from pathlib import Path
+
+from folio import datafiles
 
 ISO_4217: frozenset[str] = frozenset(
     """
@@ -48,14 +48,6 @@ def minor_units(code: object, default: int = 2) -> int:
 NAMES_FILE = Path(__file__).with_name("currency_names.csv")
 
 
-def fold_name(text: str) -> str:
-    """A currency's name as ``currency_names.csv`` is matched: lower case, no accents,
-    dots or repeated spaces (``Dollar U.S.`` -> ``dollar us``)."""
-    plain = unicodedata.normalize("NFKD", text.strip().lower())
-    plain = "".join(c for c in plain if not unicodedata.combining(c)).replace(".", "")
-    return " ".join(plain.split())
-
-
 @functools.lru_cache(maxsize=1)
 def currency_names() -> dict[str, str]:
     """Folded name or symbol -> ISO 4217 code, from ``currency_names.csv``.
@@ -64,14 +56,12 @@ def currency_names() -> dict[str, str]:
     from folio.errors import ConfigError
 
     names: dict[str, str] = {}
-    with open(NAMES_FILE, encoding="utf-8", newline="") as fh:
-        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
-        for line, row in enumerate(rows, start=2):
-            key, code = fold_name(row["name"]), row["code"].strip().upper()
-            if code not in ISO_4217 or names.setdefault(key, code) != code:
-                raise ConfigError(f"{NAMES_FILE.name}: {row['name']!r} (data line {line}) "
-                                  f"is {code}, which is not ISO 4217 or not what it is "
-                                  f"elsewhere ({names.get(key)})", file=str(NAMES_FILE))
+    for line, row in datafiles.rows(NAMES_FILE):
+        key, code = datafiles.fold(row["name"]), row["code"].strip().upper()
+        if code not in ISO_4217 or names.setdefault(key, code) != code:
+            raise ConfigError(f"{NAMES_FILE.name}, line {line}: {row['name']!r} is {code}, "
+                              f"which is not ISO 4217 or not what it is elsewhere "
+                              f"({names.get(key)})", file=str(NAMES_FILE), row=line)
     return names
 
 
@@ -81,7 +71,7 @@ def named(values) -> dict[str, str]:
     found = {}
     for value in values:
         if isinstance(value, str) and value not in ISO_4217:
-            code = table.get(fold_name(value))
+            code = table.get(datafiles.fold(value))
             if code:
                 found[value] = code
     return found

@@ -8,10 +8,8 @@ whole columns, and on unique values where values repeat (dates, codes).
 
 from __future__ import annotations
 
-import csv
 import functools
 import re
-import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -20,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from folio import datafiles
 from folio.errors import ConfigError
 from folio.ingest.currencies import ISO_4217
 
@@ -392,12 +391,6 @@ _MONTH_DATE = re.compile(
     re.IGNORECASE)
 
 
-def _fold(word: str) -> str:
-    """A word without case, accents or a trailing dot (``Févr.`` -> ``fevr``)."""
-    plain = unicodedata.normalize("NFKD", word.strip().rstrip(".").lower())
-    return "".join(c for c in plain if not unicodedata.combining(c))
-
-
 @functools.lru_cache(maxsize=1)
 def month_names() -> dict[str, int]:
     """Every month name and abbreviation of ``months.csv``, folded, to its month.
@@ -405,16 +398,14 @@ def month_names() -> dict[str, int]:
     Raises ConfigError if one name means two months (the table is data: an
     edit must not make "mar" March in one language and May in another)."""
     names: dict[str, int] = {}
-    with open(MONTHS_FILE, encoding="utf-8", newline="") as fh:
-        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
-        for line, row in enumerate(rows, start=2):
-            month = int(row["month"])
-            for name in row["names"].split():
-                key = _fold(name)
-                if names.setdefault(key, month) != month:
-                    raise ConfigError(f"{MONTHS_FILE.name}: {name!r} ({row['language']}, "
-                                      f"data line {line}) is month {month} here and month "
-                                      f"{names[key]} elsewhere", file=str(MONTHS_FILE))
+    for line, row in datafiles.rows(MONTHS_FILE):
+        month = int(row["month"])
+        for name in row["names"].split():
+            key = datafiles.fold(name)
+            if names.setdefault(key, month) != month:
+                raise ConfigError(f"{MONTHS_FILE.name}, line {line}: {name!r} "
+                                  f"({row['language']}) is month {month} here and month "
+                                  f"{names[key]} elsewhere", file=str(MONTHS_FILE), row=line)
     return names
 
 
@@ -424,7 +415,7 @@ def month_name_date(text: str) -> date | None:
     m = _MONTH_DATE.match(text.strip())
     if not m:
         return None
-    month = month_names().get(_fold(m["month"] or m["month2"]))
+    month = month_names().get(datafiles.fold(m["month"] or m["month2"]))
     try:
         return date(int(m["year"]), month, int(m["day"] or m["day2"])) if month else None
     except ValueError:  # 31 févr.
