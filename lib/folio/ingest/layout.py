@@ -71,6 +71,19 @@ def _to_date(text: str, order: str | None, fmt: str | None = None) -> date | Non
         return None
 
 
+def _carry(frame: pd.DataFrame, rows: np.ndarray, column: str, carried: str | None,
+           marks: list[tuple[int, str | None]]) -> str | None:
+    """Add ``column`` to a block: each row's value is that of the last mark (file
+    line, value) above it, ``carried`` (the last of the blocks before) above the
+    first. Returns the value the next block carries."""
+    starts = np.array([row for row, _ in marks], dtype=np.int64)
+    values = np.array([carried] + [value for _, value in marks], dtype=object)
+    at = np.searchsorted(starts, rows)  # marks above each row: 0 -> the carried one
+    frame[column] = pd.Series(pa.array(values[at], pa.string()),
+                              dtype=pd.StringDtype("pyarrow"), index=frame.index)
+    return values[-1]
+
+
 def file_as_of(preamble: list[str], file_name: str, preset: Preset | None) -> tuple[date | None, str]:
     """The as-of date the file states, and where: a title line, else its name."""
     spec = preset.as_of if preset else {}
@@ -94,6 +107,20 @@ def file_as_of(preamble: list[str], file_name: str, preset: Preset | None) -> tu
     return None, ""
 
 
+def _synthetic(field: str, spec: str) -> str:
+    """The name of a column the layout adds for ``field`` (``(currency: EUR)``)."""
+    return f"({field}: {spec})"
+
+
+def with_constant(mapping: ColumnMapping, derived: dict, field: str, value: str
+                  ) -> ColumnMapping:
+    """``mapping`` with ``field`` read from a column the layout adds, ``value`` on
+    every row (put in ``derived``), as a preset's constant is."""
+    column = _synthetic(field, value)
+    derived[column] = ("constant", value)
+    return replace(mapping, columns={**mapping.columns, column: field})
+
+
 def preset_mapping(preset: Preset, header: list[str], file: str) -> tuple[ColumnMapping, dict]:
     """The mapping a preset gives a header; ``derived``: synthetic column -> how to fill it."""
     columns: dict[str, str] = {}
@@ -102,10 +129,10 @@ def preset_mapping(preset: Preset, header: list[str], file: str) -> tuple[Column
         if len(have) == 1:
             columns[have[0]] = name
         else:
-            derived[f"({name}: {' | '.join(have)})"] = ("first", have)
+            derived[_synthetic(name, " | ".join(have))] = ("first", have)
     for name, value in preset.constants.items():
         if name not in columns.values() and not any(d.startswith(f"({name}:") for d in derived):
-            derived[f"({name}: {value})"] = ("constant", value)
+            derived[_synthetic(name, value)] = ("constant", value)
     explicit = dict(columns)
     for column in derived:
         explicit[column] = column[1:column.index(":")]
@@ -223,12 +250,8 @@ class Layout:
             self.account_seen = True
         if not self.account_seen:
             return frame
-        starts = np.array([ln.row for ln in lines], dtype=np.int64)
-        names = np.array([self.account] + [account_name(ln) for ln in lines], dtype=object)
-        self.account = names[-1]
-        at = np.searchsorted(starts, rows)  # account lines above each row: 0 -> the carried one
-        frame[ACCOUNT_COLUMN] = pd.Series(pa.array(names[at], pa.string()),
-                                          dtype=pd.StringDtype("pyarrow"), index=frame.index)
+        self.account = _carry(frame, rows, ACCOUNT_COLUMN, self.account,
+                              [(ln.row, account_name(ln)) for ln in lines])
         return frame
 
     def _section_classes(self, frame: pd.DataFrame, rows: np.ndarray,
@@ -253,12 +276,8 @@ class Layout:
             self.section_class_seen = True
         if not self.section_class_seen:
             return frame
-        starts = np.array([row for row, _ in headings], dtype=np.int64)
-        names = np.array([self.section_class] + [text for _, text in headings], dtype=object)
-        self.section_class = names[-1]
-        at = np.searchsorted(starts, rows)  # headings above each row: 0 -> the carried one
-        frame[SECTION_CLASS_COLUMN] = pd.Series(pa.array(names[at], pa.string()),
-                                                dtype=pd.StringDtype("pyarrow"), index=frame.index)
+        self.section_class = _carry(frame, rows, SECTION_CLASS_COLUMN, self.section_class,
+                                    headings)
         return frame
 
     def _reorder(self, table: RawTable, frame: pd.DataFrame, roles: dict[int, str]) -> pd.DataFrame:

@@ -42,6 +42,7 @@ from folio.ingest.layout import (
     check_totals,
     file_as_of,
     preset_mapping,
+    with_constant,
 )
 from folio.ingest.presets import (
     Preset,
@@ -235,10 +236,7 @@ def prepare(request: ImportRequest, settings: Settings, sink,
         else:
             mapping = resolve(first.header, explicit, file=request.display_name)
             if mapping.header_currency:  # no currency column: the money headers name it
-                code = mapping.header_currency[0]
-                derived[f"(currency: {code})"] = ("constant", code)
-                mapping = replace(mapping, columns={**mapping.columns,
-                                                    f"(currency: {code})": "currency"})
+                mapping = with_constant(mapping, derived, "currency", mapping.header_currency[0])
         decimal = request.decimal or (preset.decimal if preset else None)
         layout = Layout(mapping, preset, derived, decimal=decimal)
         layout.start_account(preamble, first.delimiter)
