@@ -9,6 +9,7 @@ whole floats without ".0", a number never in the shape of a thousands dot).
 
 from __future__ import annotations
 
+import itertools
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -120,17 +121,10 @@ def _read_xlsx(path: Path, name: str, sheet: str | None, max_bytes: int | None,
             rows = workbook.get_sheet_by_name(candidate).to_python(skip_empty_area=False)
         except Exception as exc:
             raise ReadError(f"{name}: cannot read sheet {candidate!r}: {exc}", file=name) from None
-        best: tuple[int, int] | None = None
         texts = [[_cell_text(c) for c in row] for row in rows[:HEADER_SCAN_LINES]]
-        at = preset_header_row(texts, presets)
-        for index, row in enumerate(texts) if at is None else ():
-            score = score_header(row, known)
-            if score >= MIN_HEADER_SCORE and (best is None or score > best[0]):
-                best = (score, index)
+        at = _header_index(texts, known, presets)
         if at is not None:
-            best = (0, at)
-        if best is not None:
-            table = _sheet_table(rows, texts, best[1], name, candidate)
+            table = _sheet_table(rows, texts, at, name, candidate)
             if sheet is None:  # chosen, not named: say what else the workbook holds
                 later = names[names.index(candidate) + 1:]
                 table.other_sheets = _holdings_sheets(workbook, later, known, presets)
@@ -152,12 +146,25 @@ def _read_xlsx(path: Path, name: str, sheet: str | None, max_bytes: int | None,
     )
 
 
+def _header_index(texts: list[list[str]], known: Iterable[str],
+                  presets: Sequence[Preset]) -> int | None:
+    """The row (0-based) of a sheet's first rows that is a header folio knows: a
+    preset's, else the one naming the most fields; None if none is."""
+    at = preset_header_row(texts, presets)
+    if at is not None:
+        return at
+    best: tuple[int, int] | None = None
+    for index, row in enumerate(texts):
+        score = score_header(row, known)
+        if score >= MIN_HEADER_SCORE and (best is None or score > best[0]):
+            best = (score, index)
+    return best[1] if best is not None else None
+
+
 def _holdings_sheets(workbook, names: list[str], known: Iterable[str],
                      presets: Sequence[Preset]) -> tuple[str, ...]:
     """Of ``names``, the sheets with a header folio knows in their first rows: a
     workbook split by asset class or by fund holds positions in more than one."""
-    import itertools
-
     found = []
     for candidate in names:
         try:
@@ -165,9 +172,8 @@ def _holdings_sheets(workbook, names: list[str], known: Iterable[str],
                                          HEADER_SCAN_LINES))
         except Exception:  # noqa: BLE001 - an unreadable sheet is not a holdings sheet
             continue
-        texts = [[_cell_text(c) for c in row] for row in head]
-        if preset_header_row(texts, presets) is not None or any(
-                score_header(row, known) >= MIN_HEADER_SCORE for row in texts):
+        if _header_index([[_cell_text(c) for c in row] for row in head], known,
+                         presets) is not None:
             found.append(candidate)
     return tuple(found)
 
